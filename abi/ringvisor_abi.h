@@ -1,0 +1,124 @@
+/*
+ * The contract between the Ringvisor launcher (host) and a guest kernel.
+ *
+ * This header is the only thing the two sides share. It is included by the launcher (glibc,
+ * host) and by the guest kernel (freestanding), so it uses nothing but fixed-width integers.
+ * Every structure here lives in guest memory, which the launcher treats as hostile: the
+ * launcher copies a structure out once, then checks it, then uses its copy.
+ *
+ * The guest runs in 64-bit ring 3 with all of its RAM identity-mapped (guest virtual address
+ * == guest physical address), page 0 unmapped. It talks to the launcher in two ways:
+ *   - hypercalls: `out` of a 32-bit value to RINGVISOR_PORT_HYPERCALL; the value is the guest
+ *     address of a struct ringvisor_hypercall, which the launcher reads, acts on and answers
+ *     by writing its `result` field. Each one is a full exit to the launcher (tens of us).
+ *   - doorbells: `out` to a port bound to an ioeventfd, for the data path (later issues).
+ *
+ * Change anything here and bump RINGVISOR_ABI_VERSION: the guest refuses to run on a
+ * launcher whose version differs, and the launcher says which versions it speaks.
+ */
+#ifndef RINGVISOR_ABI_H
+#define RINGVISOR_ABI_H
+
+#include <stdint.h>
+
+#define RINGVISOR_ABI_VERSION 1
+
+/* ---- Guest physical memory layout ------------------------------------------------------ */
+
+/*
+ * The first 1 MiB belongs to the launcher: page tables, descriptor tables, the TSS, the
+ * exception trampolines, the boot information and the guest's arguments. The guest image
+ * must be linked at or above RINGVISOR_GUEST_IMAGE_START; everything above the image that
+ * the memory map calls usable is the guest's to allocate.
+ */
+#define RINGVISOR_PAGE_SIZE 4096u
+#define RINGVISOR_GUEST_IMAGE_START 0x100000u
+
+/* Pages of the launcher's area that the guest may read (all others are supervisor-only). */
+#define RINGVISOR_BOOT_INFO_ADDRESS 0xe000u   /* one page, read-only to the guest */
+#define RINGVISOR_ARGUMENTS_ADDRESS 0xf000u   /* guest arguments, read-only */
+#define RINGVISOR_ARGUMENTS_MAX_BYTES 0x2000u /* two pages of NUL-terminated strings */
+
+/* ---- I/O ports a ring-3 guest may use (the TSS I/O bitmap opens only these) ------------ */
+
+/* Every port is written with a 32-bit `out`, which the CPU checks against four bits of the
+ * I/O bitmap, so ports are four apart. */
+#define RINGVISOR_PORT_HYPERCALL 0x0510u
+#define RINGVISOR_PORT_EXCEPTION 0x0514u /* used only by the launcher's exception trampolines */
+#define RINGVISOR_PORT_DOORBELL_FIRST 0x0520u /* doorbell n is at FIRST + 4 * n */
+#define RINGVISOR_PORT_DOORBELL_COUNT 32u
+
+/* ---- Boot information -------------------------------------------------------------------- */
+
+#define RINGVISOR_BOOT_MAGIC 0x52564254u /* "RVBT" */
+
+enum ringvisor_memory_type {
+	RINGVISOR_MEMORY_USABLE = 1,   /* free for the guest's allocator */
+	RINGVISOR_MEMORY_LAUNCHER = 2, /* the launcher's tables and pages: hands off */
+	RINGVISOR_MEMORY_IMAGE = 3,    /* the loaded guest ELF, including its BSS */
+};
+
+struct ringvisor_memory_region {
+	uint64_t start;
+	uint64_t length;
+	uint32_t type; /* enum ringvisor_memory_type */
+	uint32_t reserved;
+};
+
+#define RINGVISOR_MEMORY_REGIONS_MAX 8u
+
+/*
+ * At entry RDI holds the address of this structure (RINGVISOR_BOOT_INFO_ADDRESS) and RSP
+ * points into a small launcher-provided stack; the guest should switch to its own.
+ */
+struct ringvisor_boot_info {
+	uint32_t magic;       /* RINGVISOR_BOOT_MAGIC */
+	uint32_t abi_version; /* RINGVISOR_ABI_VERSION */
+	uint64_t memory_size; /* bytes of guest RAM, starting at guest address 0 */
+	uint64_t tsc_khz;     /* the TSC's frequency: the guest's clock */
+
+	/* Arguments after `--` on the launcher's command line, argv[0] being the ELF's name:
+	 * argument_count NUL-terminated strings, back to back, at `arguments`. */
+	uint64_t arguments;
+	uint32_t arguments_bytes;
+	uint32_t argument_count;
+
+	uint32_t memory_region_count;
+	uint32_t reserved;
+	struct ringvisor_memory_region memory_regions[RINGVISOR_MEMORY_REGIONS_MAX];
+};
+
+/* ---- Hypercalls -------------------------------------------------------------------------- */
+
+enum ringvisor_hypercall_number {
+	/* argument[0]: address of bytes, argument[1]: length (at most 64 KiB).
+	 * result: bytes written, or a negative ringvisor_error. */
+	RINGVISOR_HYPERCALL_CONSOLE_WRITE = 1,
+	/* argument[0]: exit code, 0..RINGVISOR_EXIT_CODE_MAX. Does not return. */
+	RINGVISOR_HYPERCALL_EXIT = 2,
+	/* argument[0]: nanoseconds to wait at most (0: just check). Returns early when an event
+	 * (a host-to-guest notification) is pending. result: 1 woken by an event, 0 timed out. */
+	RINGVISOR_HYPERCALL_WAIT = 3,
+	/* argument[0]: address of a message, argument[1]: its length (at most 4 KiB),
+	 * argument[2]: the code address the panic was raised from (for the report).
+	 * Does not return: the launcher prints a crash report and exits. */
+	RINGVISOR_HYPERCALL_PANIC = 4,
+};
+
+enum ringvisor_error {
+	RINGVISOR_ERROR_BAD_CALL = -1,    /* no such hypercall */
+	RINGVISOR_ERROR_BAD_ADDRESS = -2, /* a buffer outside guest RAM or in launcher pages */
+	RINGVISOR_ERROR_BAD_ARGUMENT = -3,
+};
+
+#define RINGVISOR_EXIT_CODE_MAX 124
+
+/* Written by the guest, read once by the launcher. 16-byte aligned; must lie in guest RAM. */
+struct ringvisor_hypercall {
+	uint32_t number; /* enum ringvisor_hypercall_number */
+	uint32_t reserved;
+	int64_t result;
+	uint64_t argument[4];
+};
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * The guest's event loop: timers and pollers, and a wait hypercall when there is nothing
+ * to do. There are no interrupts in a Ringvisor guest: a device's news arrives as state in
+ * shared memory that a poller checks, and the launcher wakes a waiting guest when it writes
+ * such news. So the loop is: run expired timers, run every poller, and if none of that did
+ * anything, sleep until the next timer's deadline or the next wakeup.
+ *
+ *	static void tick(struct timer *timer, void *argument)
+ *	{
+ *		printf("tick\n");
+ *		timer_arm(timer, clock_now_ns() + 1000000000);  // again in a second
+ *	}
+ *	...
+ *	struct timer timer;
+ *	timer_init(&timer, tick, NULL);
+ *	timer_arm(&timer, clock_now_ns() + 1000000000);
+ *	event_loop_run();  // returns after event_loop_stop(), or when nothing is left to wait for
+ */
+#ifndef GUEST_EVENT_LOOP_H
+#define GUEST_EVENT_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct timer;
+typedef void timer_callback(struct timer *timer, void *argument);
+
+struct timer {
+	uint64_t deadline_ns;
+	timer_callback *callback;
+	void *argument;
+	unsigned heap_index; /* where it sits in the loop's heap, while armed */
+	bool armed;
+};
+
+/* Work that the loop checks each turn; returns true if it found something to do. */
+struct poller {
+	bool (*poll)(void *argument);
+	void *argument;
+	struct poller *next;
+};
+
+void timer_init(struct timer *timer, timer_callback *callback, void *argument);
+/* Arms (or re-arms) the timer to fire once, at or after `deadline_ns` (clock_now_ns time). */
+void timer_arm(struct timer *timer, uint64_t deadline_ns);
+void timer_cancel(struct timer *timer);
+
+void event_loop_add_poller(struct poller *poller);
+void event_loop_remove_poller(struct poller *poller);
+
+/* Runs until event_loop_stop() or until no timer is armed and no poller is registered. */
+void event_loop_run(void);
+void event_loop_stop(void);
+
+/* One turn of the loop without sleeping; true if anything ran. For apps with their own loop. */
+bool event_loop_run_once(void);
+
+/* How many times the loop has slept in the wait hypercall: an idle guest sleeps, never spins. */
+uint64_t event_loop_wait_count(void);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * The event loop (see event_loop.h). Timers sit in a binary min-heap ordered by deadline,
+ * so arming, cancelling and finding the next deadline stay cheap with thousands of them
+ * (TCP keeps several per connection).
+ */
+#include <ringvisor/event_loop.h>
+#include <stdlib.h>
+
+#include "kernel_internal.h"
+
+static struct timer **heap;
+static unsigned heap_count, heap_capacity;
+static struct poller *pollers;
+static bool stopping;
+static uint64_t wait_count;
+
+static void heap_place(unsigned index, struct timer *timer)
+{
+	heap[index] = timer;
+	timer->heap_index = index;
+}
+
+static void sift_up(unsigned index)
+{
+	struct timer *timer = heap[index];
+	while (index > 0) {
+		unsigned parent = (index - 1) / 2;
+		if (heap[parent]->deadline_ns <= timer->deadline_ns)
+			break;
+		heap_place(index, heap[parent]);
+		index = parent;
+	}
+	heap_place(index, timer);
+}
+
+static void sift_down(unsigned index)
+{
+	struct timer *timer = heap[index];
+	for (;;) {
+		unsigned child = 2 * index + 1;
+		if (child >= heap_count)
+			break;
+		if (child + 1 < heap_count && heap[child + 1]->deadline_ns < heap[child]->deadline_ns)
+			child++;
+		if (timer->deadline_ns <= heap[child]->deadline_ns)
+			break;
+		heap_place(index, heap[child]);
+		index = child;
+	}
+	heap_place(index, timer);
+}
+
+void timer_init(struct timer *timer, timer_callback *callback, void *argument)
+{
+	timer->deadline_ns = 0;
+	timer->callback = callback;
+	timer->argument = argument;
+	timer->heap_index = 0;
+	timer->armed = false;
+}
+
+void timer_cancel(struct timer *timer)
+{
+	if (!timer->armed)
+		return;
+	unsigned index = timer->heap_index;
+	kernel_assert(index < heap_count && heap[index] == timer);
+	timer->armed = false;
+	heap_count--;
+	if (index == heap_count)
+		return;
+	struct timer *moved = heap[heap_count]; /* the last timer fills the hole */
+	heap_place(index, moved);
+	sift_up(index);
+	sift_down(moved->heap_index);
+}
+
+void timer_arm(struct timer *timer, uint64_t deadline_ns)
+{
+	timer_cancel(timer);
+	if (heap_count == heap_capacity) {
+		unsigned capacity = heap_capacity ? heap_capacity * 2 : 64;
+		struct timer **grown = realloc(heap, capacity * sizeof *grown);
+		if (!grown)
+			panic("out of memory for %u timers", capacity);
+		heap = grown;
+		heap_capacity = capacity;
+	}
+	timer->deadline_ns = deadline_ns;
+	timer->armed = true;
+	heap_place(heap_count, timer);
+	sift_up(heap_count++);
+}
+
+void event_loop_add_poller(struct poller *poller)
+{
+	poller->next = pollers;
+	pollers = poller;
+}
+
+void event_loop_remove_poller(struct poller *poller)
+{
+	for (struct poller **link = &pollers; *link; link = &(*link)->next) {
+		if (*link == poller) {
+			*link = poller->next;
+			return;
+		}
+	}
+}
+
+void event_loop_stop(void)
+{
+	stopping = true;
+}
+
+uint64_t event_loop_wait_count(void)
+{
+	return wait_count;
+}
+
+static bool run_expired_timers(uint64_t now)
+{
+	bool ran = false;
+	while (heap_count > 0 && heap[0]->deadline_ns <= now) {
+		struct timer *timer = heap[0];
+		timer_cancel(timer);
+		timer->callback(timer, timer->argument); /* may re-arm itself or others */
+		ran = true;
+	}
+	return ran;
+}
+
+bool event_loop_run_once(void)
+{
+	bool worked = run_expired_timers(clock_now_ns());
+	for (struct poller *poller = pollers, *next; poller; poller = next) {
+		next = poller->next; /* a poller may remove itself */
+		worked |= poller->poll(poller->argument);
+	}
+	return worked;
+}
+
+void event_loop_run(void)
+{
+	stopping = false;
+	while (!stopping) {
+		if (event_loop_run_once() || stopping)
+			continue;
+		if (heap_count == 0 && !pollers)
+			break; /* nothing could ever happen again */
+		uint64_t deadline = heap_count ? heap[0]->deadline_ns : UINT64_MAX;
+		wait_count++;
+		kernel_wait_until(deadline);
+	}
+}

@@ -1,0 +1,149 @@
+/* Command-line parsing for `ringvisor run` (see options.h and `ringvisor --help`). */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../abi/ringvisor_abi.h"
+#include "fail.h"
+#include "guest_memory.h"
+#include "options.h"
+
+static const char usage_text[] =
+	"usage: ringvisor run [options] GUEST.elf [-- GUEST-ARGUMENTS...]\n"
+	"       ringvisor --help | --version\n"
+	"\n"
+	"Runs GUEST.elf, a static x86-64 ELF linked with the Ringvisor guest kernel, in ring 3\n"
+	"of a KVM virtual machine. The launcher's exit status is the guest's exit code (0-%d),\n"
+	"%d if the launcher could not run the guest, %d if the guest crashed, 128+N if the\n"
+	"launcher was stopped by signal N.\n"
+	"\n"
+	"options:\n"
+	"  -m, --mem SIZE   guest RAM: a number with K, M or G (no suffix: MiB), a multiple of\n"
+	"                   2 MiB from 4M to 4G (default 64M)\n"
+	"  -h, --help       print this help and exit\n"
+	"  -V, --version    print the version and exit\n";
+
+static void print_usage(FILE *stream)
+{
+	fprintf(stream, usage_text, RINGVISOR_EXIT_CODE_MAX, STATUS_LAUNCHER_ERROR,
+		STATUS_GUEST_CRASHED);
+}
+
+__attribute__((noreturn, format(printf, 1, 2))) static void usage_error(const char *format, ...)
+{
+	va_list arguments;
+	va_start(arguments, format);
+	fputs("ringvisor: ", stderr);
+	vfprintf(stderr, format, arguments);
+	fputs("\n(try 'ringvisor --help')\n", stderr);
+	va_end(arguments);
+	exit(STATUS_LAUNCHER_ERROR);
+}
+
+bool options_parse_size(const char *text, uint64_t *bytes)
+{
+	if (!isdigit((unsigned char)text[0]))
+		return false;
+	errno = 0;
+	char *end;
+	unsigned long long number = strtoull(text, &end, 10);
+	if (errno == ERANGE)
+		return false;
+	unsigned shift = 20; /* a bare number is MiB, as in QEMU */
+	switch (toupper((unsigned char)*end)) {
+	case 'K':
+		shift = 10, end++;
+		break;
+	case 'M':
+		shift = 20, end++;
+		break;
+	case 'G':
+		shift = 30, end++;
+		break;
+	}
+	if (*end == 'i' && end[1] == 'B')
+		end += 2;
+	else if (*end == 'B')
+		end++;
+	if (*end != '\0' || number > (UINT64_MAX >> shift))
+		return false;
+	*bytes = number << shift;
+	return true;
+}
+
+static void parse_memory(struct options *options, const char *text)
+{
+	uint64_t bytes;
+	if (!options_parse_size(text, &bytes))
+		usage_error("--mem '%s' is not a size (examples: 64M, 1G)", text);
+	if (bytes < GUEST_MEMORY_MINIMUM || bytes > GUEST_MEMORY_MAXIMUM)
+		usage_error("--mem %s is out of range: guest RAM must be from %lluM to %lluG", text,
+			    GUEST_MEMORY_MINIMUM >> 20, GUEST_MEMORY_MAXIMUM >> 30);
+	if (bytes % GUEST_MEMORY_GRANULE != 0)
+		usage_error("--mem %s is not a multiple of 2 MiB", text);
+	options->memory_bytes = bytes;
+}
+
+void options_parse(struct options *options, int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{ "mem", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	memset(options, 0, sizeof *options);
+	options->memory_bytes = 64ull << 20;
+
+	/* The one command so far is `run`; --help and --version also work without it. */
+	int first = 1;
+	if (argc > 1 && strcmp(argv[1], "run") == 0)
+		first = 2;
+	else if (argc > 1 && argv[1][0] != '-')
+		usage_error("unknown command '%s'", argv[1]);
+
+	optind = first;
+	opterr = 0;
+	int option;
+	/* "+": stop at the guest's path, so options after it are never taken for ours. */
+	while ((option = getopt_long(argc, argv, "+:m:hV", long_options, NULL)) != -1) {
+		switch (option) {
+		case 'm':
+			parse_memory(options, optarg);
+			break;
+		case 'h':
+			print_usage(stdout);
+			exit(0);
+		case 'V':
+			printf("ringvisor %s (guest ABI %d)\n", RINGVISOR_VERSION,
+			       RINGVISOR_ABI_VERSION);
+			exit(0);
+		case ':':
+			usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (first == 1)
+		usage_error("no command given: say 'ringvisor run GUEST.elf'");
+	if (optind >= argc)
+		usage_error("no guest given: say which ELF to run");
+	options->guest_path = argv[optind++];
+	if (optind < argc && strcmp(argv[optind], "--") != 0)
+		usage_error("unexpected argument '%s' after the guest; guest arguments go after --",
+			    argv[optind]);
+	if (optind < argc)
+		optind++; /* the -- */
+
+	/* The guest's argv: its own name, then whatever followed --. We overwrite the slot
+	 * before the guest arguments (the -- or the path) with the name; argv is ours. */
+	const char *slash = strrchr(options->guest_path, '/');
+	argv[optind - 1] = (char *)(slash ? slash + 1 : options->guest_path);
+	options->guest_arguments = &argv[optind - 1];
+	options->guest_argument_count = argc - optind + 1;
+}

@@ -1,0 +1,302 @@
+/*
+ * net.h - the public interface of Ringvisor's guest network stack.
+ *
+ * The stack is portable C: it runs inside the guest kernel (freestanding, ring 3) and, unchanged,
+ * in host test programs and fuzzers. It needs nothing from its host beyond what struct
+ * net_operations gives it (a clock and a heap) and one transmit function per interface. It keeps
+ * no global state: everything lives in a struct net_stack, so a test can build, use and destroy
+ * as many as it likes.
+ *
+ * Threading: none. Every function here must be called from one thread (the guest's event loop).
+ *
+ * How the kernel drives it (see net/README.md for a complete UDP echo loop):
+ *   - net_stack_create() once, net_interface_add() for each NIC;
+ *   - net_receive() for every frame the NIC hands up;
+ *   - net_poll_timers(now) whenever the clock passes net_next_deadline(), or on every loop turn;
+ *   - the interface's transmit() callback is called synchronously from any of the above and
+ *     from the socket calls.
+ *
+ * IPv4 addresses are uint32_t in host byte order (198.18.0.1 is 0xc6120001, see
+ * NET_IPV4_ADDRESS); ports are uint16_t in host byte order. Everything on the wire is converted
+ * explicitly with the helpers in byteorder.h.
+ */
+#ifndef RINGVISOR_NET_H
+#define RINGVISOR_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NET_IPV4_ADDRESS(a, b, c, d)                                                               \
+	(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
+
+/* No timer is pending: net_next_deadline() returns this. */
+#define NET_NO_DEADLINE UINT64_MAX
+
+/*
+ * Bytes the stack leaves writable in front of every frame it passes to transmit(), so a
+ * virtio-net driver can put its 12-byte struct virtio_net_hdr_v1 there and post header and frame
+ * as one descriptor, without copying.
+ */
+#define NET_TRANSMIT_HEADROOM 12
+
+/* The largest UDP payload: 65535 - 20 (IPv4 header) - 8 (UDP header). */
+#define NET_UDP_MAX_PAYLOAD 65507
+
+/* Errors are returned as negative values of this enum; 0 or a length means success. */
+enum net_error {
+	NET_ERROR_WOULD_BLOCK = -1,	/* nothing to receive yet */
+	NET_ERROR_NO_MEMORY = -2,	/* allocate() failed */
+	NET_ERROR_INVALID = -3,		/* bad argument */
+	NET_ERROR_ADDRESS_IN_USE = -4,	/* bind to a port another socket has */
+	NET_ERROR_NO_ROUTE = -5,	/* no interface reaches the destination */
+	NET_ERROR_MESSAGE_TOO_LONG = -6 /* payload above NET_UDP_MAX_PAYLOAD */
+};
+
+/*
+ * Offload metadata that travels with a frame, with the meaning and the numeric values of
+ * struct virtio_net_hdr_v1 (virtio 1.x, 5.1.6), kept in host byte order. A virtio driver converts
+ * it with net_offload_to_virtio_header()/net_offload_from_virtio_header(); a driver without
+ * offloads passes NULL on receive and ignores it on transmit (the stack only asks for offloads an
+ * interface announced in its features).
+ */
+#define NET_OFFLOAD_NEEDS_CSUM 1 /* checksum_start/offset name a partial checksum to finish */
+#define NET_OFFLOAD_DATA_VALID 2 /* receive: the transport checksum is already verified */
+
+#define NET_GSO_NONE   0
+#define NET_GSO_TCPV4  1
+#define NET_GSO_UDP    3
+#define NET_GSO_TCPV6  4
+#define NET_GSO_UDP_L4 5
+#define NET_GSO_ECN    0x80
+
+struct net_offload {
+	uint8_t flags;		  /* NET_OFFLOAD_* */
+	uint8_t gso_type;	  /* NET_GSO_* */
+	uint16_t header_length;	  /* hdr_len: bytes of headers in front of the GSO payload */
+	uint16_t gso_size;	  /* payload bytes per segment */
+	uint16_t checksum_start;  /* csum_start: from the start of the Ethernet frame */
+	uint16_t checksum_offset; /* csum_offset: from checksum_start to the checksum field */
+};
+
+#define NET_VIRTIO_HEADER_SIZE 12
+
+/* Encode as struct virtio_net_hdr_v1 (little-endian fields, num_buffers 0). */
+void net_offload_to_virtio_header(const struct net_offload *offload,
+				  uint8_t header[NET_VIRTIO_HEADER_SIZE]);
+/* Decode a struct virtio_net_hdr_v1 (num_buffers is the driver's business and is ignored). */
+void net_offload_from_virtio_header(struct net_offload *offload,
+				    const uint8_t header[NET_VIRTIO_HEADER_SIZE]);
+
+/* What the stack needs from its host. context is passed back to every call. */
+struct net_operations {
+	uint64_t (*now_ns)(void *context);	       /* monotonic nanoseconds */
+	void *(*allocate)(void *context, size_t size); /* NULL on failure; any alignment >= 8 */
+	void (*free)(void *context, void *pointer);    /* pointer from allocate(), never NULL */
+	void *context;
+};
+
+/*
+ * Limits and timeouts. net_default_limits() gives the values in the comments; tests shrink them.
+ */
+struct net_limits {
+	uint32_t arp_cache_entries;	      /* 32 per interface */
+	uint64_t arp_reachable_ns;	      /* 60 s: a resolved entry is then forgotten */
+	uint64_t arp_retry_ns;		      /* 1 s between requests for an unresolved address */
+	uint32_t arp_max_requests;	      /* 3 requests, then give up and drop its queue */
+	uint32_t arp_pending_frames;	      /* 64 frames queued per unresolved address ... */
+	uint32_t arp_pending_bytes;	      /* ... and 128 KiB (a 64 KiB datagram fragments) */
+	uint32_t reassembly_max_datagrams;    /* 16 datagrams being reassembled at once */
+	uint32_t reassembly_max_fragments;    /* 64 fragments per datagram */
+	uint32_t reassembly_max_bytes;	      /* 256 KiB of fragment payload in all */
+	uint64_t reassembly_timeout_ns;	      /* 30 s from the first fragment (as Linux) */
+	uint32_t icmp_error_burst;	      /* 10 ICMP errors in a burst ... */
+	uint32_t icmp_errors_per_second;      /* ... refilled at 100 a second */
+	uint32_t udp_receive_queue_datagrams; /* 64 datagrams waiting per socket ... */
+	uint32_t udp_receive_queue_bytes;     /* ... and 256 KiB */
+};
+
+struct net_limits net_default_limits(void);
+
+struct net_stack;
+struct net_interface;
+struct net_udp_socket;
+
+/*
+ * Create a stack; limits may be NULL for the defaults. The operations are copied. Returns NULL if
+ * allocate() fails or an operation is missing.
+ */
+struct net_stack *net_stack_create(const struct net_operations *operations,
+				   const struct net_limits *limits);
+
+/*
+ * Free everything the stack allocated: interfaces, sockets (their handles become invalid),
+ * queued frames, fragments.
+ */
+void net_stack_destroy(struct net_stack *stack);
+
+/* Interface features: what the driver can do for the stack. */
+#define NET_INTERFACE_TX_CHECKSUM (1u << 0) /* it finishes NEEDS_CSUM checksums on transmit */
+
+/*
+ * The driver's transmit function. frame is an Ethernet frame (no FCS) of length bytes, with
+ * NET_TRANSMIT_HEADROOM writable bytes in front of it; offload is never NULL (flags 0 when there
+ * is nothing to do). The stack frees the frame when this returns, so the driver copies it (or,
+ * later, the API grows an ownership transfer). Return 0, or a negative value if the frame was
+ * dropped (it is counted in transmit_failed).
+ */
+typedef int (*net_transmit_function)(struct net_interface *interface, uint8_t *frame, size_t length,
+				     const struct net_offload *offload);
+
+struct net_interface_config {
+	uint8_t mac[6];
+	uint32_t ipv4_address;
+	uint8_t ipv4_prefix_length; /* 1..30 */
+	uint32_t ipv4_gateway;	    /* 0: no default route through this interface */
+	uint16_t mtu;		    /* IP MTU, 68..65535 (1500 on Ethernet) */
+	uint32_t features;	    /* NET_INTERFACE_* */
+	net_transmit_function transmit;
+	void *driver_context; /* for the driver: see net_interface_driver_context() */
+};
+
+/*
+ * Add an Ethernet interface and announce its address with a gratuitous ARP. Returns NULL on a bad
+ * config or if allocate() fails.
+ */
+struct net_interface *net_interface_add(struct net_stack *stack,
+					const struct net_interface_config *config);
+
+void *net_interface_driver_context(const struct net_interface *interface);
+
+/*
+ * Hand the stack one received Ethernet frame (no FCS; up to 64 KiB with a GSO/LRO receive
+ * buffer). offload may be NULL. The stack copies what it keeps: the frame is the caller's again
+ * when this returns. Any answer (ARP reply, ICMP, ...) is transmitted before it returns.
+ */
+void net_receive(struct net_interface *interface, const uint8_t *frame, size_t length,
+		 const struct net_offload *offload);
+
+/* Run the timers that are due at now_ns (ARP retries and expiry, reassembly timeouts). */
+void net_poll_timers(struct net_stack *stack, uint64_t now_ns);
+
+/* The earliest time net_poll_timers() has work to do, or NET_NO_DEADLINE. */
+uint64_t net_next_deadline(const struct net_stack *stack);
+
+/*
+ * Per-interface counters: every packet the stack drops is counted under one reason. The X-macro
+ * gives the field names and descriptions in one place, so `--stats` can print them all.
+ */
+#define NET_INTERFACE_COUNTERS(X)                                                                  \
+	X(frames_received, "frames handed to net_receive")                                         \
+	X(bytes_received, "bytes handed to net_receive")                                           \
+	X(frames_transmitted, "frames passed to transmit")                                         \
+	X(bytes_transmitted, "bytes passed to transmit")                                           \
+	X(transmit_failed, "frames the driver refused")                                            \
+	X(no_memory, "packets dropped because allocate() failed")                                  \
+	X(ethernet_runt, "frames shorter than an Ethernet header")                                 \
+	X(ethernet_not_for_us, "frames to another MAC or to multicast")                            \
+	X(ethernet_bad_source, "frames from a multicast/broadcast MAC")                            \
+	X(ethernet_unknown_type, "frames of an EtherType we do not speak")                         \
+	X(arp_truncated, "ARP packets shorter than 28 bytes")                                      \
+	X(arp_unsupported, "ARP packets not Ethernet/IPv4")                                        \
+	X(arp_bad_opcode, "ARP packets neither request nor reply")                                 \
+	X(arp_bad_sender, "ARP packets with a multicast or broadcast sender")                      \
+	X(arp_address_conflict, "ARP packets claiming our address")                                \
+	X(arp_requests_received, "ARP requests for our address")                                   \
+	X(arp_replies_received, "ARP replies")                                                     \
+	X(arp_requests_sent, "ARP requests and announcements sent")                                \
+	X(arp_replies_sent, "ARP replies sent")                                                    \
+	X(arp_queue_full, "frames dropped: pending queue of an address full")                      \
+	X(arp_resolution_failed, "frames dropped: address never answered")                         \
+	X(arp_cache_evictions, "ARP entries evicted to make room")                                 \
+	X(ipv4_truncated_header, "IPv4 packets shorter than their header")                         \
+	X(ipv4_bad_version, "IPv4 packets with a version other than 4")                            \
+	X(ipv4_bad_header_length, "IPv4 packets with IHL below 5")                                 \
+	X(ipv4_bad_total_length, "IPv4 total length below header or above frame")                  \
+	X(ipv4_bad_checksum, "IPv4 header checksum wrong")                                         \
+	X(ipv4_bad_source, "IPv4 from a broadcast, multicast or our own address")                  \
+	X(ipv4_not_for_us, "IPv4 to an address not ours")                                          \
+	X(ipv4_unknown_protocol, "IPv4 of a protocol we do not speak")                             \
+	X(ipv4_delivered, "IPv4 packets handed to ICMP or UDP")                                    \
+	X(ipv4_sent, "IPv4 datagrams sent")                                                        \
+	X(ipv4_fragments_sent, "IPv4 fragments sent")                                              \
+	X(ipv4_fragments_received, "IPv4 fragments received")                                      \
+	X(ipv4_fragment_bad, "fragments with a bad length, offset or end")                         \
+	X(ipv4_fragment_overlap, "datagrams dropped for overlapping fragments")                    \
+	X(ipv4_fragment_duplicate, "exact duplicate fragments dropped")                            \
+	X(ipv4_reassembly_limit, "fragments dropped by a reassembly limit")                        \
+	X(ipv4_reassembly_timeout, "datagrams dropped incomplete at the timeout")                  \
+	X(ipv4_reassembled, "datagrams reassembled")                                               \
+	X(icmp_truncated, "ICMP messages shorter than 8 bytes")                                    \
+	X(icmp_bad_checksum, "ICMP checksum wrong")                                                \
+	X(icmp_echo_requests, "ICMP echo requests received")                                       \
+	X(icmp_echo_replies_sent, "ICMP echo replies sent")                                        \
+	X(icmp_broadcast_ignored, "ICMP echo requests to a broadcast address")                     \
+	X(icmp_ignored, "ICMP messages of other types, ignored")                                   \
+	X(icmp_errors_sent, "ICMP errors sent")                                                    \
+	X(icmp_errors_rate_limited, "ICMP errors not sent: rate limit")                            \
+	X(udp_truncated, "UDP datagrams shorter than their header")                                \
+	X(udp_bad_length, "UDP length field below 8 or above the IP payload")                      \
+	X(udp_bad_checksum, "UDP checksum wrong")                                                  \
+	X(udp_no_socket, "UDP datagrams to a port nobody listens on")                              \
+	X(udp_receive_queue_full, "UDP datagrams dropped: socket queue full")                      \
+	X(udp_received, "UDP datagrams queued to a socket")                                        \
+	X(udp_sent, "UDP datagrams sent")
+
+struct net_interface_counters {
+#define NET_COUNTER_FIELD(name, description) uint64_t name;
+	NET_INTERFACE_COUNTERS(NET_COUNTER_FIELD)
+#undef NET_COUNTER_FIELD
+};
+
+const struct net_interface_counters *net_interface_counters(const struct net_interface *interface);
+
+/* For printing all counters: how many, and the name/description/value of the i-th. */
+size_t net_counter_count(void);
+const char *net_counter_name(size_t index);
+const char *net_counter_description(size_t index);
+uint64_t net_counter_value(const struct net_interface_counters *counters, size_t index);
+
+/*
+ * UDP sockets. All calls are non-blocking. A socket is always writable (send_to transmits before
+ * it returns, or fails); it is readable when net_udp_readable() says so, and the optional ready
+ * callback is called (from inside net_receive) each time a datagram is queued, so an event loop
+ * can mark the socket and come back to it. Do not call back into the stack from the callback.
+ */
+struct net_udp_endpoint {
+	uint32_t address;
+	uint16_t port;
+};
+
+typedef void (*net_udp_ready_function)(struct net_udp_socket *socket, void *context);
+
+struct net_udp_socket *net_udp_open(struct net_stack *stack);
+
+/* Bind to a local address (0: any of ours) and port (0: an ephemeral port). */
+int net_udp_bind(struct net_udp_socket *socket, uint32_t address, uint16_t port);
+
+/*
+ * Send one datagram of up to NET_UDP_MAX_PAYLOAD bytes (IP fragments it to the MTU). An unbound
+ * socket is first bound to an ephemeral port. Returns length or a negative enum net_error. If
+ * the next hop is not resolved yet the datagram waits in the ARP queue and this still succeeds.
+ */
+int net_udp_send_to(struct net_udp_socket *socket, uint32_t address, uint16_t port,
+		    const void *data, size_t length);
+
+/*
+ * Take the oldest queued datagram: copy up to capacity bytes of it into buffer, fill *from (may
+ * be NULL), and return its full length (more than capacity: the rest was discarded, as recv with
+ * MSG_TRUNC). NET_ERROR_WOULD_BLOCK if none is queued.
+ */
+int net_udp_receive_from(struct net_udp_socket *socket, void *buffer, size_t capacity,
+			 struct net_udp_endpoint *from);
+
+bool net_udp_readable(const struct net_udp_socket *socket);
+
+void net_udp_set_ready_callback(struct net_udp_socket *socket, net_udp_ready_function callback,
+				void *context);
+
+/* Close the socket and free the datagrams still queued on it. */
+void net_udp_close(struct net_udp_socket *socket);
+
+#endif
