@@ -82,7 +82,11 @@ run: all
 include tests/unit/unit.mk
 include tests/net/net.mk
 
-launcher-tests: $(BUILD)/sanitize/ringvisor $(BUILD)/ringvisor $(GUESTS)
+$(BUILD)/tests/bad_elf_maker: tests/integration/bad_elf_maker.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $(SANITIZE) $< -o $@
+
+launcher-tests: $(BUILD)/sanitize/ringvisor $(GUESTS) $(BUILD)/tests/bad_elf_maker
 	RINGVISOR=$(BUILD)/sanitize/ringvisor BUILD=$(BUILD) tests/integration/launcher_test.sh
 
 test: unit-tests net-tests launcher-tests

@@ -293,17 +293,19 @@ void elf_load(struct elf_image *image, const char *path, struct guest_memory *me
 	if (!image->path)
 		fail("out of memory");
 	size_t size;
-	uint8_t *file = read_whole_file(path, &size);
+	image->file = read_whole_file(path, &size);
 	Elf64_Ehdr header;
-	check_header(path, file, size, &header);
-	load_segments(image, file, size, &header, memory);
-	load_symbols(image, file, size, &header);
-	free(file);
+	check_header(path, image->file, size, &header);
+	load_segments(image, image->file, size, &header, memory);
+	load_symbols(image, image->file, size, &header);
+	free(image->file);
+	image->file = NULL;
 }
 
 void elf_image_release(struct elf_image *image)
 {
 	free(image->path);
+	free(image->file);
 	free(image->symbols);
 	free(image->string_table);
 	memset(image, 0, sizeof *image);

@@ -109,11 +109,8 @@ static void handle_exit(struct vm *vm)
 	vm->exit_status = crash_report_stop(vm, STATUS_GUEST_CRASHED, why);
 }
 
-int vm_run(struct vm *vm)
+static int run_until_finished(struct vm *vm)
 {
-	running = vm->run;
-	running_wake_fd = vm->wake_fd;
-	catch_stop_signals();
 	while (!vm->finished) {
 		if (stop_signal) {
 			/* Say where the guest was: a stopped guest is usually a stuck one. */
@@ -133,7 +130,17 @@ int vm_run(struct vm *vm)
 		}
 		handle_exit(vm);
 	}
+	return vm->exit_status;
+}
+
+int vm_run(struct vm *vm)
+{
+	running = vm->run;
+	running_wake_fd = vm->wake_fd;
+	catch_stop_signals();
+	int status = run_until_finished(vm);
+	/* The signal handler must not touch this vm once it is gone. */
 	running = NULL;
 	running_wake_fd = -1;
-	return vm->exit_status;
+	return status;
 }

@@ -54,6 +54,15 @@ static int run_wait(const char *milliseconds_text)
 	return failures ? 1 : 0;
 }
 
+/* sleep MS: says so, then sleeps; for tests that stop the launcher from outside. */
+static int run_sleep(const char *milliseconds_text)
+{
+	uint64_t milliseconds = strtoul(milliseconds_text, NULL, 0);
+	printf("sleeping for %llu ms\n", (unsigned long long)milliseconds);
+	kernel_sleep_until(clock_now_ns() + milliseconds * 1000000);
+	return 0;
+}
+
 /* timers: event-loop timers fire in deadline order, never early, and the loop sleeps. */
 struct timer_check {
 	struct timer timer;
@@ -227,10 +236,12 @@ int main(int argc, char **argv)
 		return run_exit(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "wait") == 0)
 		return run_wait(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "sleep") == 0)
+		return run_sleep(argv[2]);
 	for (size_t index = 0; argc == 2 && index < sizeof modes / sizeof modes[0]; index++)
 		if (strcmp(argv[1], modes[index].name) == 0)
 			return modes[index].run();
-	printf("usage: testguest exit N | wait MS | timers | alloc | hypercalls | null | "
+	printf("usage: testguest exit N | wait MS | sleep MS | timers | alloc | hypercalls | null | "
 	       "write-code | execute-data | port | bad-request | panic | ud2\n");
 	return 2;
 }

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# Launcher and guest-kernel tests: real guests on real KVM, run by `make test`.
+#
+# Needs: RINGVISOR (the launcher to test; `make test` passes the sanitized build), BUILD (the
+# build directory with guests/ and the bad-ELF maker). Each test runs the launcher and checks
+# its exit status and what it printed.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integration/lib.sh
+
+: "${RINGVISOR:?set RINGVISOR to the launcher to test}"
+: "${BUILD:=build}"
+hello=$BUILD/guests/hello.elf
+testguest=$BUILD/guests/testguest.elf
+
+# ---- booting and running -------------------------------------------------------------------
+
+test_hello_prints_its_arguments() {
+	run_launcher run "$hello" -- one "two words" ""
+	expect_status 0
+	expect_stdout "Hello from a Ringvisor guest in ring 3: 4 arguments"
+	expect_stdout 'argv[0] = "hello.elf"'
+	expect_stdout 'argv[2] = "two words"'
+	expect_stdout 'argv[3] = ""'
+	expect_no_stderr
+}
+
+test_hello_without_arguments() {
+	run_launcher run "$hello"
+	expect_status 0
+	expect_stdout "1 argument"
+}
+
+test_smallest_and_largest_memory() {
+	run_launcher run --mem 4M "$hello"
+	expect_status 0
+	run_launcher run --mem 4G "$hello"
+	expect_status 0
+	expect_stdout "Hello from a Ringvisor guest"
+}
+
+test_exit_codes_pass_through() {
+	for code in 0 1 7 42 124; do
+		run_launcher run "$testguest" -- exit $code
+		expect_status $code
+	done
+}
+
+test_exit_code_out_of_range_is_a_crash() {
+	run_launcher run "$testguest" -- exit 200
+	expect_status 126
+	expect_stderr "exit with code 200, outside 0-124"
+}
+
+test_wait_never_returns_early() {
+	run_launcher run "$testguest" -- wait 100
+	expect_status 0
+	expect_stdout "none early"
+}
+
+test_event_loop_timers() {
+	run_launcher run "$testguest" -- timers
+	expect_status 0
+	expect_stdout "8 fired in order"
+}
+
+test_allocator_returns_to_where_it_started() {
+	run_launcher run "$testguest" -- alloc
+	expect_status 0
+	expect_stdout "back to 0 bytes after freeing"
+}
+
+test_bad_hypercall_arguments_get_errors() {
+	run_launcher run "$testguest" -- hypercalls
+	expect_status 0
+	expect_stdout "ok"
+	expect_no_stderr
+}
+
+# ---- crash reports -------------------------------------------------------------------------
+
+test_null_dereference_report() {
+	run_launcher run "$testguest" -- null
+	expect_status 126
+	expect_stderr "guest crashed: page fault (#PF), vector 14, at crash_null_dereference+0x"
+	expect_stderr "faulting address (CR2) 0000000000000000: read, page not present (a NULL pointer dereference)"
+	expect_stderr "rip 0000000000"
+	expect_stderr "call trace:"
+	expect_stderr "kernel_start+0x"
+	expect_stderr "stack:"
+}
+
+test_write_to_code_is_refused() {
+	run_launcher run "$testguest" -- write-code
+	expect_status 126
+	expect_stderr "at crash_write_code+0x"
+	expect_stderr ": write, page protection"
+}
+
+test_executing_data_is_refused() {
+	run_launcher run "$testguest" -- execute-data
+	expect_status 126
+	expect_stderr "instruction fetch, page protection"
+	expect_stderr "crash_execute_data+0x"
+}
+
+test_ports_outside_the_bitmap_fault() {
+	run_launcher run "$testguest" -- port
+	expect_status 126
+	expect_stderr "general protection fault (#GP), vector 13, at crash_forbidden_port+0x"
+}
+
+test_invalid_opcode_report() {
+	run_launcher run "$testguest" -- ud2
+	expect_status 126
+	expect_stderr "invalid opcode (#UD), vector 6, at crash_invalid_opcode+0x"
+}
+
+test_panic_report() {
+	run_launcher run "$testguest" -- panic
+	expect_status 126
+	expect_stderr "guest panicked: testguest panics on purpose, code 42"
+	expect_stderr "raised at crash_panic+0x"
+}
+
+test_bad_request_block_stops_the_guest() {
+	run_launcher run "$testguest" -- bad-request
+	expect_status 126
+	expect_stderr "hypercall request block at 0x1001 is misaligned or not in guest RAM"
+}
+
+test_stripped_guest_runs_and_reports_addresses() {
+	strip -o "$work_directory/stripped.elf" "$testguest"
+	run_launcher run "$work_directory/stripped.elf" -- exit 3
+	expect_status 3
+	run_launcher run "$work_directory/stripped.elf" -- null
+	expect_status 126
+	expect_stderr "page fault (#PF), vector 14, at ? ("
+}
+
+test_signal_stops_the_launcher_with_a_report() {
+	timeout -s KILL 60 "$RINGVISOR" run "$testguest" -- sleep 60000 \
+		>"$stdout_file" 2>"$stderr_file" &
+	local launcher=$!
+	if ! wait_for_output "$stdout_file" "sleeping for 60000 ms" 30; then
+		fail_check "the guest never said it was sleeping"
+		kill -KILL $launcher 2>/dev/null
+	fi
+	kill -TERM $launcher 2>/dev/null
+	wait $launcher
+	status=$?
+	expect_status 143
+	expect_stderr "launcher stopped by signal 15 (Terminated)"
+	expect_stderr "kernel_sleep_until+0x"
+}
+
+# ---- refusing bad input --------------------------------------------------------------------
+
+test_help_and_version() {
+	run_launcher --help
+	expect_status 0
+	expect_stdout "usage: ringvisor run [options] GUEST.elf"
+	expect_stdout "--mem SIZE"
+	run_launcher --version
+	expect_status 0
+	expect_stdout "guest ABI 1"
+}
+
+# bad_usage EXPECTED-MESSAGE LAUNCHER-ARGUMENTS...
+bad_usage() {
+	local expected=$1
+	shift
+	run_launcher "$@"
+	expect_status 125
+	expect_stderr "$expected"
+}
+
+test_bad_options_are_refused() {
+	bad_usage "no command given" --mem 64M
+	bad_usage "unknown command 'walk'" walk "$hello"
+	bad_usage "unknown option '--frobnicate'" run --frobnicate "$hello"
+	bad_usage "option '--mem' needs a value" run --mem
+	bad_usage "--mem 'lots' is not a size" run --mem lots "$hello"
+	bad_usage "--mem 2M is out of range: guest RAM must be from 4M to 4G" run --mem 2M "$hello"
+	bad_usage "--mem 8G is out of range" run --mem 8G "$hello"
+	bad_usage "--mem '99999999999999999999G' is not a size" run --mem 99999999999999999999G "$hello"
+	bad_usage "--mem 5M is not a multiple of 2 MiB" run --mem 5M "$hello"
+	bad_usage "no guest given" run
+	bad_usage "unexpected argument 'extra' after the guest" run "$hello" extra
+}
+
+test_unreadable_guests_are_refused() {
+	bad_usage "cannot open guest /nonexistent/guest.elf: No such file or directory" \
+		run /nonexistent/guest.elf
+	bad_usage "is not a regular file" run "$work_directory"
+}
+
+test_bad_elf_files_are_refused() {
+	local bad_directory=$work_directory/bad-elves
+	mkdir -p "$bad_directory"
+	"$BUILD/tests/bad_elf_maker" "$hello" "$bad_directory" >"$work_directory/bad-list" ||
+		fail_check "bad_elf_maker failed"
+	local count=0 file expected
+	while IFS=$'\t' read -r file expected; do
+		count=$((count + 1))
+		run_launcher run "$file"
+		if [ "$status" -ne 125 ] || ! grep -qF -- "$expected" "$stderr_file"; then
+			fail_check "$(basename "$file"): expected status 125 and '$expected'," \
+				"got $status: $(head -c 300 "$stderr_file")"
+		fi
+	done <"$work_directory/bad-list"
+	[ "$count" -ge 20 ] || fail_check "only $count bad ELF files were made"
+}
+
+run_test "hello prints its arguments" test_hello_prints_its_arguments
+run_test "hello without arguments" test_hello_without_arguments
+run_test "smallest and largest --mem" test_smallest_and_largest_memory
+run_test "exit codes pass through" test_exit_codes_pass_through
+run_test "exit code out of range is a crash" test_exit_code_out_of_range_is_a_crash
+run_test "wait never returns early" test_wait_never_returns_early
+run_test "event loop timers" test_event_loop_timers
+run_test "allocator returns to where it started" test_allocator_returns_to_where_it_started
+run_test "bad hypercall arguments get errors" test_bad_hypercall_arguments_get_errors
+run_test "NULL dereference report" test_null_dereference_report
+run_test "writing to code is refused" test_write_to_code_is_refused
+run_test "executing data is refused" test_executing_data_is_refused
+run_test "ports outside the bitmap fault" test_ports_outside_the_bitmap_fault
+run_test "invalid opcode report" test_invalid_opcode_report
+run_test "panic report" test_panic_report
+run_test "bad request block stops the guest" test_bad_request_block_stops_the_guest
+run_test "stripped guest" test_stripped_guest_runs_and_reports_addresses
+run_test "signal stops the launcher with a report" test_signal_stops_the_launcher_with_a_report
+run_test "--help and --version" test_help_and_version
+run_test "bad options are refused" test_bad_options_are_refused
+run_test "unreadable guests are refused" test_unreadable_guests_are_refused
+run_test "bad ELF files are refused" test_bad_elf_files_are_refused
+summary

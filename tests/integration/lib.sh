@@ -1,0 +1,91 @@
+# Shared helpers for Ringvisor's integration tests (sourced, not run).
+#
+# Each test is a shell function; run_test runs it, counts it and prints "ok" or "FAILED" with
+# what was expected. The script ends with summary, which prints "N passed, N failed" (the
+# closing line CI reads) and sets the exit status.
+#
+# run_launcher ARGS... runs the launcher with a timeout and leaves its status in $status and
+# its output in $stdout_file and $stderr_file. No test sleeps and hopes: anything that
+# waits, waits for a condition, with a deadline (wait_for_output).
+
+set -u
+
+passed=0
+failed=0
+failures=""
+work_directory=$(mktemp -d /tmp/ringvisor-test.XXXXXX)
+stdout_file=$work_directory/stdout
+stderr_file=$work_directory/stderr
+status=0
+test_failed=0
+launcher_timeout=${LAUNCHER_TIMEOUT:-60}
+
+cleanup_work_directory() {
+	rm -rf "$work_directory"
+}
+trap cleanup_work_directory EXIT
+
+run_launcher() {
+	timeout -s TERM -k 5 "$launcher_timeout" "$RINGVISOR" "$@" >"$stdout_file" 2>"$stderr_file"
+	status=$?
+}
+
+fail_check() {
+	test_failed=1
+	printf '    %s\n' "$*"
+}
+
+show_output() {
+	printf '    --- stdout:\n'
+	sed 's/^/    | /' "$stdout_file" | head -n 30
+	printf '    --- stderr:\n'
+	sed 's/^/    | /' "$stderr_file" | head -n 30
+}
+
+expect_status() {
+	[ "$status" -eq "$1" ] || fail_check "expected exit status $1, got $status"
+}
+
+expect_stdout() {
+	grep -qF -- "$1" "$stdout_file" || fail_check "expected stdout to contain: $1"
+}
+
+expect_stderr() {
+	grep -qF -- "$1" "$stderr_file" || fail_check "expected stderr to contain: $1"
+}
+
+expect_no_stderr() {
+	[ ! -s "$stderr_file" ] || fail_check "expected nothing on stderr"
+}
+
+# wait_for_output FILE TEXT SECONDS: true once FILE contains TEXT, false at the deadline.
+wait_for_output() {
+	local deadline=$((SECONDS + $3))
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+run_test() {
+	local name=$1
+	shift
+	test_failed=0
+	"$@"
+	if [ "$test_failed" -eq 0 ]; then
+		passed=$((passed + 1))
+		printf 'ok      %s\n' "$name"
+	else
+		failed=$((failed + 1))
+		failures="$failures $name"
+		printf 'FAILED  %s\n' "$name"
+		show_output
+	fi
+}
+
+summary() {
+	[ "$failed" -eq 0 ] || printf 'failed:%s\n' "$failures"
+	printf '%d passed, %d failed\n' "$passed" "$failed"
+	[ "$failed" -eq 0 ]
+}
