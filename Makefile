@@ -91,6 +91,11 @@ launcher-tests: $(BUILD)/sanitize/ringvisor $(GUESTS) $(BUILD)/tests/bad_elf_mak
 
 test: unit-tests net-tests launcher-tests
 
+LAUNCHER_LIBRARY_OBJECTS := $(filter-out $(BUILD)/launcher/main.o,$(LAUNCHER_OBJECTS))
+
+$(BUILD)/bench/exit-costs: $(BUILD)/bench/exit_costs.o $(LAUNCHER_LIBRARY_OBJECTS)
+	$(CC) $(LAUNCHER_CFLAGS) $^ -o $@
+
 bench: all $(BUILD)/bench/exit-costs
 	$(BUILD)/bench/exit-costs --guest $(BUILD)/guests/bench-exits.elf \
 		--launcher $(BUILD)/ringvisor --hello $(BUILD)/guests/hello.elf

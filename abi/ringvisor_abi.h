@@ -72,7 +72,7 @@ struct ringvisor_memory_region {
  * points into a small launcher-provided stack; the guest should switch to its own.
  */
 struct ringvisor_boot_info {
-	uint32_t magic;       /* RINGVISOR_BOOT_MAGIC */
+	uint32_t magic;	      /* RINGVISOR_BOOT_MAGIC */
 	uint32_t abi_version; /* RINGVISOR_ABI_VERSION */
 	uint64_t memory_size; /* bytes of guest RAM, starting at guest address 0 */
 	uint64_t tsc_khz;     /* the TSC's frequency: the guest's clock */
@@ -106,7 +106,7 @@ enum ringvisor_hypercall_number {
 };
 
 enum ringvisor_error {
-	RINGVISOR_ERROR_BAD_CALL = -1,    /* no such hypercall */
+	RINGVISOR_ERROR_BAD_CALL = -1,	  /* no such hypercall */
 	RINGVISOR_ERROR_BAD_ADDRESS = -2, /* a buffer outside guest RAM or in launcher pages */
 	RINGVISOR_ERROR_BAD_ARGUMENT = -3,
 };

@@ -42,7 +42,7 @@ void boot_info_write(struct vm *vm, int argument_count, char **arguments)
 	for (int index = 0; index < argument_count; index++) {
 		size_t length = strlen(arguments[index]) + 1;
 		if (length > RINGVISOR_ARGUMENTS_MAX_BYTES - used)
-			fail("the guest's arguments take more than %u bytes", 
+			fail("the guest's arguments take more than %u bytes",
 			     RINGVISOR_ARGUMENTS_MAX_BYTES);
 		memcpy(strings + used, arguments[index], length);
 		used += length;

@@ -102,8 +102,8 @@ static void print_backtrace(const struct vm *vm, const struct kvm_regs *r)
 		    !read_guest_word(vm, frame + 8, &return_address) || return_address == 0)
 			break;
 		describe_code_address(vm, return_address, true, where, sizeof where);
-		fprintf(stderr, "    #%-2d %016llx  %s\n", depth, (unsigned long long)return_address,
-			where);
+		fprintf(stderr, "    #%-2d %016llx  %s\n", depth,
+			(unsigned long long)return_address, where);
 		if (next <= frame) /* frames grow upwards; anything else is a loop or garbage */
 			break;
 		frame = next;
@@ -146,7 +146,7 @@ static bool get_registers(struct vm *vm, struct kvm_regs *regs, struct kvm_sregs
 
 static void describe_page_fault(uint64_t error_code, uint64_t cr2)
 {
-	const char *access = (error_code & 16) ? "instruction fetch"
+	const char *access = (error_code & 16)	? "instruction fetch"
 			     : (error_code & 2) ? "write"
 						: "read";
 	const char *cause = (error_code & 8)   ? "reserved bit set in a page table"
@@ -197,8 +197,8 @@ int crash_report_panic(struct vm *vm, const char *message, uint64_t caller)
 	struct kvm_sregs sregs;
 	char where[256];
 	describe_code_address(vm, caller, true, where, sizeof where);
-	fprintf(stderr, "ringvisor: guest panicked: %s\n  raised at %s (%016llx)\n", message,
-		where, (unsigned long long)caller);
+	fprintf(stderr, "ringvisor: guest panicked: %s\n  raised at %s (%016llx)\n", message, where,
+		(unsigned long long)caller);
 	if (get_registers(vm, &regs, &sregs))
 		print_state(vm, &regs);
 	return STATUS_GUEST_CRASHED;

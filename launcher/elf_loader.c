@@ -165,7 +165,8 @@ static void load_segments(struct elf_image *image, const uint8_t *file, size_t s
 			fail("guest %s asks for a dynamic linker (PT_INTERP); link it statically",
 			     path);
 		if (program.p_type == PT_DYNAMIC)
-			fail("guest %s is dynamically linked (PT_DYNAMIC); link it statically", path);
+			fail("guest %s is dynamically linked (PT_DYNAMIC); link it statically",
+			     path);
 		if (program.p_type != PT_LOAD || program.p_memsz == 0)
 			continue;
 		check_segment(path, index, &program, size, memory);
@@ -255,7 +256,8 @@ static void load_symbols(struct elf_image *image, const uint8_t *file, size_t si
 		       sizeof strings);
 		if (symbols.sh_offset > size || symbols.sh_size > size - symbols.sh_offset ||
 		    strings.sh_offset > size || strings.sh_size > size - strings.sh_offset)
-			fail("guest %s is truncated: its symbol table lies past the end of the file",
+			fail("guest %s is truncated: its symbol table lies past the end of the "
+			     "file",
 			     path);
 
 		/* Our own copy of the strings, NUL-terminated whatever the file says. */
@@ -280,8 +282,7 @@ static void load_symbols(struct elf_image *image, const uint8_t *file, size_t si
 				.name = image->string_table + symbol.st_name,
 			};
 		}
-		qsort(image->symbols, image->symbol_count, sizeof *image->symbols,
-		      compare_symbols);
+		qsort(image->symbols, image->symbol_count, sizeof *image->symbols, compare_symbols);
 		return; /* a static executable has one symbol table */
 	}
 }

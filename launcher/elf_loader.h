@@ -20,7 +20,7 @@ enum segment_permission {
 };
 
 struct elf_segment {
-	uint64_t start;        /* guest address */
+	uint64_t start;	       /* guest address */
 	uint64_t memory_bytes; /* including the zero-filled tail (BSS) */
 	unsigned permissions;  /* enum segment_permission */
 };

@@ -42,7 +42,8 @@ static int64_t console_write(struct vm *vm, uint64_t address, uint64_t length)
 		if (done < 0 && errno == EINTR)
 			continue;
 		if (done <= 0)
-			break; /* stdout gone: the guest goes on, as a program whose output is lost */
+			break; /* stdout gone: the guest goes on, as a program whose output is lost
+				*/
 		written += (uint64_t)done;
 	}
 	return (int64_t)written;

@@ -85,15 +85,16 @@ uint64_t page_tables_build(struct guest_memory *memory, const struct elf_image *
 			if (region >= memory->size)
 				break;
 			if (!region_needs_small_pages(image, region)) {
-				directory[slot] = region | PAGE_PRESENT | PAGE_USER | PAGE_WRITABLE |
-						  PAGE_LARGE | PAGE_NO_EXECUTE;
+				directory[slot] = region | PAGE_PRESENT | PAGE_USER |
+						  PAGE_WRITABLE | PAGE_LARGE | PAGE_NO_EXECUTE;
 				continue;
 			}
 			if (next_table >= LAYOUT_PAGE_TABLE_POOL_END)
 				fail("guest %s is too large: it spans more 2 MiB regions than the "
 				     "launcher can map page by page (%llu)",
 				     image->path,
-				     (LAYOUT_PAGE_TABLE_POOL_END - LAYOUT_PAGE_TABLE_POOL) / PAGE_4K);
+				     (LAYOUT_PAGE_TABLE_POOL_END - LAYOUT_PAGE_TABLE_POOL) /
+					     PAGE_4K);
 			uint64_t *table = guest_memory_at(memory, next_table);
 			directory[slot] = next_table | table_flags;
 			next_table += PAGE_4K;

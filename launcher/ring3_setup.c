@@ -84,6 +84,7 @@ static void write_exception_trampolines(struct vm *vm)
 	memset(idt, 0, 4096);
 	for (unsigned vector = 0; vector < EXCEPTION_VECTORS; vector++) {
 		uint8_t *stub = code + vector * TRAMPOLINE_BYTES;
+		/* clang-format off */
 		const uint8_t body[] = {
 			0x50,                               /* push %rax */
 			0x52,                               /* push %rdx */
@@ -93,6 +94,7 @@ static void write_exception_trampolines(struct vm *vm)
 			0xef,                               /* out %eax, (%dx) */
 			0x0f, 0x0b,                         /* ud2: never resumed */
 		};
+		/* clang-format on */
 		_Static_assert(sizeof body <= TRAMPOLINE_BYTES, "trampoline too long");
 		memcpy(stub, body, sizeof body);
 
@@ -101,8 +103,7 @@ static void write_exception_trampolines(struct vm *vm)
 		uint64_t handler = LAYOUT_TRAMPOLINES + vector * TRAMPOLINE_BYTES;
 		unsigned dpl = vector == 3 ? 3 : 0;
 		idt[vector * 2] = (handler & 0xffff) | ((uint64_t)SELECTOR_USER_CODE << 16) |
-				  (1ull << 32) /* IST1 */ |
-				  ((uint64_t)(0x8e | (dpl << 5)) << 40) |
+				  (1ull << 32) /* IST1 */ | ((uint64_t)(0x8e | (dpl << 5)) << 40) |
 				  (((handler >> 16) & 0xffff) << 48);
 		idt[vector * 2 + 1] = handler >> 32;
 	}
@@ -123,18 +124,35 @@ static void set_special_registers(struct vm *vm, uint64_t cr3)
 	sregs.idt.limit = EXCEPTION_VECTORS * 16 - 1;
 
 	struct kvm_segment code = {
-		.base = 0, .limit = 0xffffffff, .selector = SELECTOR_USER_CODE,
-		.type = 11, .present = 1, .dpl = 3, .s = 1, .l = 1, .g = 1,
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = SELECTOR_USER_CODE,
+		.type = 11,
+		.present = 1,
+		.dpl = 3,
+		.s = 1,
+		.l = 1,
+		.g = 1,
 	};
 	struct kvm_segment data = {
-		.base = 0, .limit = 0xffffffff, .selector = SELECTOR_USER_DATA,
-		.type = 3, .present = 1, .dpl = 3, .s = 1, .db = 1, .g = 1,
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = SELECTOR_USER_DATA,
+		.type = 3,
+		.present = 1,
+		.dpl = 3,
+		.s = 1,
+		.db = 1,
+		.g = 1,
 	};
 	sregs.cs = code;
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
 	sregs.tr = (struct kvm_segment){
-		.base = LAYOUT_TSS, .limit = 0x68 + 8192, .selector = SELECTOR_TSS,
-		.type = 11 /* busy 64-bit TSS */, .present = 1,
+		.base = LAYOUT_TSS,
+		.limit = 0x68 + 8192,
+		.selector = SELECTOR_TSS,
+		.type = 11 /* busy 64-bit TSS */,
+		.present = 1,
 	};
 	sregs.ldt = (struct kvm_segment){ .type = 2, .present = 1, .unusable = 1 };
 	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)

@@ -115,8 +115,8 @@ static int run_until_finished(struct vm *vm)
 		if (stop_signal) {
 			/* Say where the guest was: a stopped guest is usually a stuck one. */
 			char why[80];
-			snprintf(why, sizeof why, "launcher stopped by signal %d (%s)",
-				 stop_signal, strsignal(stop_signal));
+			snprintf(why, sizeof why, "launcher stopped by signal %d (%s)", stop_signal,
+				 strsignal(stop_signal));
 			return crash_report_stop(vm, 128 + stop_signal, why);
 		}
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {

@@ -16,10 +16,10 @@
 #include "byteorder.h"
 #include "net_internal.h"
 
-#define ARP_PACKET_SIZE	      28
+#define ARP_PACKET_SIZE 28
 #define ARP_HARDWARE_ETHERNET 1
 #define ARP_OPERATION_REQUEST 1
-#define ARP_OPERATION_REPLY   2
+#define ARP_OPERATION_REPLY 2
 
 static const uint8_t broadcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t zero_mac[6];

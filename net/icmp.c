@@ -15,10 +15,10 @@
 #include "checksum.h"
 #include "net_internal.h"
 
-#define ICMP_ECHO_REPLY		     0
+#define ICMP_ECHO_REPLY 0
 #define ICMP_DESTINATION_UNREACHABLE 3
-#define ICMP_ECHO_REQUEST	     8
-#define ICMP_ERROR_QUOTED_PAYLOAD    8
+#define ICMP_ECHO_REQUEST 8
+#define ICMP_ERROR_QUOTED_PAYLOAD 8
 
 static const struct ipv4_checksum_request icmp_checksum = { .requested = true, .offset = 2 };
 

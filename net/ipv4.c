@@ -19,8 +19,8 @@
 #include "net_internal.h"
 
 #define IPV4_FLAG_MORE_FRAGMENTS 0x2000
-#define IPV4_FRAGMENT_OFFSET	 0x1fff
-#define IPV4_MAX_TRANSPORT	 (65535 - IPV4_HEADER_SIZE)
+#define IPV4_FRAGMENT_OFFSET 0x1fff
+#define IPV4_MAX_TRANSPORT (65535 - IPV4_HEADER_SIZE)
 
 static bool is_multicast(uint32_t address)
 {

@@ -19,7 +19,7 @@
 #include "net_internal.h"
 
 #define IPV4_FLAG_MORE_FRAGMENTS 0x2000
-#define IPV4_FRAGMENT_OFFSET	 0x1fff
+#define IPV4_FRAGMENT_OFFSET 0x1fff
 
 static void discard(struct net_stack *stack, struct reassembly_datagram *datagram)
 {

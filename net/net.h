@@ -63,12 +63,12 @@ enum net_error {
 #define NET_OFFLOAD_NEEDS_CSUM 1 /* checksum_start/offset name a partial checksum to finish */
 #define NET_OFFLOAD_DATA_VALID 2 /* receive: the transport checksum is already verified */
 
-#define NET_GSO_NONE   0
-#define NET_GSO_TCPV4  1
-#define NET_GSO_UDP    3
-#define NET_GSO_TCPV6  4
+#define NET_GSO_NONE 0
+#define NET_GSO_TCPV4 1
+#define NET_GSO_UDP 3
+#define NET_GSO_TCPV6 4
 #define NET_GSO_UDP_L4 5
-#define NET_GSO_ECN    0x80
+#define NET_GSO_ECN 0x80
 
 struct net_offload {
 	uint8_t flags;		  /* NET_OFFLOAD_* */

@@ -22,16 +22,16 @@
 #include "net.h"
 
 #define ETHERNET_HEADER_SIZE 14
-#define ETHERNET_TYPE_IPV4   0x0800
-#define ETHERNET_TYPE_ARP    0x0806
-#define IPV4_HEADER_SIZE     20
+#define ETHERNET_TYPE_IPV4 0x0800
+#define ETHERNET_TYPE_ARP 0x0806
+#define IPV4_HEADER_SIZE 20
 #define IPV4_MAX_HEADER_SIZE 60
-#define IPV4_PROTOCOL_ICMP   1
-#define IPV4_PROTOCOL_UDP    17
-#define IPV4_DEFAULT_TTL     64
-#define IPV4_BROADCAST	     0xffffffffu
-#define UDP_HEADER_SIZE	     8
-#define ICMP_HEADER_SIZE     8
+#define IPV4_PROTOCOL_ICMP 1
+#define IPV4_PROTOCOL_UDP 17
+#define IPV4_DEFAULT_TTL 64
+#define IPV4_BROADCAST 0xffffffffu
+#define UDP_HEADER_SIZE 8
+#define ICMP_HEADER_SIZE 8
 
 /*
  * A frame being built for transmit, or waiting in an ARP queue. The frame itself starts
@@ -222,7 +222,7 @@ void reassembly_destroy(struct net_stack *stack);
 /* icmp.c */
 void icmp_input(const struct ipv4_packet *packet);
 #define ICMP_UNREACHABLE_PROTOCOL 2
-#define ICMP_UNREACHABLE_PORT	  3
+#define ICMP_UNREACHABLE_PORT 3
 void icmp_send_unreachable(const struct ipv4_packet *packet, uint8_t code);
 
 /* udp.c */

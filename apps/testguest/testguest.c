@@ -203,11 +203,11 @@ struct mode {
 	int (*run)(void);
 };
 
-#define CRASH_MODE(function)                                                             \
-	static int run_##function(void)                                                        \
-	{                                                                                      \
-		function();                                                                    \
-		return 1; /* still alive: the crash did not happen */                          \
+#define CRASH_MODE(function)                                                                       \
+	static int run_##function(void)                                                            \
+	{                                                                                          \
+		function();                                                                        \
+		return 1; /* still alive: the crash did not happen */                              \
 	}
 CRASH_MODE(crash_null_dereference)
 CRASH_MODE(crash_write_code)
@@ -241,7 +241,8 @@ int main(int argc, char **argv)
 	for (size_t index = 0; argc == 2 && index < sizeof modes / sizeof modes[0]; index++)
 		if (strcmp(argv[1], modes[index].name) == 0)
 			return modes[index].run();
-	printf("usage: testguest exit N | wait MS | sleep MS | timers | alloc | hypercalls | null | "
+	printf("usage: testguest exit N | wait MS | sleep MS | timers | alloc | hypercalls | null "
+	       "| "
 	       "write-code | execute-data | port | bad-request | panic | ud2\n");
 	return 2;
 }

@@ -40,7 +40,8 @@ static void sift_down(unsigned index)
 		unsigned child = 2 * index + 1;
 		if (child >= heap_count)
 			break;
-		if (child + 1 < heap_count && heap[child + 1]->deadline_ns < heap[child]->deadline_ns)
+		if (child + 1 < heap_count &&
+		    heap[child + 1]->deadline_ns < heap[child]->deadline_ns)
 			child++;
 		if (timer->deadline_ns <= heap[child]->deadline_ns)
 			break;

@@ -24,7 +24,7 @@
  * <limits.h> is unusable under -nostdinc (gcc's copy chains to the C library's), so the
  * compiler's predefined macros stand in for it.
  */
-#define INT_MAX	 __INT_MAX__
+#define INT_MAX __INT_MAX__
 #define CHAR_BIT __CHAR_BIT__
 
 /*

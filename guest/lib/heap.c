@@ -13,13 +13,13 @@
 
 #include <string.h>
 
-#define GRANULE		16
-#define TAG_SIZE	sizeof(struct tag)
-#define BLOCK_OVERHEAD	(2 * TAG_SIZE)
-#define MIN_BLOCK_SIZE	32 /* header, two list links, footer */
+#define GRANULE 16
+#define TAG_SIZE sizeof(struct tag)
+#define BLOCK_OVERHEAD (2 * TAG_SIZE)
+#define MIN_BLOCK_SIZE 32 /* header, two list links, footer */
 #define MAX_BLOCK_UNITS (SIZE_MAX / GRANULE < UINT32_MAX ? SIZE_MAX / GRANULE : UINT32_MAX)
-#define MAX_BLOCK_SIZE	(MAX_BLOCK_UNITS * GRANULE)
-#define RECORD_SIZE	((sizeof(struct heap_region) + GRANULE - 1) / GRANULE * GRANULE)
+#define MAX_BLOCK_SIZE (MAX_BLOCK_UNITS * GRANULE)
+#define RECORD_SIZE ((sizeof(struct heap_region) + GRANULE - 1) / GRANULE * GRANULE)
 #define REGION_OVERHEAD (RECORD_SIZE + 2 * TAG_SIZE)
 
 /* How far into an over-full size class to look for a fit before taking a larger block. */

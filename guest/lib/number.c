@@ -10,11 +10,11 @@
 #include <stdbool.h>
 
 /* <limits.h> is unusable under -nostdinc, so the compiler's predefined macros stand in. */
-#define LONG_MAX       __LONG_MAX__
-#define LONG_MIN       (-LONG_MAX - 1)
-#define ULONG_MAX      (LONG_MAX * 2UL + 1)
-#define LONG_LONG_MAX  __LONG_LONG_MAX__
-#define LONG_LONG_MIN  (-LONG_LONG_MAX - 1)
+#define LONG_MAX __LONG_MAX__
+#define LONG_MIN (-LONG_MAX - 1)
+#define ULONG_MAX (LONG_MAX * 2UL + 1)
+#define LONG_LONG_MAX __LONG_LONG_MAX__
+#define LONG_LONG_MIN (-LONG_LONG_MAX - 1)
 #define ULONG_LONG_MAX (LONG_LONG_MAX * 2ULL + 1)
 
 struct parsed_number {

@@ -22,10 +22,10 @@
 #include "net.h"
 #include "net_internal.h"
 
-#define OUR_ADDRESS	 NET_IPV4_ADDRESS(198, 18, 0, 2)
-#define PEER_ADDRESS	 NET_IPV4_ADDRESS(198, 18, 0, 1) /* also the gateway */
-#define OTHER_PEER	 NET_IPV4_ADDRESS(198, 18, 0, 3)
-#define FAR_ADDRESS	 NET_IPV4_ADDRESS(198, 19, 0, 5) /* off-link: through the gateway */
+#define OUR_ADDRESS NET_IPV4_ADDRESS(198, 18, 0, 2)
+#define PEER_ADDRESS NET_IPV4_ADDRESS(198, 18, 0, 1) /* also the gateway */
+#define OTHER_PEER NET_IPV4_ADDRESS(198, 18, 0, 3)
+#define FAR_ADDRESS NET_IPV4_ADDRESS(198, 19, 0, 5) /* off-link: through the gateway */
 #define SUBNET_BROADCAST NET_IPV4_ADDRESS(198, 18, 0, 255)
 
 extern const uint8_t our_mac[6];
@@ -34,7 +34,7 @@ extern const uint8_t other_mac[6];
 extern const uint8_t broadcast_mac_address[6];
 
 #define MAX_CAPTURED 256
-#define BIG_FRAME    (14 + 65535 + 64)
+#define BIG_FRAME (14 + 65535 + 64)
 
 struct captured_frame {
 	uint8_t *data;

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#define BIG_PAYLOAD    NET_UDP_MAX_PAYLOAD
+#define BIG_PAYLOAD NET_UDP_MAX_PAYLOAD
 #define FRAGMENT_BYTES 1480 /* payload of a full fragment at MTU 1500 */
 
 static uint8_t payload[BIG_PAYLOAD];

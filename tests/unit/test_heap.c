@@ -17,7 +17,7 @@
 #include "heap.h"
 
 #define ARENA_SIZE (8u << 20)
-#define TAG_SIZE   8
+#define TAG_SIZE 8
 
 static _Alignas(4096) unsigned char arena[ARENA_SIZE];
 static struct heap heap;

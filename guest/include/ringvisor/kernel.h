@@ -29,10 +29,10 @@ __attribute__((noreturn)) void kernel_exit(int code);
 
 /* Ends the guest with a crash report that starts with the formatted message. */
 __attribute__((noreturn, format(printf, 1, 2))) void panic(const char *format, ...);
-#define kernel_assert(condition)                                                               \
-	do {                                                                                   \
-		if (!(condition))                                                              \
-			panic("assertion failed: %s (%s:%d)", #condition, __FILE__, __LINE__);  \
+#define kernel_assert(condition)                                                                   \
+	do {                                                                                       \
+		if (!(condition))                                                                  \
+			panic("assertion failed: %s (%s:%d)", #condition, __FILE__, __LINE__);     \
 	} while (0)
 
 /* Writes buffered console output now (printf flushes at each newline by itself). */
