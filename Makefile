@@ -70,7 +70,8 @@ $(BUILD)/guests/%.elf: $$(call app_objects,$$*) $(GUEST_KERNEL_OBJECTS) guest/gu
 
 .DEFAULT_GOAL := all
 .SECONDARY:
-.PHONY: all run test launcher-tests bench format format-check clean
+.PHONY: all run test launcher-tests launcher-unit-tests virtqueue-fuzz fuzz bench format \
+	format-check clean
 
 all: $(BUILD)/ringvisor $(GUESTS)
 
@@ -86,10 +87,33 @@ $(BUILD)/tests/bad_elf_maker: tests/integration/bad_elf_maker.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) $(SANITIZE) $< -o $@
 
+# The launcher's device-model pieces, on the host with sanitizers, and under libFuzzer.
+LAUNCHER_UNIT_SOURCES := launcher/virtqueue.c launcher/guest_memory.c launcher/fail.c
+
+$(BUILD)/tests/launcher/test_virtqueue: tests/unit/test_virtqueue.c $(LAUNCHER_UNIT_SOURCES) \
+		launcher/virtqueue.h abi/ringvisor_abi.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -D_GNU_SOURCE $(SANITIZE) $< $(LAUNCHER_UNIT_SOURCES) -lcmocka -o $@
+
+$(BUILD)/fuzz/virtqueue_fuzz: tests/fuzz/virtqueue_fuzz.c $(LAUNCHER_UNIT_SOURCES) \
+		launcher/virtqueue.h abi/ringvisor_abi.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -O1 -g $(WARNINGS) -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all $< $(LAUNCHER_UNIT_SOURCES) -o $@
+
+launcher-unit-tests: $(BUILD)/tests/launcher/test_virtqueue
+	$(BUILD)/tests/launcher/test_virtqueue
+
+virtqueue-fuzz: $(BUILD)/fuzz/virtqueue_fuzz
+	@mkdir -p $(BUILD)/fuzz/virtqueue_corpus
+	$< -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz/virtqueue_corpus
+
+fuzz: net-fuzz virtqueue-fuzz
+
 launcher-tests: $(BUILD)/sanitize/ringvisor $(GUESTS) $(BUILD)/tests/bad_elf_maker
 	RINGVISOR=$(BUILD)/sanitize/ringvisor BUILD=$(BUILD) tests/integration/launcher_test.sh
 
-test: unit-tests net-tests launcher-tests
+test: unit-tests launcher-unit-tests net-tests launcher-tests
 
 LAUNCHER_LIBRARY_OBJECTS := $(filter-out $(BUILD)/launcher/main.o,$(LAUNCHER_OBJECTS))
 

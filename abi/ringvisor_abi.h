@@ -121,4 +121,48 @@ struct ringvisor_hypercall {
 	uint64_t argument[4];
 };
 
+/* ---- Virtqueues -------------------------------------------------------------------------- */
+
+/*
+ * A NIC's queues are virtio 1.x split virtqueues in guest memory, laid out as the virtio spec
+ * says (2.7), so that a reader who knows virtio knows these: a descriptor table, an "available"
+ * ring the guest fills with chain heads, and a "used" ring the host fills with finished chains.
+ * All fields are little-endian (the only byte order both sides have). The guest owns the
+ * memory; the launcher copies every descriptor out once and checks it before use.
+ */
+#define RINGVISOR_VIRTQUEUE_SIZE_MAX 32768u
+
+enum ringvisor_virtqueue_descriptor_flags {
+	RINGVISOR_VIRTQUEUE_DESCRIPTOR_NEXT = 1,  /* the chain continues at `next` */
+	RINGVISOR_VIRTQUEUE_DESCRIPTOR_WRITE = 2, /* the host writes this buffer (receive) */
+};
+
+struct ringvisor_virtqueue_descriptor {
+	uint64_t address; /* guest address of the buffer */
+	uint32_t length;
+	uint16_t flags;
+	uint16_t next;
+};
+
+/* Available ring: flags, index, ring[size], then used_event (with event indexes). */
+struct ringvisor_virtqueue_available {
+	uint16_t flags; /* RINGVISOR_VIRTQUEUE_AVAILABLE_NO_INTERRUPT */
+	uint16_t index; /* where the guest will put its next entry, free-running */
+	uint16_t ring[];
+};
+#define RINGVISOR_VIRTQUEUE_AVAILABLE_NO_INTERRUPT 1
+
+struct ringvisor_virtqueue_used_element {
+	uint32_t id;	 /* head of the finished chain */
+	uint32_t length; /* bytes the host wrote into it */
+};
+
+/* Used ring: flags, index, ring[size], then available_event (with event indexes). */
+struct ringvisor_virtqueue_used {
+	uint16_t flags; /* RINGVISOR_VIRTQUEUE_USED_NO_NOTIFY */
+	uint16_t index;
+	struct ringvisor_virtqueue_used_element ring[];
+};
+#define RINGVISOR_VIRTQUEUE_USED_NO_NOTIFY 1
+
 #endif
