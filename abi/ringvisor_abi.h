@@ -38,6 +38,7 @@
 #define RINGVISOR_BOOT_INFO_ADDRESS 0xe000u   /* one page, read-only to the guest */
 #define RINGVISOR_ARGUMENTS_ADDRESS 0xf000u   /* guest arguments, read-only */
 #define RINGVISOR_ARGUMENTS_MAX_BYTES 0x2000u /* two pages of NUL-terminated strings */
+#define RINGVISOR_ARGUMENTS_MAX_COUNT 256u
 
 /* ---- I/O ports a ring-3 guest may use (the TSS I/O bitmap opens only these) ------------ */
 
@@ -112,6 +113,7 @@ enum ringvisor_error {
 };
 
 #define RINGVISOR_EXIT_CODE_MAX 124
+#define RINGVISOR_CONSOLE_WRITE_MAX (64u << 10)
 
 /* Written by the guest, read once by the launcher. 16-byte aligned; must lie in guest RAM. */
 struct ringvisor_hypercall {

@@ -37,6 +37,9 @@ void boot_info_write(struct vm *vm, int argument_count, char **arguments)
 	add_region(info, vm->image.lowest & ~0xfffull, image_end, RINGVISOR_MEMORY_IMAGE);
 	add_region(info, image_end, vm->memory.size, RINGVISOR_MEMORY_USABLE);
 
+	if ((unsigned)argument_count > RINGVISOR_ARGUMENTS_MAX_COUNT)
+		fail("the guest has %d arguments, more than the %u it can be given",
+		     argument_count - 1, RINGVISOR_ARGUMENTS_MAX_COUNT - 1);
 	char *strings = guest_memory_at(&vm->memory, RINGVISOR_ARGUMENTS_ADDRESS);
 	size_t used = 0;
 	for (int index = 0; index < argument_count; index++) {

@@ -42,8 +42,8 @@ static const char *const exception_names[EXCEPTION_VECTORS] = {
 	[21] = "control protection exception (#CP)",
 };
 
-/* Vectors where the CPU pushes an error code (see crash_report.h). */
-bool exception_has_error_code(unsigned vector)
+/* Vectors where the CPU pushes an error code: the trampolines' frames differ by it. */
+static bool exception_has_error_code(unsigned vector)
 {
 	return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21 ||
 	       vector == 29 || vector == 30;
@@ -89,15 +89,42 @@ static void print_registers(const struct kvm_regs *r)
 		r->r10, r->r11, r->r12, r->r13, r->r14, r->r15, r->rip, r->rflags);
 }
 
+/*
+ * True if RIP's function has already saved the caller's frame pointer and set its own
+ * (push %rbp; mov %rsp,%rbp at its start, and RIP past them). Leaf functions are built
+ * without that prologue even with -fno-omit-frame-pointer, and a fault can come before it.
+ */
+static bool frame_is_set_up(const struct vm *vm, uint64_t rip)
+{
+	static const uint8_t prologue[] = { 0x55, 0x48, 0x89, 0xe5 };
+	uint8_t code[sizeof prologue];
+	uint64_t offset;
+	const struct elf_symbol *symbol = elf_symbolize(&vm->image, rip, &offset);
+	if (!symbol || !guest_memory_read(&vm->memory, symbol->address, code, sizeof code))
+		return true; /* unknown: trust the frame pointer */
+	return memcmp(code, prologue, sizeof code) == 0 && offset >= sizeof prologue;
+}
+
 /* The call chain through saved frame pointers (the guest is built with them). */
 static void print_backtrace(const struct vm *vm, const struct kvm_regs *r)
 {
 	char where[256];
 	describe_address(vm, r->rip, where, sizeof where);
 	fprintf(stderr, "  call trace:\n    #0  %016llx  %s\n", r->rip, where);
+	int depth = 1;
+	uint64_t return_address;
+	uint64_t offset;
+	if (!frame_is_set_up(vm, r->rip) && read_guest_word(vm, r->rsp, &return_address) &&
+	    elf_symbolize(&vm->image, return_address - 1, &offset)) {
+		/* The caller's return address is still on top of the stack (if the function
+		 * pushed registers first, that word is no code address and we skip this). */
+		describe_code_address(vm, return_address, true, where, sizeof where);
+		fprintf(stderr, "    #1  %016llx  %s\n", (unsigned long long)return_address, where);
+		depth = 2;
+	}
 	uint64_t frame = r->rbp;
-	for (int depth = 1; depth < BACKTRACE_FRAMES; depth++) {
-		uint64_t next, return_address;
+	for (; depth < BACKTRACE_FRAMES; depth++) {
+		uint64_t next;
 		if (!read_guest_word(vm, frame, &next) ||
 		    !read_guest_word(vm, frame + 8, &return_address) || return_address == 0)
 			break;
@@ -162,14 +189,16 @@ int crash_report_exception(struct vm *vm, uint32_t vector)
 	struct kvm_sregs sregs;
 	if (!get_registers(vm, &regs, &sregs))
 		return STATUS_GUEST_CRASHED;
-	if (vector >= EXCEPTION_VECTORS) /* only our trampolines write this port */
-		return crash_report_stop(vm, STATUS_GUEST_CRASHED,
-					 "guest wrote a bad vector to the exception port");
-
-	/* The trampoline ran on IST1: [rdx, rax, (error code), rip, cs, rflags, rsp, ss]. */
-	bool has_error = exception_has_error_code(vector);
-	uint64_t frame[8] = { 0 };
+	/* The trampoline ran on IST1: [rdx, rax, (error code), rip, cs, rflags, rsp, ss]. The
+	 * port is open to ring 3, so believe the frame only if the vCPU stands right after the
+	 * `out` of this vector's trampoline with its stack at that frame. */
+	bool has_error = vector < EXCEPTION_VECTORS && exception_has_error_code(vector);
 	uint64_t frame_address = LAYOUT_EXCEPTION_STACK_TOP - (has_error ? 6 : 5) * 8 - 16;
+	uint64_t after_out = LAYOUT_TRAMPOLINES + vector * TRAMPOLINE_BYTES + TRAMPOLINE_OUT_END;
+	if (vector >= EXCEPTION_VECTORS || regs.rip != after_out || regs.rsp != frame_address)
+		return crash_report_stop(vm, STATUS_GUEST_CRASHED,
+					 "the guest wrote to the exception port itself");
+	uint64_t frame[8] = { 0 };
 	guest_memory_read(&vm->memory, frame_address, frame, (has_error ? 8 : 7) * 8);
 	const uint64_t *hardware = frame + 2 + has_error;
 	regs.rdx = frame[0];

@@ -11,9 +11,6 @@
 
 #include "vm.h"
 
-/* True for the exception vectors where the CPU pushes an error code. */
-bool exception_has_error_code(unsigned vector);
-
 /* The guest reached an exception trampoline (ring3_setup.c) for `vector`. */
 int crash_report_exception(struct vm *vm, uint32_t vector);
 

@@ -24,7 +24,8 @@
 /* Reads the whole file; the loader then works on this one copy. */
 static uint8_t *read_whole_file(const char *path, size_t *size_out)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO or device must be refused below, not block us in open(). */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		fail_errno("cannot open guest %s", path);
 	struct stat status;
@@ -193,8 +194,9 @@ static void load_segments(struct elf_image *image, const uint8_t *file, size_t s
 		image->segment_count++;
 
 		uint8_t *destination = guest_memory_at(memory, program.p_vaddr);
+		/* The rest (BSS) is already zero: guest RAM is fresh anonymous memory, and not
+		 * touching it keeps a large BSS from costing host memory before it is used. */
 		memcpy(destination, file + program.p_offset, program.p_filesz);
-		memset(destination + program.p_filesz, 0, program.p_memsz - program.p_filesz);
 		if (program.p_vaddr < image->lowest)
 			image->lowest = program.p_vaddr;
 		if (program.p_vaddr + program.p_memsz > image->highest)
@@ -326,7 +328,8 @@ const struct elf_symbol *elf_symbolize(const struct elf_image *image, uint64_t a
 			high = middle;
 		}
 	}
-	if (!found || (found->size && address - found->address >= found->size))
+	if (!found || (found->size && address - found->address >= found->size) ||
+	    address >= image->highest) /* a size-0 symbol must not claim all memory above it */
 		return NULL;
 	*offset = address - found->address;
 	return found;

@@ -33,7 +33,8 @@ struct elf_symbol {
 
 struct elf_image {
 	char *path;
-	uint8_t *file; /* the file's contents, only while loading */
+	uint8_t *file; /* the file's contents while loading (here, not on the stack, so a
+			* refusal that exits mid-load leaves nothing unreachable) */
 	uint64_t entry;
 	uint64_t lowest;  /* first byte of the lowest segment */
 	uint64_t highest; /* one past the last byte of the highest segment */

@@ -20,7 +20,6 @@
 #include "crash_report.h"
 #include "fail.h"
 
-#define CONSOLE_WRITE_MAX (64u << 10)
 #define PANIC_MESSAGE_MAX 4096u
 
 static void finish(struct vm *vm, int status)
@@ -31,19 +30,18 @@ static void finish(struct vm *vm, int status)
 
 static int64_t console_write(struct vm *vm, uint64_t address, uint64_t length)
 {
-	if (length > CONSOLE_WRITE_MAX)
+	if (length > RINGVISOR_CONSOLE_WRITE_MAX)
 		return RINGVISOR_ERROR_BAD_ARGUMENT;
-	if (!guest_memory_contains(&vm->memory, address, length))
+	if (!guest_memory_is_guest_buffer(&vm->memory, address, length))
 		return RINGVISOR_ERROR_BAD_ADDRESS;
 	const uint8_t *bytes = guest_memory_at(&vm->memory, address);
 	uint64_t written = 0;
 	while (written < length) {
 		ssize_t done = write(STDOUT_FILENO, bytes + written, length - written);
-		if (done < 0 && errno == EINTR)
-			continue;
+		if (done < 0 && errno == EINTR && !vm_stop_requested())
+			continue; /* but a stop signal must not wait for a blocked reader */
 		if (done <= 0)
-			break; /* stdout gone: the guest goes on, as a program whose output is lost
-				*/
+			break; /* stdout gone (SIGPIPE is ignored): the guest goes on, unheard */
 		written += (uint64_t)done;
 	}
 	return (int64_t)written;
@@ -59,7 +57,6 @@ static void guest_exit(struct vm *vm, uint64_t code)
 		finish(vm, STATUS_GUEST_CRASHED);
 		return;
 	}
-	fflush(stdout);
 	finish(vm, (int)code);
 }
 
@@ -97,14 +94,32 @@ static void guest_panic(struct vm *vm, uint64_t address, uint64_t length, uint64
 	finish(vm, crash_report_panic(vm, message, caller));
 }
 
+/* The launcher writes the result back, so the block must be where the guest could write it
+ * itself: not in a read-only segment of the image (that would undo W^X). */
+static bool in_read_only_image(const struct vm *vm, uint64_t address, uint64_t length)
+{
+	for (unsigned index = 0; index < vm->image.segment_count; index++) {
+		const struct elf_segment *segment = &vm->image.segments[index];
+		uint64_t first_page = segment->start & ~0xfffull;
+		uint64_t end = (segment->start + segment->memory_bytes + 0xfff) & ~0xfffull;
+		if (!(segment->permissions & SEGMENT_WRITE) && address < end &&
+		    first_page < address + length)
+			return true;
+	}
+	return false;
+}
+
 void hypercall_handle(struct vm *vm, uint32_t block)
 {
 	struct ringvisor_hypercall call;
 	if (block % 16 != 0 || !guest_memory_is_guest_buffer(&vm->memory, block, sizeof call) ||
+	    in_read_only_image(vm, block, sizeof call) ||
 	    !guest_memory_read(&vm->memory, block, &call, sizeof call)) {
 		char why[160];
 		snprintf(why, sizeof why,
-			 "hypercall request block at %#x is misaligned or not in guest RAM", block);
+			 "hypercall request block at %#x is misaligned, not in guest RAM or in "
+			 "read-only memory",
+			 block);
 		finish(vm, crash_report_stop(vm, STATUS_GUEST_CRASHED, why));
 		return;
 	}

@@ -43,6 +43,7 @@
 
 /* Each exception trampoline: push rax; push rdx; mov $vector, eax; mov $port, dx; out; ud2 */
 #define TRAMPOLINE_BYTES 16
+#define TRAMPOLINE_OUT_END 12 /* offset just past the `out` */
 #define EXCEPTION_VECTORS 32
 
 #endif

@@ -20,9 +20,6 @@ int main(int argc, char **argv)
 	struct options options;
 	options_parse(&options, argc, argv);
 
-	/* Guest console output and our messages interleave in the order they happened. */
-	setvbuf(stdout, NULL, _IOLBF, 0);
-
 	struct vm vm;
 	vm_create(&vm, options.memory_bytes);
 	vm_load_guest(&vm, options.guest_path, options.guest_argument_count,

@@ -123,9 +123,13 @@ void options_parse(struct options *options, int argc, char **argv)
 			printf("ringvisor %s (guest ABI %d)\n", RINGVISOR_VERSION,
 			       RINGVISOR_ABI_VERSION);
 			exit(0);
-		case ':':
-			usage_error("option '%s' needs a value", argv[optind - 1]);
+		case ':': /* name the option as it was written: --mem, or -m inside -Vm */
+			if (strncmp(argv[optind - 1], "--", 2) == 0)
+				usage_error("option '%s' needs a value", argv[optind - 1]);
+			usage_error("option '-%c' needs a value", optopt);
 		default:
+			if (optopt)
+				usage_error("unknown option '-%c'", optopt);
 			usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}

@@ -35,6 +35,11 @@ static void on_stop_signal(int number)
 	}
 }
 
+bool vm_stop_requested(void)
+{
+	return stop_signal != 0;
+}
+
 static void catch_stop_signals(void)
 {
 	struct sigaction action;
@@ -44,6 +49,9 @@ static void catch_stop_signals(void)
 	int signals[] = { SIGINT, SIGTERM, SIGHUP };
 	for (unsigned index = 0; index < sizeof signals / sizeof signals[0]; index++)
 		sigaction(signals[index], &action, NULL);
+	/* A reader that goes away (`ringvisor run ... | head`) costs the guest its console,
+	 * not its life: writes then fail with EPIPE instead of killing us silently. */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 static int handle_port_io(struct vm *vm)

@@ -41,6 +41,9 @@ void vm_load_guest(struct vm *vm, const char *path, int argument_count, char **a
 /* Runs the guest until it exits or crashes; returns the launcher's exit status. */
 int vm_run(struct vm *vm);
 
+/* True once a terminating signal (SIGINT, SIGTERM, SIGHUP) asked the launcher to stop. */
+bool vm_stop_requested(void);
+
 void vm_destroy(struct vm *vm);
 
 #endif

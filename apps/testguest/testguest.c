@@ -34,11 +34,23 @@ static int run_exit(const char *code)
 	return (int)strtol(code, NULL, 0);
 }
 
-/* wait MS: wait() must never return before its deadline. */
+/* wait MS: the wait hypercall sleeps at least as long as asked (by the guest's own clock),
+ * and kernel_sleep_until() gets there by sleeping, not spinning. */
 static int run_wait(const char *milliseconds_text)
 {
 	uint64_t milliseconds = strtoul(milliseconds_text, NULL, 0);
 	uint64_t worst_late = 0;
+	for (int round = 1; round <= 5; round++) {
+		uint64_t duration = milliseconds * 1000000 * round / 5;
+		uint64_t start = clock_now_ns();
+		int64_t result = hypercall(RINGVISOR_HYPERCALL_WAIT, duration, 0, 0);
+		uint64_t elapsed = clock_now_ns() - start;
+		check(result == 0, "wait reported an event nobody sent");
+		check(elapsed >= duration, "the wait hypercall returned early");
+		if (elapsed >= duration && elapsed - duration > worst_late)
+			worst_late = elapsed - duration;
+	}
+	uint64_t waits_before = kernel_wait_hypercall_count();
 	for (int round = 1; round <= 5; round++) {
 		uint64_t duration = milliseconds * 1000000 * round / 5;
 		uint64_t deadline = clock_now_ns() + duration;
@@ -48,9 +60,12 @@ static int run_wait(const char *milliseconds_text)
 		if (now - deadline > worst_late)
 			worst_late = now - deadline;
 	}
-	printf("wait: 5 waits up to %llu ms, none early, latest wake %llu us after its "
-	       "deadline\n",
-	       (unsigned long long)milliseconds, (unsigned long long)(worst_late / 1000));
+	uint64_t waits = kernel_wait_hypercall_count() - waits_before;
+	check(waits >= 5 && waits <= 15, "sleeping took too many or too few wait hypercalls");
+	printf("wait: 10 waits up to %llu ms, %s, latest wake %llu us after its "
+	       "deadline, %llu wait hypercalls for 5 sleeps\n",
+	       (unsigned long long)milliseconds, failures ? "SOME EARLY" : "none early",
+	       (unsigned long long)(worst_late / 1000), (unsigned long long)waits);
 	return failures ? 1 : 0;
 }
 
@@ -108,6 +123,70 @@ static int run_timers(void)
 	return failures ? 1 : 0;
 }
 
+/* timer-stress: hundreds of timers armed, cancelled from anywhere in the heap and re-armed;
+ * they must fire in deadline order, each once, and cancelled ones never. */
+enum { STRESS_TIMERS = 600 };
+static struct timer_check stress[STRESS_TIMERS];
+static uint64_t last_fired_deadline;
+static bool stress_in_order = true;
+
+static void on_stress_timer(struct timer *timer, void *argument)
+{
+	struct timer_check *entry = argument;
+	if (entry->deadline < last_fired_deadline)
+		stress_in_order = false;
+	last_fired_deadline = entry->deadline;
+	entry->order = timers_fired++;
+	(void)timer;
+}
+
+static int run_timer_stress(void)
+{
+	uint64_t seed = 12345, start = clock_now_ns();
+	int expected = 0;
+	for (int index = 0; index < STRESS_TIMERS; index++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		stress[index].deadline = start + 1000000 + (seed >> 33) % 30000000;
+		stress[index].order = -1;
+		timer_init(&stress[index].timer, on_stress_timer, &stress[index]);
+		timer_arm(&stress[index].timer, stress[index].deadline);
+	}
+	for (int index = 0; index < STRESS_TIMERS; index++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		unsigned choice = (unsigned)(seed >> 40) % 3;
+		if (choice == 0) {
+			timer_cancel(&stress[index].timer);
+		} else {
+			if (choice == 1) { /* re-arm to a new deadline */
+				stress[index].deadline = start + 1000000 + (seed >> 20) % 30000000;
+				timer_arm(&stress[index].timer, stress[index].deadline);
+			}
+			expected++;
+		}
+	}
+	event_loop_run();
+	check(timers_fired == expected, "not every armed timer fired exactly once");
+	check(stress_in_order, "timers fired out of deadline order");
+	for (int index = 0; index < STRESS_TIMERS; index++)
+		check(stress[index].timer.armed == false, "a timer is still armed");
+	printf("timer-stress: %d of %d timers fired in deadline order\n", timers_fired,
+	       STRESS_TIMERS);
+	return failures ? 1 : 0;
+}
+
+/* big-output: one line longer than a console write may carry. */
+static int run_big_output(void)
+{
+	enum { LENGTH = 100000 };
+	char *line = malloc(LENGTH + 1);
+	check(line != NULL, "malloc failed");
+	memset(line, 'x', LENGTH);
+	line[LENGTH] = '\0';
+	printf("%s\n", line);
+	free(line);
+	return failures ? 1 : 0;
+}
+
 /* alloc: a burst of allocations, all freed, leaves the heap where it started. */
 static int run_alloc(void)
 {
@@ -151,6 +230,9 @@ static int run_hypercalls(void)
 	check(hypercall(RINGVISOR_HYPERCALL_CONSOLE_WRITE, UINT64_MAX - 2, 8, 0) ==
 		      RINGVISOR_ERROR_BAD_ADDRESS,
 	      "wrapping console write accepted");
+	check(hypercall(RINGVISOR_HYPERCALL_CONSOLE_WRITE, 0x1000, 64, 0) ==
+		      RINGVISOR_ERROR_BAD_ADDRESS,
+	      "console write from the launcher's page tables accepted");
 	check(hypercall(999, 0, 0, 0) == RINGVISOR_ERROR_BAD_CALL, "unknown hypercall accepted");
 	check(hypercall(RINGVISOR_HYPERCALL_CONSOLE_WRITE, (uintptr_t) "ok\n", 3, 0) == 3,
 	      "console write failed");
@@ -162,7 +244,7 @@ static volatile int sink;
 
 NOINLINE static void crash_null_dereference(void)
 {
-	volatile int *pointer = NULL;
+	int *volatile pointer = NULL; /* the compiler cannot know it is NULL */
 	sink = *pointer;
 }
 
@@ -186,6 +268,17 @@ NOINLINE static void crash_forbidden_port(void)
 NOINLINE static void crash_bad_request_block(void)
 {
 	__asm__ volatile("outl %0, %w1" : : "a"(0x1001u), "Nd"(RINGVISOR_PORT_HYPERCALL));
+}
+
+NOINLINE static void crash_forged_exception(void)
+{
+	__asm__ volatile("outl %0, %w1" : : "a"(14u), "Nd"(RINGVISOR_PORT_EXCEPTION));
+}
+
+NOINLINE __attribute__((aligned(16))) static void crash_read_only_request(void)
+{
+	uint32_t block = (uint32_t)(uintptr_t)&crash_read_only_request; /* in .text */
+	__asm__ volatile("outl %0, %w1" : : "a"(block), "Nd"(RINGVISOR_PORT_HYPERCALL));
 }
 
 NOINLINE static void crash_panic(void)
@@ -215,10 +308,16 @@ CRASH_MODE(crash_execute_data)
 CRASH_MODE(crash_forbidden_port)
 CRASH_MODE(crash_bad_request_block)
 CRASH_MODE(crash_panic)
+CRASH_MODE(crash_forged_exception)
+CRASH_MODE(crash_read_only_request)
 CRASH_MODE(crash_invalid_opcode)
 
 static const struct mode modes[] = {
 	{ "timers", run_timers },
+	{ "timer-stress", run_timer_stress },
+	{ "big-output", run_big_output },
+	{ "forge-exception", run_crash_forged_exception },
+	{ "read-only-request", run_crash_read_only_request },
 	{ "alloc", run_alloc },
 	{ "hypercalls", run_hypercalls },
 	{ "null", run_crash_null_dereference },
@@ -241,8 +340,8 @@ int main(int argc, char **argv)
 	for (size_t index = 0; argc == 2 && index < sizeof modes / sizeof modes[0]; index++)
 		if (strcmp(argv[1], modes[index].name) == 0)
 			return modes[index].run();
-	printf("usage: testguest exit N | wait MS | sleep MS | timers | alloc | hypercalls | null "
-	       "| "
-	       "write-code | execute-data | port | bad-request | panic | ud2\n");
+	printf("usage: testguest exit N | wait MS | sleep MS | timers | timer-stress | big-output "
+	       "| alloc | hypercalls | null | write-code | execute-data | port | bad-request | "
+	       "forge-exception | read-only-request | panic | ud2\n");
 	return 2;
 }

@@ -38,6 +38,13 @@ uint64_t clock_now_ns(void)
 	return (uint64_t)(((unsigned __int128)ticks * nanoseconds_per_tick_fixed) >> 32);
 }
 
+static uint64_t wait_hypercalls;
+
+uint64_t kernel_wait_hypercall_count(void)
+{
+	return wait_hypercalls;
+}
+
 /* The launcher measures timeouts with its own clock; if it wakes us a hair early by ours,
  * we simply ask again. */
 bool kernel_wait_until(uint64_t deadline_ns)
@@ -46,6 +53,7 @@ bool kernel_wait_until(uint64_t deadline_ns)
 		uint64_t now = clock_now_ns();
 		if (now >= deadline_ns)
 			return false;
+		wait_hypercalls++;
 		if (hypercall(RINGVISOR_HYPERCALL_WAIT, deadline_ns - now, 0, 0) == 1)
 			return true;
 	}

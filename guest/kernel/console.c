@@ -18,8 +18,10 @@ static size_t console_used;
 static void console_send(const char *bytes, size_t length)
 {
 	while (length > 0) {
+		size_t piece =
+			length < RINGVISOR_CONSOLE_WRITE_MAX ? length : RINGVISOR_CONSOLE_WRITE_MAX;
 		int64_t written = hypercall(RINGVISOR_HYPERCALL_CONSOLE_WRITE,
-					    (uint64_t)(uintptr_t)bytes, length, 0);
+					    (uint64_t)(uintptr_t)bytes, piece, 0);
 		if (written <= 0)
 			return; /* the launcher's output is gone; nothing better to do */
 		bytes += written;

@@ -8,7 +8,7 @@
 
 #include "kernel_internal.h"
 
-#define ARGUMENTS_MAX 256
+#define ARGUMENTS_MAX RINGVISOR_ARGUMENTS_MAX_COUNT
 
 static const struct ringvisor_boot_info *boot_info;
 
@@ -23,7 +23,7 @@ static int build_arguments(char **argv)
 	const char *next = (const char *)(uintptr_t)boot_info->arguments;
 	const char *end = next + boot_info->arguments_bytes;
 	int count = 0;
-	while (count < (int)boot_info->argument_count && count < ARGUMENTS_MAX && next < end) {
+	while (count < (int)boot_info->argument_count && count < (int)ARGUMENTS_MAX && next < end) {
 		argv[count++] = (char *)next;
 		next += strnlen(next, (size_t)(end - next)) + 1;
 	}

@@ -151,6 +151,33 @@ static void make_interpreter(Elf64_Ehdr *header, Elf64_Phdr *programs)
 		}
 	programs[header->e_phnum - 1].p_type = PT_INTERP;
 }
+static void make_dynamic(Elf64_Ehdr *header, Elf64_Phdr *programs)
+{
+	for (unsigned index = 0; index < header->e_phnum; index++)
+		if (programs[index].p_type != PT_LOAD) {
+			programs[index].p_type = PT_DYNAMIC;
+			return;
+		}
+	programs[header->e_phnum - 1].p_type = PT_DYNAMIC;
+}
+static void make_odd_alignment(Elf64_Ehdr *header, Elf64_Phdr *programs)
+{
+	first_load(header, programs)->p_align = 0x3000;
+}
+static void make_entry_in_data(Elf64_Ehdr *header, Elf64_Phdr *programs)
+{
+	header->e_entry = second_load(header, programs)->p_vaddr; /* read-only data */
+}
+static void make_absurd_section_header_size(Elf64_Ehdr *header, Elf64_Phdr *programs)
+{
+	header->e_shentsize = 3;
+	(void)programs;
+}
+static void make_unknown_class(Elf64_Ehdr *header, Elf64_Phdr *programs)
+{
+	header->e_ident[EI_CLASS] = 7;
+	(void)programs;
+}
 static void make_section_headers_past_end(Elf64_Ehdr *header, Elf64_Phdr *programs)
 {
 	header->e_shoff = 0x7fffffff;
@@ -203,6 +230,12 @@ int main(int argc, char **argv)
 	variant("entry-outside-code", "entry point", make_entry_outside_code);
 	variant("interpreter", "dynamic linker", make_interpreter);
 	variant("shdrs-past-end", "section headers end at", make_section_headers_past_end);
+	variant("dynamic", "dynamically linked (PT_DYNAMIC)", make_dynamic);
+	variant("odd-alignment", "absurd alignment 12288", make_odd_alignment);
+	variant("entry-in-data", "not inside an executable segment", make_entry_in_data);
+	variant("absurd-shentsize", "absurd header: e_shentsize 3",
+		make_absurd_section_header_size);
+	variant("unknown-class", "unknown ELF class 7", make_unknown_class);
 	free(good);
 	return 0;
 }

@@ -54,7 +54,27 @@ test_exit_code_out_of_range_is_a_crash() {
 test_wait_never_returns_early() {
 	run_launcher run "$testguest" -- wait 100
 	expect_status 0
-	expect_stdout "none early"
+	expect_stdout "10 waits up to 100 ms, none early"
+}
+
+test_timer_heap_under_stress() {
+	run_launcher run "$testguest" -- timer-stress
+	expect_status 0
+	expect_stdout "timers fired in deadline order"
+}
+
+test_console_output_longer_than_one_write() {
+	run_launcher run "$testguest" -- big-output
+	expect_status 0
+	[ "$(awk '{ print length($0) }' "$stdout_file")" = 100000 ] ||
+		fail_check "expected one line of 100000 characters"
+}
+
+test_console_survives_a_closed_reader() {
+	timeout -s TERM 60 "$RINGVISOR" run "$testguest" -- big-output 2>"$stderr_file" |
+		head -c 10 >/dev/null
+	status=${PIPESTATUS[0]}
+	expect_status 0
 }
 
 test_event_loop_timers() {
@@ -81,7 +101,19 @@ test_bad_hypercall_arguments_get_errors() {
 test_null_dereference_report() {
 	run_launcher run "$testguest" -- null
 	expect_status 126
+	local address
+	address=$(nm "$testguest" | awk '$3 == "crash_null_dereference" { print $1 }')
+	[ -n "$address" ] || fail_check "nm found no crash_null_dereference"
 	expect_stderr "guest crashed: page fault (#PF), vector 14, at crash_null_dereference+0x"
+	# The reported address is the symbol's address plus the reported offset.
+	local offset reported
+	offset=$(sed -n 's/.* at crash_null_dereference+\(0x[0-9a-f]*\) .*/\1/p' "$stderr_file")
+	reported=$(sed -n 's/.* at crash_null_dereference+0x[0-9a-f]* (\([0-9a-f]*\)).*/\1/p' \
+		"$stderr_file")
+	[ -n "$offset" ] && [ $((0x$address + offset)) -eq $((0x$reported)) ] ||
+		fail_check "reported address $reported is not crash_null_dereference ($address) + $offset"
+	expect_stderr "#1  "
+	expect_stderr "run_crash_null_dereference+0x"
 	expect_stderr "faulting address (CR2) 0000000000000000: read, page not present (a NULL pointer dereference)"
 	expect_stderr "rip 0000000000"
 	expect_stderr "call trace:"
@@ -125,7 +157,19 @@ test_panic_report() {
 test_bad_request_block_stops_the_guest() {
 	run_launcher run "$testguest" -- bad-request
 	expect_status 126
-	expect_stderr "hypercall request block at 0x1001 is misaligned or not in guest RAM"
+	expect_stderr "hypercall request block at 0x1001 is misaligned, not in guest RAM"
+}
+
+test_forged_exception_reports_are_refused() {
+	run_launcher run "$testguest" -- forge-exception
+	expect_status 126
+	expect_stderr "the guest wrote to the exception port itself"
+}
+
+test_request_block_in_code_is_refused() {
+	run_launcher run "$testguest" -- read-only-request
+	expect_status 126
+	expect_stderr "in read-only memory"
 }
 
 test_stripped_guest_runs_and_reports_addresses() {
@@ -186,12 +230,29 @@ test_bad_options_are_refused() {
 	bad_usage "--mem 5M is not a multiple of 2 MiB" run --mem 5M "$hello"
 	bad_usage "no guest given" run
 	bad_usage "unexpected argument 'extra' after the guest" run "$hello" extra
+	bad_usage "unknown option '-q'" run -q "$hello"
+	bad_usage "option '-m' needs a value" run "-m"
+	bad_usage "--mem 0 is out of range" run --mem 0 "$hello"
+	bad_usage "--mem '64Q' is not a size" run --mem 64Q "$hello"
+	run_launcher run "$testguest" -- exit -1
+	expect_status 126
+	expect_stderr "outside 0-124"
+}
+
+test_guest_arguments_beyond_the_limits_are_refused() {
+	local many=() long
+	for index in $(seq 300); do many+=("a$index"); done
+	bad_usage "more than the 255 it can be given" run "$hello" -- "${many[@]}"
+	long=$(head -c 9000 /dev/zero | tr '\0' 'y')
+	bad_usage "arguments take more than 8192 bytes" run "$hello" -- "$long"
 }
 
 test_unreadable_guests_are_refused() {
 	bad_usage "cannot open guest /nonexistent/guest.elf: No such file or directory" \
 		run /nonexistent/guest.elf
 	bad_usage "is not a regular file" run "$work_directory"
+	mkfifo "$work_directory/fifo"
+	bad_usage "is not a regular file" run "$work_directory/fifo"
 }
 
 test_bad_elf_files_are_refused() {
@@ -208,7 +269,7 @@ test_bad_elf_files_are_refused() {
 				"got $status: $(head -c 300 "$stderr_file")"
 		fi
 	done <"$work_directory/bad-list"
-	[ "$count" -ge 20 ] || fail_check "only $count bad ELF files were made"
+	[ "$count" -ge 28 ] || fail_check "only $count bad ELF files were made"
 }
 
 run_test "hello prints its arguments" test_hello_prints_its_arguments
@@ -218,6 +279,9 @@ run_test "exit codes pass through" test_exit_codes_pass_through
 run_test "exit code out of range is a crash" test_exit_code_out_of_range_is_a_crash
 run_test "wait never returns early" test_wait_never_returns_early
 run_test "event loop timers" test_event_loop_timers
+run_test "timer heap under stress" test_timer_heap_under_stress
+run_test "console output longer than one write" test_console_output_longer_than_one_write
+run_test "console survives a closed reader" test_console_survives_a_closed_reader
 run_test "allocator returns to where it started" test_allocator_returns_to_where_it_started
 run_test "bad hypercall arguments get errors" test_bad_hypercall_arguments_get_errors
 run_test "NULL dereference report" test_null_dereference_report
@@ -227,10 +291,13 @@ run_test "ports outside the bitmap fault" test_ports_outside_the_bitmap_fault
 run_test "invalid opcode report" test_invalid_opcode_report
 run_test "panic report" test_panic_report
 run_test "bad request block stops the guest" test_bad_request_block_stops_the_guest
+run_test "forged exception reports are refused" test_forged_exception_reports_are_refused
+run_test "request block in code is refused" test_request_block_in_code_is_refused
 run_test "stripped guest" test_stripped_guest_runs_and_reports_addresses
 run_test "signal stops the launcher with a report" test_signal_stops_the_launcher_with_a_report
 run_test "--help and --version" test_help_and_version
 run_test "bad options are refused" test_bad_options_are_refused
+run_test "guest arguments beyond the limits" test_guest_arguments_beyond_the_limits_are_refused
 run_test "unreadable guests are refused" test_unreadable_guests_are_refused
 run_test "bad ELF files are refused" test_bad_elf_files_are_refused
 summary

@@ -23,6 +23,8 @@ uint64_t clock_tsc_khz(void);
 bool kernel_wait_until(uint64_t deadline_ns);
 /* Sleeps until the deadline, ignoring events. */
 void kernel_sleep_until(uint64_t deadline_ns);
+/* How many wait hypercalls the kernel has made: a sleeping guest makes few, a spinning one many. */
+uint64_t kernel_wait_hypercall_count(void);
 
 /* Ends the guest; the launcher exits with `code` (0-124). */
 __attribute__((noreturn)) void kernel_exit(int code);
