@@ -16,10 +16,10 @@ FUZZ_SECONDS ?= 30
 WARNINGS := -Wall -Wextra -Werror
 HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS)
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-LAUNCHER_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -D_GNU_SOURCE -MMD -MP
+LAUNCHER_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -D_GNU_SOURCE -MMD -MP -pthread
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -MMD -MP \
 	-ffreestanding -nostdinc -isystem $(shell $(GUEST_CC) -print-file-name=include) \
-	-Iguest/include -fno-pie -fno-stack-protector -fno-omit-frame-pointer -mno-red-zone \
+	-Iguest/include -Inet -fno-pie -fno-stack-protector -fno-omit-frame-pointer -mno-red-zone \
 	-fno-asynchronous-unwind-tables -fcf-protection=none
 GUEST_LDFLAGS := -nostdlib -static -no-pie -T guest/guest.ld -Wl,--build-id=none \
 	-Wl,-z,max-page-size=4096 -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments
@@ -46,7 +46,7 @@ $(BUILD)/sanitize/ringvisor: $(LAUNCHER_SANITIZED_OBJECTS)
 
 # ---- guests ----------------------------------------------------------------------------------
 
-GUEST_KERNEL_SOURCES := $(wildcard guest/kernel/*.c guest/kernel/*.S guest/lib/*.c)
+GUEST_KERNEL_SOURCES := $(wildcard guest/kernel/*.c guest/kernel/*.S guest/lib/*.c net/*.c)
 GUEST_KERNEL_OBJECTS := $(patsubst %,$(BUILD)/guest-objects/%.o,$(GUEST_KERNEL_SOURCES))
 APPS := $(notdir $(wildcard apps/*))
 GUESTS := $(APPS:%=$(BUILD)/guests/%.elf)

@@ -21,7 +21,7 @@
 
 #include <stdint.h>
 
-#define RINGVISOR_ABI_VERSION 1
+#define RINGVISOR_ABI_VERSION 2
 
 /* ---- Guest physical memory layout ------------------------------------------------------ */
 
@@ -68,6 +68,66 @@ struct ringvisor_memory_region {
 
 #define RINGVISOR_MEMORY_REGIONS_MAX 8u
 
+/* ---- Network interfaces (NICs) ----------------------------------------------------------- */
+
+/*
+ * A NIC is virtio-net in all but transport: two split virtqueues (receive, transmit; layout at
+ * the end of this file), every frame preceded by a 12-byte struct virtio_net_hdr_v1, and the
+ * virtio-net feature bits below with their virtio numbers. The boot information lists each NIC
+ * with the features the launcher offers; the guest picks a subset, lays out its queues in its
+ * own memory and hands them over with RINGVISOR_HYPERCALL_NIC_SETUP. From then on no hypercall
+ * is on the data path:
+ *   - guest to host: the guest adds chains to a queue's available ring and writes the queue's
+ *     doorbell port (an ioeventfd in the launcher's I/O thread, no exit to user space) unless
+ *     the used ring's flags say RINGVISOR_VIRTQUEUE_USED_NO_NOTIFY (the I/O thread is already
+ *     looking);
+ *   - host to guest: the I/O thread fills the used ring and, unless the available ring's flags
+ *     say RINGVISOR_VIRTQUEUE_AVAILABLE_NO_INTERRUPT, wakes the guest's vCPU from its wait
+ *     hypercall. A guest that is running polls its used rings and sets NO_INTERRUPT; it clears
+ *     it, then looks once more, before it waits.
+ */
+#define RINGVISOR_NICS_MAX 4u
+
+/* virtio-net feature bits (virtio 1.x, 5.1.3), as the bit numbers of `features`. */
+#define RINGVISOR_NIC_FEATURE_CSUM 0	   /* the host finishes partial checksums on transmit */
+#define RINGVISOR_NIC_FEATURE_GUEST_CSUM 1 /* the guest takes partial/validated checksums */
+#define RINGVISOR_NIC_FEATURE_MTU 3	   /* `mtu` is meaningful */
+#define RINGVISOR_NIC_FEATURE_MAC 5	   /* `mac` is meaningful */
+#define RINGVISOR_NIC_FEATURE_GUEST_TSO4 7 /* the guest takes TCP/IPv4 segments up to 64 KiB */
+#define RINGVISOR_NIC_FEATURE_HOST_TSO4 11 /* the host segments TCP/IPv4 the guest sends */
+
+/* Bytes of struct virtio_net_hdr_v1 in front of every frame, both directions. */
+#define RINGVISOR_NIC_HEADER_BYTES 12u
+
+struct ringvisor_nic_info {
+	uint8_t mac[6];
+	uint16_t mtu;		 /* IP MTU: the largest frame is mtu + 14 (Ethernet header) */
+	uint8_t ipv4_address[4]; /* 0.0.0.0 if the user gave none */
+	uint8_t ipv4_gateway[4]; /* 0.0.0.0: none */
+	uint8_t ipv4_prefix_length;
+	uint8_t reserved[3];
+	uint32_t queue_size_max; /* the largest queue size the launcher accepts */
+	uint64_t features;	 /* offered: 1 << RINGVISOR_NIC_FEATURE_... */
+	uint32_t receive_doorbell_port;
+	uint32_t transmit_doorbell_port;
+	char name[16]; /* the host-side name (the TAP's), for messages */
+};
+
+struct ringvisor_queue_setup {
+	uint32_t size; /* a power of two, at most queue_size_max */
+	uint32_t reserved;
+	uint64_t descriptors; /* guest addresses, aligned 16 / 2 / 4 */
+	uint64_t available;
+	uint64_t used;
+};
+
+/* What RINGVISOR_HYPERCALL_NIC_SETUP reads, from the guest's memory. */
+struct ringvisor_nic_setup {
+	uint64_t features; /* accepted: a subset of those offered */
+	struct ringvisor_queue_setup receive;
+	struct ringvisor_queue_setup transmit;
+};
+
 /*
  * At entry RDI holds the address of this structure (RINGVISOR_BOOT_INFO_ADDRESS) and RSP
  * points into a small launcher-provided stack; the guest should switch to its own.
@@ -85,8 +145,9 @@ struct ringvisor_boot_info {
 	uint32_t argument_count;
 
 	uint32_t memory_region_count;
-	uint32_t reserved;
+	uint32_t nic_count;
 	struct ringvisor_memory_region memory_regions[RINGVISOR_MEMORY_REGIONS_MAX];
+	struct ringvisor_nic_info nics[RINGVISOR_NICS_MAX];
 };
 
 /* ---- Hypercalls -------------------------------------------------------------------------- */
@@ -104,6 +165,9 @@ enum ringvisor_hypercall_number {
 	 * argument[2]: the code address the panic was raised from (for the report).
 	 * Does not return: the launcher prints a crash report and exits. */
 	RINGVISOR_HYPERCALL_PANIC = 4,
+	/* argument[0]: NIC index, argument[1]: address of a struct ringvisor_nic_setup.
+	 * result: 0, or a negative ringvisor_error (the launcher prints why). Once per NIC. */
+	RINGVISOR_HYPERCALL_NIC_SETUP = 5,
 };
 
 enum ringvisor_error {

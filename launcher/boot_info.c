@@ -5,6 +5,7 @@
 
 #include "../abi/ringvisor_abi.h"
 #include "fail.h"
+#include "nic.h"
 
 static void add_region(struct ringvisor_boot_info *info, uint64_t start, uint64_t end,
 		       uint32_t type)
@@ -17,6 +18,9 @@ static void add_region(struct ringvisor_boot_info *info, uint64_t start, uint64_
 		.type = type,
 	};
 }
+
+_Static_assert(sizeof(struct ringvisor_boot_info) <= RINGVISOR_PAGE_SIZE,
+	       "the boot information must fit its page");
 
 void boot_info_write(struct vm *vm, int argument_count, char **arguments)
 {
@@ -40,6 +44,10 @@ void boot_info_write(struct vm *vm, int argument_count, char **arguments)
 	if ((unsigned)argument_count > RINGVISOR_ARGUMENTS_MAX_COUNT)
 		fail("the guest has %d arguments, more than the %u it can be given",
 		     argument_count - 1, RINGVISOR_ARGUMENTS_MAX_COUNT - 1);
+	info->nic_count = vm->nic_count;
+	for (unsigned index = 0; index < vm->nic_count; index++)
+		nic_describe(&vm->nics[index], &info->nics[index]);
+
 	char *strings = guest_memory_at(&vm->memory, RINGVISOR_ARGUMENTS_ADDRESS);
 	size_t used = 0;
 	for (int index = 0; index < argument_count; index++) {

@@ -19,6 +19,7 @@
 #include "../abi/ringvisor_abi.h"
 #include "crash_report.h"
 #include "fail.h"
+#include "nic.h"
 
 #define PANIC_MESSAGE_MAX 4096u
 
@@ -138,6 +139,11 @@ void hypercall_handle(struct vm *vm, uint32_t block)
 	case RINGVISOR_HYPERCALL_PANIC:
 		guest_panic(vm, call.argument[0], call.argument[1], call.argument[2]);
 		return;
+	case RINGVISOR_HYPERCALL_NIC_SETUP:
+		result = call.argument[0] < vm->nic_count
+				 ? nic_setup(&vm->nics[call.argument[0]], call.argument[1])
+				 : RINGVISOR_ERROR_BAD_ARGUMENT;
+		break;
 	default:
 		result = RINGVISOR_ERROR_BAD_CALL;
 		break;

@@ -8,23 +8,43 @@
  *   ring3_setup.c  page tables (page_tables.c), GDT, TSS, IDT, boot info (boot_info.c)
  *   vcpu_loop.c    KVM_RUN and every reason it returns
  *   hypercall.c    what the guest may ask of us
+ *   nic.c          the paravirtual NIC (nic_config.c, tap.c, virtqueue.c, fault_injection.c)
+ *   io_thread.c    the thread that moves its frames
  *   crash_report.c what we say when it goes wrong
  */
 #include <stdio.h>
 
+#include "io_thread.h"
+#include "nic.h"
 #include "options.h"
 #include "vm.h"
 
 int main(int argc, char **argv)
 {
-	struct options options;
+	static struct options options;
 	options_parse(&options, argc, argv);
 
-	struct vm vm;
+	static struct vm vm;
+	static struct nic nics[RINGVISOR_NICS_MAX];
 	vm_create(&vm, options.memory_bytes);
+	for (unsigned index = 0; index < options.nic_count; index++)
+		nic_create(&nics[index], &vm, index, &options.nics[index]);
+	vm.nics = nics;
+	vm.nic_count = options.nic_count;
 	vm_load_guest(&vm, options.guest_path, options.guest_argument_count,
 		      options.guest_arguments);
+
+	io_thread_block_signals();
+	struct io_thread io;
+	io_thread_start(&io, nics, options.nic_count);
 	int status = vm_run(&vm);
+	io_thread_stop(&io);
+
+	for (unsigned index = 0; index < options.nic_count; index++) {
+		if (options.print_statistics)
+			nic_print_counters(&nics[index], stderr);
+		nic_destroy(&nics[index]);
+	}
 	vm_destroy(&vm);
 	return status;
 }

@@ -25,13 +25,22 @@ static const char usage_text[] =
 	"options:\n"
 	"  -m, --mem SIZE   guest RAM: a number with K, M or G (no suffix: MiB), a multiple of\n"
 	"                   2 MiB from 4M to 4G (default 64M)\n"
+	"  -n, --net tap,ifname=NAME[,KEY=VALUE...]\n"
+	"                   a NIC backed by the TAP device NAME (created if absent, set up,\n"
+	"                   gone when the launcher exits unless it was persistent); up to %u.\n"
+	"                   keys: mac=52:54:00:12:34:56 (default: random), ip=198.18.0.2/24,\n"
+	"                   gw=198.18.0.1, mtu=1500, bridge=BR (attach the TAP to bridge BR),\n"
+	"                   and faults on the link, both ways: loss=P, dup=P, reorder=P,\n"
+	"                   corrupt=P (probabilities 0-1), seed=N (default 0: repeatable)\n"
+	"  -s, --stats      print each NIC's counters at exit (`nic NAME COUNTER VALUE`);\n"
+	"                   SIGUSR1 prints them any time\n"
 	"  -h, --help       print this help and exit\n"
 	"  -V, --version    print the version and exit\n";
 
 static void print_usage(FILE *stream)
 {
 	fprintf(stream, usage_text, RINGVISOR_EXIT_CODE_MAX, STATUS_LAUNCHER_ERROR,
-		STATUS_GUEST_CRASHED);
+		STATUS_GUEST_CRASHED, RINGVISOR_NICS_MAX);
 }
 
 __attribute__((noreturn, format(printf, 1, 2))) static void usage_error(const char *format, ...)
@@ -89,13 +98,26 @@ static void parse_memory(struct options *options, const char *text)
 	options->memory_bytes = bytes;
 }
 
+static void parse_nic(struct options *options, const char *text)
+{
+	if (options->nic_count == RINGVISOR_NICS_MAX)
+		usage_error("more than %u --net options", RINGVISOR_NICS_MAX);
+	char error[200];
+	struct nic_config *config = &options->nics[options->nic_count];
+	if (!nic_config_parse(text, config, error, sizeof error))
+		usage_error("%s", error);
+	for (unsigned index = 0; index < options->nic_count; index++)
+		if (strcmp(options->nics[index].interface_name, config->interface_name) == 0)
+			usage_error("--net: two NICs on TAP %s", config->interface_name);
+	options->nic_count++;
+}
+
 void options_parse(struct options *options, int argc, char **argv)
 {
 	static const struct option long_options[] = {
-		{ "mem", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{ "mem", required_argument, NULL, 'm' }, { "net", required_argument, NULL, 'n' },
+		{ "stats", no_argument, NULL, 's' },	 { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },	 { NULL, 0, NULL, 0 },
 	};
 	memset(options, 0, sizeof *options);
 	options->memory_bytes = 64ull << 20;
@@ -111,10 +133,16 @@ void options_parse(struct options *options, int argc, char **argv)
 	opterr = 0;
 	int option;
 	/* "+": stop at the guest's path, so options after it are never taken for ours. */
-	while ((option = getopt_long(argc, argv, "+:m:hV", long_options, NULL)) != -1) {
+	while ((option = getopt_long(argc, argv, "+:m:n:shV", long_options, NULL)) != -1) {
 		switch (option) {
 		case 'm':
 			parse_memory(options, optarg);
+			break;
+		case 'n':
+			parse_nic(options, optarg);
+			break;
+		case 's':
+			options->print_statistics = true;
 			break;
 		case 'h':
 			print_usage(stdout);

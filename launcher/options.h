@@ -7,10 +7,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../abi/ringvisor_abi.h"
+#include "nic_config.h"
+
 #define RINGVISOR_VERSION "0.1.0"
 
 struct options {
 	uint64_t memory_bytes;
+	bool print_statistics;
+	unsigned nic_count;
+	struct nic_config nics[RINGVISOR_NICS_MAX];
 	const char *guest_path;
 	int guest_argument_count; /* guest_arguments[0] is the guest's name */
 	char **guest_arguments;

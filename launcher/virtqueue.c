@@ -76,6 +76,24 @@ uint16_t virtqueue_pending(const struct virtqueue *queue)
 	return (uint16_t)(load_index(&available(queue)->index) - queue->next_available);
 }
 
+void virtqueue_set_doorbells_wanted(struct virtqueue *queue, bool wanted)
+{
+	if (queue->broken || !queue->memory)
+		return;
+	__atomic_store_n(&used(queue)->flags, wanted ? 0 : RINGVISOR_VIRTQUEUE_USED_NO_NOTIFY,
+			 __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the flag before our next look at the ring */
+}
+
+bool virtqueue_guest_wants_wakeup(const struct virtqueue *queue)
+{
+	if (queue->broken || !queue->memory)
+		return false;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* our used index before the guest's flag */
+	uint16_t flags = __atomic_load_n(&available(queue)->flags, __ATOMIC_RELAXED);
+	return !(flags & RINGVISOR_VIRTQUEUE_AVAILABLE_NO_INTERRUPT);
+}
+
 enum virtqueue_pop_result virtqueue_pop(struct virtqueue *queue, struct virtqueue_chain *chain)
 {
 	if (queue->broken)
@@ -146,6 +164,11 @@ enum virtqueue_pop_result virtqueue_pop(struct virtqueue *queue, struct virtqueu
 	}
 	queue->next_available++;
 	return VIRTQUEUE_CHAIN;
+}
+
+void virtqueue_unpop(struct virtqueue *queue)
+{
+	queue->next_available--;
 }
 
 void virtqueue_push(struct virtqueue *queue, uint16_t head, uint32_t written)

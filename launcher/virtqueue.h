@@ -59,10 +59,23 @@ enum virtqueue_pop_result {
 /* Takes the next available chain, checked, into *chain. */
 enum virtqueue_pop_result virtqueue_pop(struct virtqueue *queue, struct virtqueue_chain *chain);
 
+/* Puts back the chain just popped, unused: the next pop takes (and checks) it again. */
+void virtqueue_unpop(struct virtqueue *queue);
+
 /* Returns a chain to the guest with `written` bytes filled in, and publishes it. */
 void virtqueue_push(struct virtqueue *queue, uint16_t head, uint32_t written);
 
 /* Chains the guest has made available that we have not taken yet (0 if broken). */
 uint16_t virtqueue_pending(const struct virtqueue *queue);
+
+/*
+ * Notification suppression, both ways. The guest skips its doorbell while we say we do not
+ * need it (we are polling this queue anyway); we skip waking the guest while it says it is
+ * running and will look at the used ring by itself. Each side turns its flag back on and then
+ * looks at the ring once more before it sleeps, with a full barrier between, so no
+ * notification is lost between the look and the sleep.
+ */
+void virtqueue_set_doorbells_wanted(struct virtqueue *queue, bool wanted);
+bool virtqueue_guest_wants_wakeup(const struct virtqueue *queue);
 
 #endif

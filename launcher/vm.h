@@ -11,6 +11,8 @@
 #include "elf_loader.h"
 #include "guest_memory.h"
 
+struct nic;
+
 struct vm {
 	int kvm_fd;
 	int vm_fd;
@@ -24,6 +26,10 @@ struct vm {
 	/* Written (eventfd semantics) by whatever has news for the guest, such as a device's
 	 * I/O thread; a guest blocked in the wait hypercall wakes up on it. */
 	int wake_fd;
+
+	/* The guest's NICs (nic.c), owned by main; the setup hypercall finds them here. */
+	struct nic *nics;
+	unsigned nic_count;
 
 	/* Set when the guest has finished, one way or another. */
 	bool finished;

@@ -206,7 +206,7 @@ test_help_and_version() {
 	expect_stdout "--mem SIZE"
 	run_launcher --version
 	expect_status 0
-	expect_stdout "guest ABI 1"
+	expect_stdout "guest ABI 2"
 }
 
 # bad_usage EXPECTED-MESSAGE LAUNCHER-ARGUMENTS...

@@ -1,0 +1,508 @@
+/*
+ * The paravirtual NIC (see nic.h): setup from the guest's hypercall, and the two data paths
+ * the I/O thread runs.
+ */
+#include "nic.h"
+
+#include <errno.h>
+#include <linux/if_tun.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fail.h"
+#include "tap.h"
+#include "vm.h"
+
+#define FEATURE(bit) (1ull << (bit))
+#define FEATURES_OFFERED                                                                           \
+	(FEATURE(RINGVISOR_NIC_FEATURE_CSUM) | FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM) |         \
+	 FEATURE(RINGVISOR_NIC_FEATURE_MTU) | FEATURE(RINGVISOR_NIC_FEATURE_MAC) |                 \
+	 FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4) | FEATURE(RINGVISOR_NIC_FEATURE_HOST_TSO4))
+
+/* The largest frame either way: the header, then up to 64 KiB of IP and an Ethernet header. */
+#define FRAME_BYTES_MAX (RINGVISOR_NIC_HEADER_BYTES + 14 + 65535)
+/* Frames read per TAP wakeup before the I/O thread looks at its other work. */
+#define RECEIVE_BATCH 256
+
+static uint16_t receive_doorbell_port(unsigned index)
+{
+	return (uint16_t)(RINGVISOR_PORT_DOORBELL_FIRST + 4 * (2 * index));
+}
+
+static uint16_t transmit_doorbell_port(unsigned index)
+{
+	return (uint16_t)(RINGVISOR_PORT_DOORBELL_FIRST + 4 * (2 * index + 1));
+}
+
+static int bind_doorbell(struct vm *vm, uint16_t port, const char *name)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct kvm_ioeventfd binding = {
+		.addr = port,
+		.len = 4,
+		.fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_PIO,
+	};
+	if (fd < 0 || ioctl(vm->vm_fd, KVM_IOEVENTFD, &binding) < 0)
+		fail_errno("cannot bind NIC %s's doorbell port %#x to an eventfd", name, port);
+	return fd;
+}
+
+void nic_create(struct nic *nic, struct vm *vm, unsigned index, const struct nic_config *config)
+{
+	memset(nic, 0, sizeof *nic);
+	nic->config = *config;
+	nic->index = index;
+	nic->vm = vm;
+	nic->epoll_fd = -1;
+	if (!config->mac_given) { /* a random locally administered unicast address */
+		nic->config.mac[0] = 0x52, nic->config.mac[1] = 0x54, nic->config.mac[2] = 0x00;
+		if (getrandom(nic->config.mac + 3, 3, 0) != 3)
+			fail_errno("getrandom for a MAC address");
+	}
+	nic->tap_fd = tap_open(config->interface_name, config->bridge);
+	nic->receive_doorbell_fd =
+		bind_doorbell(vm, receive_doorbell_port(index), config->interface_name);
+	nic->transmit_doorbell_fd =
+		bind_doorbell(vm, transmit_doorbell_port(index), config->interface_name);
+	nic->sources[0] = (struct nic_event_source){ nic, NIC_EVENT_RECEIVE_DOORBELL };
+	nic->sources[1] = (struct nic_event_source){ nic, NIC_EVENT_TRANSMIT_DOORBELL };
+	nic->sources[2] = (struct nic_event_source){ nic, NIC_EVENT_TAP_READABLE };
+
+	fault_injector_init(&nic->receive_faults, &config->faults, 2 * index);
+	fault_injector_init(&nic->transmit_faults, &config->faults, 2 * index + 1);
+	if (fault_injector_active(&nic->receive_faults)) {
+		nic->scratch = malloc(FRAME_BYTES_MAX);
+		nic->transmit_hold = malloc(FRAME_BYTES_MAX);
+		if (!nic->scratch || !nic->transmit_hold)
+			fail("out of memory for fault injection buffers");
+	}
+}
+
+void nic_destroy(struct nic *nic)
+{
+	close(nic->tap_fd);
+	close(nic->receive_doorbell_fd);
+	close(nic->transmit_doorbell_fd);
+	free(nic->scratch);
+	free(nic->transmit_hold);
+}
+
+void nic_describe(const struct nic *nic, struct ringvisor_nic_info *info)
+{
+	memset(info, 0, sizeof *info);
+	memcpy(info->mac, nic->config.mac, 6);
+	info->mtu = nic->config.mtu;
+	memcpy(info->ipv4_address, nic->config.ipv4_address, 4);
+	memcpy(info->ipv4_gateway, nic->config.ipv4_gateway, 4);
+	info->ipv4_prefix_length = nic->config.ipv4_prefix_length;
+	info->queue_size_max = NIC_QUEUE_SIZE_MAX;
+	info->features = FEATURES_OFFERED;
+	info->receive_doorbell_port = receive_doorbell_port(nic->index);
+	info->transmit_doorbell_port = transmit_doorbell_port(nic->index);
+	snprintf(info->name, sizeof info->name, "%s", nic->config.interface_name);
+}
+
+static int64_t refuse_setup(const struct nic *nic, const char *why)
+{
+	fprintf(stderr, "ringvisor: NIC %s: setup refused: %s\n", nic->config.interface_name, why);
+	return RINGVISOR_ERROR_BAD_ARGUMENT;
+}
+
+static bool configure_queue(struct nic *nic, struct virtqueue *queue,
+			    const struct ringvisor_queue_setup *setup, const char *which)
+{
+	const char *reason;
+	if (setup->size > NIC_QUEUE_SIZE_MAX) {
+		char why[96];
+		snprintf(why, sizeof why, "%s queue of %u entries, more than %u", which,
+			 setup->size, NIC_QUEUE_SIZE_MAX);
+		refuse_setup(nic, why);
+		return false;
+	}
+	if (!virtqueue_configure(queue, &nic->vm->memory, setup->size, setup->descriptors,
+				 setup->available, setup->used, &reason)) {
+		char why[160];
+		snprintf(why, sizeof why, "%s queue: %s", which, reason);
+		refuse_setup(nic, why);
+		return false;
+	}
+	return true;
+}
+
+int64_t nic_setup(struct nic *nic, uint64_t setup_address)
+{
+	struct ringvisor_nic_setup setup;
+	if (__atomic_load_n(&nic->active, __ATOMIC_ACQUIRE))
+		return refuse_setup(nic, "the NIC is already set up");
+	if (!guest_memory_read(&nic->vm->memory, setup_address, &setup, sizeof setup))
+		return RINGVISOR_ERROR_BAD_ADDRESS;
+	if (setup.features & ~FEATURES_OFFERED)
+		return refuse_setup(nic, "the guest accepted features that were not offered");
+	if (!configure_queue(nic, &nic->receive_queue, &setup.receive, "receive") ||
+	    !configure_queue(nic, &nic->transmit_queue, &setup.transmit, "transmit"))
+		return RINGVISOR_ERROR_BAD_ARGUMENT;
+
+	/* Tell the TAP what the guest can take; without TUN_F_CSUM it finishes checksums and
+	 * never hands us a frame larger than the MTU. */
+	unsigned offloads = 0;
+	if (setup.features & FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM)) {
+		offloads |= TUN_F_CSUM;
+		if (setup.features & FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4))
+			offloads |= TUN_F_TSO4;
+	}
+	int error = tap_set_offloads(nic->tap_fd, offloads);
+	if (error < 0) {
+		char why[96];
+		snprintf(why, sizeof why, "the TAP refused offloads %#x: %s", offloads,
+			 strerror(-error));
+		return refuse_setup(nic, why);
+	}
+	nic->features = setup.features;
+	__atomic_store_n(&nic->active, true, __ATOMIC_RELEASE);
+
+	/* Let the I/O thread start: it turns on TAP reading when it sees a receive doorbell. */
+	uint64_t one = 1;
+	if (write(nic->receive_doorbell_fd, &one, sizeof one) < 0)
+		fail_errno("waking the I/O thread");
+	return 0;
+}
+
+/* ---- common to both directions --------------------------------------------------------- */
+
+static void mark_broken(struct nic *nic, const char *reason)
+{
+	if (nic->broken)
+		return;
+	nic->broken = true;
+	fprintf(stderr, "ringvisor: NIC %s: device broken: %s\n", nic->config.interface_name,
+		reason);
+}
+
+static void wake_guest_if_wanted(struct nic *nic, struct virtqueue *queue)
+{
+	if (!virtqueue_guest_wants_wakeup(queue))
+		return;
+	uint64_t one = 1;
+	if (write(nic->vm->wake_fd, &one, sizeof one) == sizeof one)
+		nic->counters.guest_wakeups++;
+}
+
+static void set_tap_reading(struct nic *nic, bool reading)
+{
+	if (nic->reading_tap == reading)
+		return;
+	struct epoll_event event = { .events = reading ? EPOLLIN : 0,
+				     .data.ptr = &nic->sources[NIC_EVENT_TAP_READABLE] };
+	if (epoll_ctl(nic->epoll_fd, EPOLL_CTL_MOD, nic->tap_fd, &event) < 0)
+		fail_errno("epoll_ctl on TAP %s", nic->config.interface_name);
+	nic->reading_tap = reading;
+}
+
+/* Copies `length` bytes between scattered buffers (for duplicating a received frame). */
+static void copy_segments(struct iovec *to, unsigned to_count, const struct iovec *from,
+			  unsigned from_count, size_t length)
+{
+	size_t to_offset = 0, from_offset = 0;
+	unsigned to_index = 0, from_index = 0;
+	while (length > 0 && to_index < to_count && from_index < from_count) {
+		size_t room = to[to_index].iov_len - to_offset;
+		size_t have = from[from_index].iov_len - from_offset;
+		size_t step = room < have ? room : have;
+		step = step < length ? step : length;
+		memcpy((uint8_t *)to[to_index].iov_base + to_offset,
+		       (const uint8_t *)from[from_index].iov_base + from_offset, step);
+		length -= step, to_offset += step, from_offset += step;
+		if (to_offset == to[to_index].iov_len)
+			to_index++, to_offset = 0;
+		if (from_offset == from[from_index].iov_len)
+			from_index++, from_offset = 0;
+	}
+}
+
+/* Flips one byte of a frame, somewhere after the virtio-net header. */
+static void corrupt_segments(struct fault_injector *faults, struct iovec *segments, unsigned count,
+			     size_t length)
+{
+	if (length <= RINGVISOR_NIC_HEADER_BYTES)
+		return;
+	size_t target = RINGVISOR_NIC_HEADER_BYTES +
+			fault_random_below(faults, (uint32_t)(length - RINGVISOR_NIC_HEADER_BYTES));
+	for (unsigned index = 0; index < count; index++) {
+		if (target < segments[index].iov_len) {
+			((uint8_t *)segments[index].iov_base)[target] ^= 0xff;
+			return;
+		}
+		target -= segments[index].iov_len;
+	}
+}
+
+/* ---- host to guest: the TAP into the receive queue ---------------------------------------- */
+
+static void push_received(struct nic *nic, uint16_t head, uint32_t length)
+{
+	virtqueue_push(&nic->receive_queue, head, length);
+	nic->counters.receive_frames++;
+	nic->counters.receive_bytes += length - RINGVISOR_NIC_HEADER_BYTES;
+	if (nic->receive_held) { /* the frame held back for reordering goes after this one */
+		nic->receive_held = false;
+		virtqueue_push(&nic->receive_queue, nic->held_head, nic->held_length);
+		nic->counters.receive_frames++;
+		nic->counters.receive_bytes += nic->held_length - RINGVISOR_NIC_HEADER_BYTES;
+	}
+}
+
+/* Applies receive faults to a frame just read into `chain`; true if it is to be delivered. */
+static bool receive_faults(struct nic *nic, struct virtqueue_chain *chain, uint32_t length)
+{
+	struct fault_injector *faults = &nic->receive_faults;
+	struct iovec *segments = chain->segments;
+	if (fault_roll(faults, faults->loss)) {
+		nic->counters.injected_losses++;
+		return false;
+	}
+	if (fault_roll(faults, faults->corrupt)) {
+		corrupt_segments(faults, segments, chain->writable_count, length);
+		nic->counters.injected_corruptions++;
+	}
+	if (fault_roll(faults, faults->duplicate)) {
+		struct virtqueue_chain copy;
+		enum virtqueue_pop_result result = virtqueue_pop(&nic->receive_queue, &copy);
+		if (result == VIRTQUEUE_CHAIN && copy.readable_count == 0 &&
+		    copy.writable_bytes >= length) {
+			copy_segments(copy.segments, copy.writable_count, segments,
+				      chain->writable_count, length);
+			push_received(nic, copy.head, length);
+			nic->counters.injected_duplicates++;
+		} else if (result == VIRTQUEUE_CHAIN) {
+			virtqueue_unpop(&nic->receive_queue); /* not a usable receive buffer */
+		}
+	}
+	if (!nic->receive_held && fault_roll(faults, faults->reorder)) {
+		nic->receive_held = true;
+		nic->held_head = chain->head;
+		nic->held_length = length;
+		nic->counters.injected_reorders++;
+		return false;
+	}
+	return true;
+}
+
+static void receive_from_tap(struct nic *nic)
+{
+	struct virtqueue *queue = &nic->receive_queue;
+	struct virtqueue_chain chain;
+	unsigned delivered = 0;
+	for (unsigned frames = 0; frames < RECEIVE_BATCH; frames++) {
+		enum virtqueue_pop_result result = virtqueue_pop(queue, &chain);
+		if (result == VIRTQUEUE_BROKEN) {
+			mark_broken(nic, queue->broken_reason);
+			set_tap_reading(nic, false);
+			break;
+		}
+		if (result == VIRTQUEUE_EMPTY) {
+			/* Out of buffers: stop reading (the TAP queues, then drops) and ask for a
+			 * doorbell when the guest posts more; look once more in case it just did.
+			 */
+			nic->counters.receive_no_buffer++;
+			virtqueue_set_doorbells_wanted(queue, true);
+			if (virtqueue_pending(queue) > 0)
+				continue;
+			set_tap_reading(nic, false);
+			break;
+		}
+		if (chain.readable_count > 0 ||
+		    chain.writable_bytes < RINGVISOR_NIC_HEADER_BYTES + 60) {
+			mark_broken(nic,
+				    "a receive chain is not one writable buffer of a frame's size");
+			set_tap_reading(nic, false);
+			break;
+		}
+		ssize_t length = readv(nic->tap_fd, chain.segments, (int)chain.writable_count);
+		if (length < 0) {
+			virtqueue_unpop(queue); /* nothing to read after all */
+			if (errno != EAGAIN && errno != EINTR)
+				fprintf(stderr, "ringvisor: NIC %s: reading the TAP: %s\n",
+					nic->config.interface_name, strerror(errno));
+			break;
+		}
+		if ((uint64_t)length >= chain.writable_bytes ||
+		    length < (ssize_t)RINGVISOR_NIC_HEADER_BYTES + 14) {
+			nic->counters.receive_truncated++; /* too big for the buffer, or a runt */
+			virtqueue_unpop(queue);		   /* reuse the buffer */
+			continue;
+		}
+		if (fault_injector_active(&nic->receive_faults) &&
+		    !receive_faults(nic, &chain, (uint32_t)length)) {
+			if (!nic->receive_held || nic->held_head != chain.head)
+				virtqueue_unpop(queue); /* lost: the buffer is reused */
+			continue;
+		}
+		push_received(nic, chain.head, (uint32_t)length);
+		delivered++;
+	}
+	if (nic->receive_held) {
+		/* Frames are reordered within one batch only: never hold one back waiting for
+		 * traffic that may not come. */
+		nic->receive_held = false;
+		virtqueue_push(queue, nic->held_head, nic->held_length);
+		delivered++;
+	}
+	if (delivered)
+		wake_guest_if_wanted(nic, queue);
+}
+
+/* ---- guest to host: the transmit queue onto the TAP --------------------------------------- */
+
+static void write_frame(struct nic *nic, const struct iovec *segments, unsigned count,
+			size_t length)
+{
+	ssize_t written = writev(nic->tap_fd, segments, (int)count);
+	if (written != (ssize_t)length) {
+		nic->counters.transmit_errors++;
+		return;
+	}
+	nic->counters.transmit_frames++;
+	nic->counters.transmit_bytes += length - RINGVISOR_NIC_HEADER_BYTES;
+}
+
+static void flush_held_transmit(struct nic *nic)
+{
+	if (!nic->transmit_held)
+		return;
+	nic->transmit_held = false;
+	struct iovec held = { nic->transmit_hold, nic->transmit_held_length };
+	write_frame(nic, &held, 1, nic->transmit_held_length);
+}
+
+/* Gathers a chain into one buffer, for faults that change or keep a frame. */
+static struct iovec gather(const struct virtqueue_chain *chain, uint8_t *buffer)
+{
+	size_t at = 0;
+	for (unsigned index = 0; index < chain->readable_count; index++) {
+		memcpy(buffer + at, chain->segments[index].iov_base,
+		       chain->segments[index].iov_len);
+		at += chain->segments[index].iov_len;
+	}
+	return (struct iovec){ buffer, at };
+}
+
+static void transmit_with_faults(struct nic *nic, const struct virtqueue_chain *chain)
+{
+	struct fault_injector *faults = &nic->transmit_faults;
+	size_t length = chain->readable_bytes;
+	if (fault_roll(faults, faults->loss)) {
+		nic->counters.injected_losses++;
+		return;
+	}
+	bool corrupt = fault_roll(faults, faults->corrupt);
+	bool duplicate = fault_roll(faults, faults->duplicate);
+	bool reorder = !nic->transmit_held && fault_roll(faults, faults->reorder);
+	if (reorder) {
+		struct iovec frame = gather(chain, nic->transmit_hold);
+		if (corrupt) {
+			corrupt_segments(faults, &frame, 1, length);
+			nic->counters.injected_corruptions++;
+		}
+		nic->transmit_held = true;
+		nic->transmit_held_length = length;
+		nic->counters.injected_reorders++;
+		return;
+	}
+	struct iovec single;
+	const struct iovec *segments = chain->segments;
+	unsigned count = chain->readable_count;
+	if (corrupt) {
+		single = gather(chain, nic->scratch);
+		corrupt_segments(faults, &single, 1, length);
+		segments = &single, count = 1;
+		nic->counters.injected_corruptions++;
+	}
+	write_frame(nic, segments, count, length);
+	if (duplicate) {
+		write_frame(nic, segments, count, length);
+		nic->counters.injected_duplicates++;
+	}
+	flush_held_transmit(nic);
+}
+
+static void transmit_to_tap(struct nic *nic)
+{
+	struct virtqueue *queue = &nic->transmit_queue;
+	struct virtqueue_chain chain;
+	unsigned done = 0;
+	for (;;) {
+		virtqueue_set_doorbells_wanted(queue, false); /* we are looking anyway */
+		enum virtqueue_pop_result result;
+		while ((result = virtqueue_pop(queue, &chain)) == VIRTQUEUE_CHAIN) {
+			if (chain.readable_bytes < RINGVISOR_NIC_HEADER_BYTES ||
+			    chain.readable_bytes > FRAME_BYTES_MAX)
+				nic->counters.transmit_errors++; /* no frame can be that size */
+			else if (fault_injector_active(&nic->transmit_faults))
+				transmit_with_faults(nic, &chain);
+			else
+				write_frame(nic, chain.segments, chain.readable_count,
+					    chain.readable_bytes);
+			virtqueue_push(queue, chain.head, 0);
+			done++;
+		}
+		if (result == VIRTQUEUE_BROKEN) {
+			mark_broken(nic, queue->broken_reason);
+			return;
+		}
+		virtqueue_set_doorbells_wanted(queue, true);
+		if (virtqueue_pending(queue) == 0)
+			break; /* nothing slipped in between our last look and the flag */
+	}
+	flush_held_transmit(nic);
+	if (done)
+		wake_guest_if_wanted(nic, queue);
+}
+
+void nic_handle_event(struct nic *nic, enum nic_event event)
+{
+	uint64_t count;
+	if (event != NIC_EVENT_TAP_READABLE) {
+		int fd = event == NIC_EVENT_RECEIVE_DOORBELL ? nic->receive_doorbell_fd
+							     : nic->transmit_doorbell_fd;
+		if (read(fd, &count, sizeof count) != sizeof count)
+			return;
+		if (event == NIC_EVENT_RECEIVE_DOORBELL)
+			nic->counters.receive_doorbells += count;
+		else
+			nic->counters.transmit_doorbells += count;
+	}
+	if (!__atomic_load_n(&nic->active, __ATOMIC_ACQUIRE) || nic->broken)
+		return;
+	switch (event) {
+	case NIC_EVENT_RECEIVE_DOORBELL: /* new receive buffers: read the TAP again */
+		virtqueue_set_doorbells_wanted(&nic->receive_queue, false);
+		set_tap_reading(nic, true);
+		receive_from_tap(nic);
+		break;
+	case NIC_EVENT_TAP_READABLE:
+		receive_from_tap(nic);
+		break;
+	case NIC_EVENT_TRANSMIT_DOORBELL:
+		transmit_to_tap(nic);
+		break;
+	}
+}
+
+void nic_print_counters(const struct nic *nic, FILE *stream)
+{
+#define NIC_PRINT_COUNTER(name)                                                                    \
+	fprintf(stream, "nic %s %s %llu\n", nic->config.interface_name, #name,                     \
+		(unsigned long long)nic->counters.name);
+	NIC_COUNTERS(NIC_PRINT_COUNTER)
+#undef NIC_PRINT_COUNTER
+	if (nic->broken)
+		fprintf(stream, "nic %s broken 1\n", nic->config.interface_name);
+}

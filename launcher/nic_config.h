@@ -1,0 +1,33 @@
+/*
+ * What the user asked of one NIC: `--net tap,ifname=NAME[,mac=..][,ip=ADDR/PREFIX][,gw=ADDR]
+ * [,mtu=N][,bridge=BR][,loss=P][,dup=P][,reorder=P][,corrupt=P][,seed=N]`.
+ */
+#ifndef RINGVISOR_NIC_CONFIG_H
+#define RINGVISOR_NIC_CONFIG_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fault_injection.h"
+
+#define NIC_MTU_DEFAULT 1500
+#define NIC_MTU_MINIMUM 68
+#define NIC_MTU_MAXIMUM 65500
+
+struct nic_config {
+	char interface_name[IFNAMSIZ];
+	uint8_t mac[6];
+	bool mac_given;
+	uint8_t ipv4_address[4];
+	uint8_t ipv4_gateway[4];
+	uint8_t ipv4_prefix_length;
+	uint16_t mtu;
+	char bridge[IFNAMSIZ]; /* empty: none */
+	struct fault_settings faults;
+};
+
+/* Parses one --net value; false with a message in `error` if anything in it is wrong. */
+bool nic_config_parse(const char *text, struct nic_config *config, char *error, size_t error_size);
+
+#endif
