@@ -70,7 +70,7 @@ $(BUILD)/guests/%.elf: $$(call app_objects,$$*) $(GUEST_KERNEL_OBJECTS) guest/gu
 
 .DEFAULT_GOAL := all
 .SECONDARY:
-.PHONY: all run test launcher-tests launcher-unit-tests virtqueue-fuzz fuzz bench format \
+.PHONY: all run test launcher-tests launcher-unit-tests virtqueue-fuzz nic-fuzz fuzz bench format \
 	format-check clean
 
 all: $(BUILD)/ringvisor $(GUESTS)
@@ -104,11 +104,24 @@ $(BUILD)/fuzz/virtqueue_fuzz: tests/fuzz/virtqueue_fuzz.c $(LAUNCHER_UNIT_SOURCE
 launcher-unit-tests: $(BUILD)/tests/launcher/test_virtqueue
 	$(BUILD)/tests/launcher/test_virtqueue
 
+NIC_FUZZ_SOURCES := launcher/nic.c launcher/tap.c launcher/fault_injection.c $(LAUNCHER_UNIT_SOURCES)
+
+$(BUILD)/fuzz/nic_fuzz: tests/fuzz/nic_fuzz.c $(NIC_FUZZ_SOURCES) launcher/nic.h \
+		launcher/virtqueue.h abi/ringvisor_abi.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -O1 -g $(WARNINGS) -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all $< $(NIC_FUZZ_SOURCES) -o $@
+
+nic-fuzz: $(BUILD)/fuzz/nic_fuzz
+	@mkdir -p $(BUILD)/fuzz/nic_corpus
+	$< -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -rss_limit_mb=4096 \
+		$(BUILD)/fuzz/nic_corpus
+
 virtqueue-fuzz: $(BUILD)/fuzz/virtqueue_fuzz
 	@mkdir -p $(BUILD)/fuzz/virtqueue_corpus
 	$< -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz/virtqueue_corpus
 
-fuzz: net-fuzz virtqueue-fuzz
+fuzz: net-fuzz virtqueue-fuzz nic-fuzz
 
 launcher-tests: $(BUILD)/sanitize/ringvisor $(GUESTS) $(BUILD)/tests/bad_elf_maker
 	RINGVISOR=$(BUILD)/sanitize/ringvisor BUILD=$(BUILD) tests/integration/launcher_test.sh
