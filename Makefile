@@ -70,7 +70,7 @@ $(BUILD)/guests/%.elf: $$(call app_objects,$$*) $(GUEST_KERNEL_OBJECTS) guest/gu
 
 .DEFAULT_GOAL := all
 .SECONDARY:
-.PHONY: all run test launcher-tests launcher-unit-tests virtqueue-fuzz nic-fuzz fuzz bench format \
+.PHONY: all run test launcher-tests network-tests network-bench launcher-unit-tests virtqueue-fuzz nic-fuzz fuzz bench format \
 	format-check clean
 
 all: $(BUILD)/ringvisor $(GUESTS)
@@ -123,10 +123,28 @@ virtqueue-fuzz: $(BUILD)/fuzz/virtqueue_fuzz
 
 fuzz: net-fuzz virtqueue-fuzz nic-fuzz
 
+# Host-side tools for the network tests (sanitized) and the network benchmark (optimized).
+NETWORK_TOOLS := $(BUILD)/tests/udp_echo_client $(BUILD)/tests/udp_echo_server \
+	$(BUILD)/tests/raw_frame_sender
+$(NETWORK_TOOLS): $(BUILD)/tests/%: tests/integration/%.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_CFLAGS) $(SANITIZE) $< -o $@
+
+BENCH_NETWORK_TOOLS := $(BUILD)/bench/udp_echo_client $(BUILD)/bench/udp_echo_server
+$(BENCH_NETWORK_TOOLS): $(BUILD)/bench/%: tests/integration/%.c
+	@mkdir -p $(@D)
+	$(HOST_CC) -std=gnu11 -O2 $(WARNINGS) $< -o $@
+
+network-tests: $(BUILD)/sanitize/ringvisor $(GUESTS) $(NETWORK_TOOLS)
+	RINGVISOR=$(BUILD)/sanitize/ringvisor BUILD=$(BUILD) tests/integration/network_test.sh
+
+network-bench: all $(BENCH_NETWORK_TOOLS)
+	BUILD=$(BUILD) RINGVISOR=$(BUILD)/ringvisor bench/network_latency.sh
+
 launcher-tests: $(BUILD)/sanitize/ringvisor $(GUESTS) $(BUILD)/tests/bad_elf_maker
 	RINGVISOR=$(BUILD)/sanitize/ringvisor BUILD=$(BUILD) tests/integration/launcher_test.sh
 
-test: unit-tests launcher-unit-tests net-tests launcher-tests
+test: unit-tests launcher-unit-tests net-tests launcher-tests network-tests
 
 LAUNCHER_LIBRARY_OBJECTS := $(filter-out $(BUILD)/launcher/main.o,$(LAUNCHER_OBJECTS))
 

@@ -67,7 +67,7 @@ void nic_create(struct nic *nic, struct vm *vm, unsigned index, const struct nic
 		if (getrandom(nic->config.mac + 3, 3, 0) != 3)
 			fail_errno("getrandom for a MAC address");
 	}
-	nic->tap_fd = tap_open(config->interface_name, config->bridge);
+	nic->tap_fd = tap_open(config->interface_name, config->bridge, config->mtu);
 	nic->receive_doorbell_fd =
 		bind_doorbell(vm, receive_doorbell_port(index), config->interface_name);
 	nic->transmit_doorbell_fd =
@@ -227,21 +227,36 @@ static void copy_segments(struct iovec *to, unsigned to_count, const struct iove
 	}
 }
 
-/* Flips one byte of a frame, somewhere after the virtio-net header. */
-static void corrupt_segments(struct fault_injector *faults, struct iovec *segments, unsigned count,
-			     size_t length)
+/*
+ * Corrupts a frame (virtio-net header, then Ethernet frame, in one buffer) as a wire would:
+ * one byte flipped under checksums that the receiver will check. With checksum offload that
+ * needs care: a NEEDS_CSUM checksum is not there yet (whoever finishes it would cover the bad
+ * byte), and DATA_VALID tells the receiver not to look. So finish the checksum here and drop
+ * both flags first. A GSO frame is segmented and checksummed after us, which would hide the
+ * damage: those are left alone. Returns false if the frame was not corrupted.
+ */
+static bool corrupt_frame(struct fault_injector *faults, uint8_t *frame, size_t length)
 {
-	if (length <= RINGVISOR_NIC_HEADER_BYTES)
-		return;
-	size_t target = RINGVISOR_NIC_HEADER_BYTES +
-			fault_random_below(faults, (uint32_t)(length - RINGVISOR_NIC_HEADER_BYTES));
-	for (unsigned index = 0; index < count; index++) {
-		if (target < segments[index].iov_len) {
-			((uint8_t *)segments[index].iov_base)[target] ^= 0xff;
-			return;
-		}
-		target -= segments[index].iov_len;
+	const size_t header = RINGVISOR_NIC_HEADER_BYTES;
+	if (length <= header || frame[1] != 0 /* gso_type */)
+		return false;
+	if (frame[0] & 1) { /* VIRTIO_NET_HDR_F_NEEDS_CSUM */
+		size_t start = header + (frame[6] | (size_t)frame[7] << 8);
+		size_t offset = frame[8] | (size_t)frame[9] << 8;
+		if (start > length || offset + 2 > length - start)
+			return false;
+		uint32_t sum = 0; /* the field holds the pseudo-header sum already */
+		for (size_t at = start; at < length; at += 2)
+			sum += (uint32_t)frame[at] << 8 | (at + 1 < length ? frame[at + 1] : 0);
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		uint16_t checksum = (uint16_t)~sum;
+		frame[start + offset] = (uint8_t)(checksum >> 8);
+		frame[start + offset + 1] = (uint8_t)checksum;
 	}
+	frame[0] = 0; /* neither NEEDS_CSUM nor DATA_VALID: the receiver checks everything */
+	frame[header + fault_random_below(faults, (uint32_t)(length - header))] ^= 0xff;
+	return true;
 }
 
 /* ---- host to guest: the TAP into the receive queue ---------------------------------------- */
@@ -269,8 +284,13 @@ static bool receive_faults(struct nic *nic, struct virtqueue_chain *chain, uint3
 		return false;
 	}
 	if (fault_roll(faults, faults->corrupt)) {
-		corrupt_segments(faults, segments, chain->writable_count, length);
-		nic->counters.injected_corruptions++;
+		/* The frame is in guest buffers: gather it, corrupt it, put it back. */
+		struct iovec whole = { nic->scratch, length };
+		copy_segments(&whole, 1, segments, chain->writable_count, length);
+		if (corrupt_frame(faults, nic->scratch, length)) {
+			copy_segments(segments, chain->writable_count, &whole, 1, length);
+			nic->counters.injected_corruptions++;
+		}
 	}
 	if (fault_roll(faults, faults->duplicate)) {
 		struct virtqueue_chain copy;
@@ -406,11 +426,9 @@ static void transmit_with_faults(struct nic *nic, const struct virtqueue_chain *
 	bool duplicate = fault_roll(faults, faults->duplicate);
 	bool reorder = !nic->transmit_held && fault_roll(faults, faults->reorder);
 	if (reorder) {
-		struct iovec frame = gather(chain, nic->transmit_hold);
-		if (corrupt) {
-			corrupt_segments(faults, &frame, 1, length);
+		gather(chain, nic->transmit_hold);
+		if (corrupt && corrupt_frame(faults, nic->transmit_hold, length))
 			nic->counters.injected_corruptions++;
-		}
 		nic->transmit_held = true;
 		nic->transmit_held_length = length;
 		nic->counters.injected_reorders++;
@@ -421,9 +439,10 @@ static void transmit_with_faults(struct nic *nic, const struct virtqueue_chain *
 	unsigned count = chain->readable_count;
 	if (corrupt) {
 		single = gather(chain, nic->scratch);
-		corrupt_segments(faults, &single, 1, length);
-		segments = &single, count = 1;
-		nic->counters.injected_corruptions++;
+		if (corrupt_frame(faults, nic->scratch, length)) {
+			segments = &single, count = 1;
+			nic->counters.injected_corruptions++;
+		}
 	}
 	write_frame(nic, segments, count, length);
 	if (duplicate) {

@@ -19,7 +19,8 @@
 #define SIOCBRADDIF 0x89a2
 #endif
 
-static void set_interface_up(const char *name)
+/* The host side must not send the guest frames larger than its MTU: same MTU both ends. */
+static void set_interface_up(const char *name, unsigned mtu)
 {
 	int control = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (control < 0)
@@ -30,6 +31,10 @@ static void set_interface_up(const char *name)
 	if (ioctl(control, SIOCGIFFLAGS, &request) < 0)
 		fail_errno("cannot read the flags of TAP %s", name);
 	request.ifr_flags |= IFF_UP;
+	struct ifreq mtu_request = request;
+	mtu_request.ifr_mtu = (int)mtu;
+	if (ioctl(control, SIOCSIFMTU, &mtu_request) < 0)
+		fail_errno("cannot set TAP %s's MTU to %u", name, mtu);
 	if (ioctl(control, SIOCSIFFLAGS, &request) < 0)
 		fail_errno("cannot bring TAP %s up", name);
 	close(control);
@@ -55,7 +60,7 @@ static void attach_to_bridge(const char *name, const char *bridge)
 	close(control);
 }
 
-int tap_open(const char *name, const char *bridge)
+int tap_open(const char *name, const char *bridge, unsigned mtu)
 {
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
@@ -84,7 +89,7 @@ int tap_open(const char *name, const char *bridge)
 		fail_errno("TAP %s refuses a %d-byte virtio-net header", name, header_bytes);
 	if (tap_set_offloads(fd, 0) < 0)
 		fail_errno("TAP %s refuses to turn offloads off", name);
-	set_interface_up(name);
+	set_interface_up(name, mtu);
 	if (bridge[0])
 		attach_to_bridge(name, bridge);
 	return fd;

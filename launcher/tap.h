@@ -8,9 +8,10 @@
 
 #include <stdint.h>
 
-/* Opens or creates the TAP `name`, sets it up, and attaches it to `bridge` unless that is
- * empty. Fails the launcher with a message naming the problem. Returns a non-blocking fd. */
-int tap_open(const char *name, const char *bridge);
+/* Opens or creates the TAP `name`, gives it the guest's MTU, sets it up, and attaches it to
+ * `bridge` unless that is empty. Fails the launcher with a message naming the problem.
+ * Returns a non-blocking fd. */
+int tap_open(const char *name, const char *bridge, unsigned mtu);
 
 /* Tells the kernel what the guest can take (TUNSETOFFLOAD): TUN_F_* flags. 0 on success,
  * else -errno. */

@@ -141,6 +141,15 @@ bool event_loop_run_once(void)
 	return worked;
 }
 
+/* Asks every poller that can wake us to do so; true if one found work, so we must not sleep. */
+bool event_loop_prepare_to_sleep(void)
+{
+	for (struct poller *poller = pollers; poller; poller = poller->next)
+		if (poller->prepare_to_sleep && poller->prepare_to_sleep(poller->argument))
+			return true;
+	return false;
+}
+
 void event_loop_run(void)
 {
 	stopping = false;
@@ -149,6 +158,8 @@ void event_loop_run(void)
 			continue;
 		if (heap_count == 0 && !pollers)
 			break; /* nothing could ever happen again */
+		if (event_loop_prepare_to_sleep())
+			continue;
 		uint64_t deadline = heap_count ? heap[0]->deadline_ns : UINT64_MAX;
 		wait_count++;
 		kernel_wait_until(deadline);

@@ -33,11 +33,20 @@ struct timer {
 	bool armed;
 };
 
-/* Work that the loop checks each turn; returns true if it found something to do. */
+/*
+ * Work that the loop checks each turn: poll() returns true if it found something to do.
+ *
+ * prepare_to_sleep (optional, may be NULL) is for pollers of devices that wake a sleeping guest:
+ * the loop calls it when a whole turn found nothing to do, just before the wait hypercall. It
+ * asks the device for a wakeup (a virtqueue clears NO_INTERRUPT), then looks once more, and
+ * returns true if work appeared meanwhile, in which case the loop does not sleep. Whatever it
+ * enabled stays enabled until the poller's next poll() turns it off again.
+ */
 struct poller {
 	bool (*poll)(void *argument);
 	void *argument;
 	struct poller *next;
+	bool (*prepare_to_sleep)(void *argument);
 };
 
 void timer_init(struct timer *timer, timer_callback *callback, void *argument);
@@ -54,6 +63,9 @@ void event_loop_stop(void);
 
 /* One turn of the loop without sleeping; true if anything ran. For apps with their own loop. */
 bool event_loop_run_once(void);
+/* For apps with their own loop, before they wait: runs every poller's prepare_to_sleep; true
+ * if one found work, and then the app must not wait (go round again instead). */
+bool event_loop_prepare_to_sleep(void);
 
 /* How many times the loop has slept in the wait hypercall: an idle guest sleeps, never spins. */
 uint64_t event_loop_wait_count(void);

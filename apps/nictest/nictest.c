@@ -1,0 +1,84 @@
+/*
+ * nictest: a guest that breaks its own NIC's transmit ring on purpose, for the launcher's
+ * hostile-ring tests.
+ *
+ *	ringvisor run --net tap,ifname=rv0,ip=198.18.0.2/24 build/guests/nictest.elf -- MODE
+ *
+ * Every mode sets NIC 0 up as usual (receive buffers posted), then writes something no device
+ * may accept to the transmit queue and rings its doorbell:
+ *   garbage-tx  a descriptor whose buffer lies outside guest RAM
+ *   loop-tx     a descriptor chained to itself
+ *   bad-index   an available index 1000 entries ahead of the ring
+ * then sleeps 500 ms, says `nictest: still alive` and exits 0. The launcher is expected to mark
+ * the device broken, say why, and keep the guest running.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <ringvisor/kernel.h>
+
+#include "../../guest/kernel/nic.h"
+
+#define GARBAGE_ADDRESS 0xfffffff00000ull
+
+/* Publishes descriptor `head` (written by the caller) behind the driver's back. */
+static void publish_raw(struct virtqueue *queue, uint16_t head)
+{
+	queue->available->ring[queue->next_available & queue->mask] = head;
+	queue->next_available++;
+	__atomic_store_n(&queue->available->index, queue->next_available, __ATOMIC_RELEASE);
+}
+
+static void garbage_tx(struct virtqueue *queue)
+{
+	static uint8_t token;
+	struct virtqueue_buffer buffer = { .address = GARBAGE_ADDRESS, .length = 64 };
+	if (virtqueue_add(queue, &buffer, 1, &token) < 0)
+		panic("nictest: no free transmit descriptor");
+}
+
+static void loop_tx(struct virtqueue *queue)
+{
+	static uint8_t frame[64];
+	uint16_t head = queue->free_head;
+	struct ringvisor_virtqueue_descriptor *descriptor = &queue->descriptors[head];
+	descriptor->address = (uintptr_t)frame;
+	descriptor->length = sizeof frame;
+	descriptor->next = head;
+	descriptor->flags = RINGVISOR_VIRTQUEUE_DESCRIPTOR_NEXT;
+	publish_raw(queue, head);
+}
+
+static void bad_index(struct virtqueue *queue)
+{
+	queue->next_available = (uint16_t)(queue->next_available + 1000);
+	__atomic_store_n(&queue->available->index, queue->next_available, __ATOMIC_RELEASE);
+}
+
+int main(int argc, char **argv)
+{
+	void (*breaker)(struct virtqueue *) = NULL;
+	if (argc == 2 && strcmp(argv[1], "garbage-tx") == 0)
+		breaker = garbage_tx;
+	else if (argc == 2 && strcmp(argv[1], "loop-tx") == 0)
+		breaker = loop_tx;
+	else if (argc == 2 && strcmp(argv[1], "bad-index") == 0)
+		breaker = bad_index;
+	if (!breaker) {
+		printf("usage: nictest garbage-tx | loop-tx | bad-index\n");
+		return 2;
+	}
+	if (kernel_boot_info()->nic_count == 0) {
+		printf("nictest: this guest has no NIC (give the launcher --net)\n");
+		return 1;
+	}
+
+	struct nic *nic = nic_create(0);
+	printf("nictest: NIC %.16s set up, %s\n", nic->info->name, argv[1]);
+	breaker(&nic->transmit);
+	virtqueue_notify(&nic->transmit);
+
+	kernel_sleep_until(clock_now_ns() + 500000000ull);
+	printf("nictest: still alive\n");
+	return 0;
+}

@@ -1,0 +1,414 @@
+#!/usr/bin/env bash
+# Network tests: the paravirtual NIC end to end, on real TAP devices, run by `make network-tests`.
+#
+# Needs: root (namespaces, TAPs, AF_PACKET), iproute2 and ping (iputils-ping); RINGVISOR (the
+# launcher to test; make passes the sanitized build); BUILD (the build directory with guests/ and
+# tests/udp_echo_client, tests/raw_frame_sender).
+#
+# Every test runs the launcher inside a network namespace of its own (rvt-PID-N), so the TAP it
+# creates lives there, and talks to the guest from that namespace over 198.18.N.0/24 (host .1,
+# guest .2): nothing touches the host's own network. IPv6 is off in the namespaces, so the host
+# kernel sends nothing on the TAP that the test did not ask for. On every exit path the trap
+# stops the launchers this script started and deletes its namespaces (which deletes the TAPs).
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integration/lib.sh
+
+: "${RINGVISOR:?set RINGVISOR to the launcher to test}"
+: "${BUILD:=build}"
+udp_echo=$BUILD/guests/udp-echo.elf
+nictest=$BUILD/guests/nictest.elf
+client=$BUILD/tests/udp_echo_client
+frame_sender=$BUILD/tests/raw_frame_sender
+port=7777
+guest_mac=02:00:c6:12:00:02
+
+namespaces=()
+launchers=()
+namespace_index=0
+
+# teardown: stops the launchers still running and deletes the namespaces (after each test).
+teardown() {
+	local pid namespace
+	for pid in "${launchers[@]}"; do
+		kill -KILL "$pid" 2>/dev/null
+	done
+	for pid in "${launchers[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	for namespace in "${namespaces[@]}"; do
+		ip netns del "$namespace" 2>/dev/null
+	done
+	launchers=()
+	namespaces=()
+}
+
+cleanup_network() {
+	teardown
+	cleanup_work_directory
+}
+trap cleanup_network EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+for tool in "$client" "$frame_sender"; do
+	[ -x "$tool" ] || { echo "network_test: $tool is missing (make builds it)"; exit 1; }
+done
+for command in ip ping; do
+	command -v $command >/dev/null || { echo "network_test: needs '$command'"; exit 1; }
+done
+
+# new_namespace: makes a namespace and sets, for the test, $ns (its name, also the TAP's name),
+# $subnet (198.18.N), $host_ip, $guest_ip and $net (the launcher's --net value, more keys may
+# be appended).
+new_namespace() {
+	namespace_index=$((namespace_index + 1))
+	ns=rvt-$$-$namespace_index
+	subnet=198.18.$namespace_index
+	host_ip=$subnet.1
+	guest_ip=$subnet.2
+	net=tap,ifname=$ns,mac=$guest_mac,ip=$guest_ip/24,gw=$host_ip
+	namespaces+=("$ns")
+	ip netns add "$ns" || { fail_check "cannot create namespace $ns"; return 1; }
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$ns" link set lo up
+}
+
+# in_ns COMMAND...: runs COMMAND in the test's namespace.
+in_ns() {
+	ip netns exec "$ns" "$@"
+}
+
+# start_guest LAUNCHER-ARGUMENTS...: starts the launcher in the namespace in the background
+# ($launcher: its pid; output in $stdout_file and $stderr_file), waits for the TAP, gives the
+# host its address, and waits for udp-echo's "listening on". False if any of it does not happen.
+start_guest() {
+	: >"$stdout_file"
+	: >"$stderr_file"
+	ip netns exec "$ns" "$RINGVISOR" "$@" >"$stdout_file" 2>"$stderr_file" &
+	launcher=$!
+	launchers+=("$launcher")
+	local deadline=$((SECONDS + 20))
+	until ip -n "$ns" link show dev "$ns" >/dev/null 2>&1; do
+		if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$launcher" 2>/dev/null; then
+			fail_check "the launcher never created TAP $ns"
+			return 1
+		fi
+		sleep 0.02
+	done
+	ip -n "$ns" addr add "$host_ip/24" dev "$ns" ||
+		{ fail_check "cannot give $ns the address $host_ip"; return 1; }
+	if ! wait_for_output "$stdout_file" "udp-echo: listening on $guest_ip:$port" 30; then
+		fail_check "udp-echo never said 'listening on $guest_ip:$port'"
+		return 1
+	fi
+}
+
+# wait_for_launcher SECONDS: waits for $launcher to exit and sets $status; kills it at the deadline.
+wait_for_launcher() {
+	local deadline=$((SECONDS + $1))
+	while kill -0 "$launcher" 2>/dev/null; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			fail_check "the launcher was still running after $1 s; killed"
+			kill -KILL "$launcher" 2>/dev/null
+			break
+		fi
+		sleep 0.02
+	done
+	wait "$launcher"
+	status=$?
+}
+
+# quit_guest: asks udp-echo to exit and waits for the launcher.
+quit_guest() {
+	in_ns "$client" "$guest_ip" $port --count 0 --quit --timeout-ms 1000 \
+		>"$work_directory/quit" 2>&1 ||
+		fail_check "udp-echo did not answer !quit: $(cat "$work_directory/quit")"
+	wait_for_launcher 20
+}
+
+expect_no_sanitizer_report() {
+	! grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' \
+		"$stderr_file" || fail_check "the launcher's stderr has a sanitizer report"
+}
+
+# counter FILE NAME COUNTER: the value of a "nic NAME COUNTER VALUE" line, 0 if there is none
+# (udp-echo prints only the counters that are not 0).
+counter() {
+	awk -v nic="$2" -v name="$3" '$1 == "nic" && $2 == nic && $3 == name { value = $4 }
+		END { print value + 0 }' "$1"
+}
+
+expect_counter() {
+	local file=$1 name=$2 relation=$3 expected=$4 value
+	value=$(counter "$file" "$ns" "$name")
+	[ "$value" "$relation" "$expected" ] ||
+		fail_check "expected counter $name $relation $expected, got $value"
+}
+
+# ---- reachability --------------------------------------------------------------------------
+
+test_ping_and_arp() {
+	new_namespace || return
+	start_guest run --net "$net" "$udp_echo" -- $port 60 || return
+	local output
+	output=$(in_ns ping -c 5 -i 0.2 -W 2 "$guest_ip" 2>&1)
+	grep -q " 5 received" <<<"$output" ||
+		fail_check "expected 5 ping replies from the guest, got: $(tail -n 2 <<<"$output")"
+	# Host -> guest ARP: the namespace learnt the guest's MAC (the replies prove guest -> host).
+	in_ns ip neigh show "$guest_ip" dev "$ns" | grep -qi "lladdr $guest_mac" ||
+		fail_check "ip neigh has no entry $guest_ip lladdr $guest_mac:" \
+			"$(in_ns ip neigh show dev "$ns")"
+	quit_guest
+	expect_status 0
+	expect_counter "$stdout_file" icmp_echo_requests -ge 5
+	expect_counter "$stdout_file" icmp_echo_replies_sent -ge 5
+	expect_counter "$stdout_file" arp_replies_sent -ge 1
+	expect_no_sanitizer_report
+}
+
+# ---- UDP echo ------------------------------------------------------------------------------
+
+test_udp_echo_all_sizes() {
+	new_namespace || return
+	start_guest run --net "$net" "$udp_echo" -- $port 60 || return
+	# Edges: 1 byte, one full frame (1472), the first fragmented size (1473), the largest
+	# datagram (65,507: 45 fragments); then a sweep over every 1,000-odd size.
+	if ! in_ns "$client" "$guest_ip" $port --sizes 1,2,100,1471,1472,1473,1480,2944,2945,8000,65506,65507 \
+		--timeout-ms 2000 >"$work_directory/edges" 2>&1; then
+		fail_check "echo of the edge sizes failed: $(cat "$work_directory/edges")"
+	fi
+	if ! in_ns "$client" "$guest_ip" $port --range 1:65507:997 --timeout-ms 2000 \
+		>"$work_directory/sweep" 2>&1; then
+		fail_check "echo of sizes 1..65507 step 997 failed: $(cat "$work_directory/sweep")"
+	fi
+	grep -qx "sent 66 received 66 corrupt 0 lost 0" "$work_directory/sweep" ||
+		fail_check "sweep: $(cat "$work_directory/sweep")"
+	quit_guest
+	expect_status 0
+	expect_counter "$stdout_file" ipv4_reassembled -ge 60
+	expect_counter "$stdout_file" ipv4_fragments_sent -ge 60
+	expect_no_sanitizer_report
+}
+
+# ---- malformed frames ----------------------------------------------------------------------
+
+# Each kind once, to the echo port, then the guest must still answer. A runt (a frame shorter
+# than the 14-byte Ethernet header) is not among them: Linux refuses to send one on an Ethernet
+# device (AF_PACKET: EINVAL from dev_validate_header), so nothing on the host side can put one
+# on a TAP; only the launcher itself could.
+test_malformed_frames_are_counted() {
+	new_namespace || return
+	start_guest run --net "$net" "$udp_echo" -- $port 60 || return
+	local kind
+	for kind in bad-ip-checksum bad-udp-checksum truncated-ip-header bad-total-length \
+		overlapping-fragments; do
+		in_ns "$frame_sender" "$ns" "$guest_mac" "$host_ip" "$guest_ip" "$kind" $port \
+			>"$work_directory/sender" 2>&1 ||
+			fail_check "raw_frame_sender $kind failed: $(cat "$work_directory/sender")"
+	done
+	# Still answering, after all of them (the TAP keeps order, so they were handled first).
+	in_ns "$client" "$guest_ip" $port --sizes 1,1472,8000 --timeout-ms 2000 \
+		>"$work_directory/after" 2>&1 ||
+		fail_check "echo after the malformed frames failed: $(cat "$work_directory/after")"
+	in_ns ping -c 1 -W 2 "$guest_ip" >/dev/null 2>&1 ||
+		fail_check "no ping reply after the malformed frames"
+	quit_guest
+	expect_status 0
+	expect_counter "$stdout_file" ipv4_bad_checksum -eq 1
+	expect_counter "$stdout_file" udp_bad_checksum -eq 1
+	expect_counter "$stdout_file" ipv4_truncated_header -eq 1
+	expect_counter "$stdout_file" ipv4_bad_total_length -eq 1
+	expect_counter "$stdout_file" ipv4_fragment_overlap -eq 1
+	# None of them reached the socket: the 3 datagrams after them and the !quit did.
+	expect_counter "$stdout_file" udp_received -eq 4
+	expect_no_sanitizer_report
+}
+
+test_runt_cannot_be_sent_from_the_host() {
+	new_namespace || return
+	ip -n "$ns" link add "$ns" type veth peer name "${ns}p" && ip -n "$ns" link set "$ns" up
+	in_ns "$frame_sender" "$ns" "$guest_mac" 198.18.0.1 198.18.0.2 runt \
+		>"$stdout_file" 2>"$stderr_file"
+	status=$?
+	expect_status 1
+	expect_stderr "refuses frames shorter than an Ethernet header"
+}
+
+# ---- a guest that wrecks its rings ---------------------------------------------------------
+
+test_garbage_in_the_rings() {
+	local mode
+	for mode in garbage-tx loop-tx bad-index; do
+		new_namespace || return
+		timeout -s TERM -k 5 30 ip netns exec "$ns" "$RINGVISOR" run --net "$net" \
+			"$nictest" -- $mode >"$stdout_file" 2>"$stderr_file"
+		status=$?
+		if [ "$status" -ne 0 ] || ! grep -q "ringvisor: NIC $ns: device broken: " "$stderr_file" ||
+			! grep -qF "nictest: still alive" "$stdout_file"; then
+			fail_check "nictest $mode: expected status 0, 'NIC $ns: device broken'" \
+				"and 'nictest: still alive'; got status $status"
+			show_output
+		fi
+		expect_no_sanitizer_report
+	done
+}
+
+# ---- injected faults -----------------------------------------------------------------------
+
+# binomial_bounds N P ALPHA: the smallest interval [LOW, HIGH] with P(X < LOW) and P(X > HIGH)
+# each at most ALPHA/2 for X ~ Binomial(N, P), from the exact probabilities (in logs).
+binomial_bounds() {
+	awk -v n="$1" -v p="$2" -v alpha="$3" 'BEGIN {
+		log_choose = 0
+		for (k = 0; k <= n; k++) {
+			if (k > 0) log_choose += log(n - k + 1) - log(k)
+			pmf[k] = exp(log_choose + k * log(p) + (n - k) * log(1 - p))
+		}
+		low = 0; tail = 0
+		while (tail + pmf[low] <= alpha / 2) tail += pmf[low++]
+		high = n; tail = 0
+		while (tail + pmf[high] <= alpha / 2) tail += pmf[high--]
+		print low, high
+	}'
+}
+
+# A fixed sequence of echoes, one in flight at a time, through loss=0.2 each way; prints the
+# client's summary into $work_directory/loss-client.
+run_lossy_echoes() {
+	local count=$1 seed=$2
+	new_namespace || return
+	# Each direction has its own generator, so a seed gives the same faults if the same frames
+	# cross in the same order. A permanent neighbour entry: the host sends no ARP, so the frames
+	# host -> guest are the test's datagrams and the ARP replies to the guest; the client waits
+	# long for its first echo, so the guest's ARP retries (1 s apart) all fall before datagram 2
+	# whatever the timing. After that, losses do not change which frames are sent.
+	start_guest run --stats --net "$net,loss=0.2,seed=$seed" "$udp_echo" -- $port 60 || return
+	in_ns ip neigh replace "$guest_ip" lladdr "$guest_mac" dev "$ns" nud permanent
+	in_ns "$client" "$guest_ip" $port --sizes 64 --count "$count" --timeout-ms 25 --allow-loss \
+		--first-timeout-ms 2500 \
+		>"$work_directory/loss-client" 2>&1 ||
+		fail_check "the client failed: $(cat "$work_directory/loss-client")"
+	# Under loss a !quit or its !bye can be lost: the client retries; then wait.
+	in_ns "$client" "$guest_ip" $port --count 0 --quit --allow-loss --timeout-ms 200 \
+		>/dev/null 2>&1
+	wait_for_launcher 20
+	expect_status 0
+	expect_no_sanitizer_report
+}
+
+test_loss_rate_is_as_configured() {
+	# Each echo crosses the link twice, so it comes back with probability 0.8 * 0.8 = 0.64.
+	# Bounds: a correct implementation falls outside them with probability below 1e-6.
+	local count=1000 bounds low high received
+	bounds=$(binomial_bounds $count 0.64 1e-6)
+	read -r low high <<<"$bounds"
+	run_lossy_echoes $count 1 || return
+	received=$(awk '$1 == "sent" { print $4 }' "$work_directory/loss-client")
+	[ -n "$received" ] && [ "$received" -ge "$low" ] && [ "$received" -le "$high" ] ||
+		fail_check "loss=0.2: $received of $count echoes came back; expected $low..$high" \
+			"($(head -n 1 "$work_directory/loss-client"))"
+	printf '    %s of %s echoes came back (bounds %s..%s); injected_losses %s\n' "$received" \
+		"$count" "$low" "$high" "$(counter "$stderr_file" "$ns" injected_losses)"
+	expect_counter "$stderr_file" injected_losses -gt 0
+	# About 0.2 of the 1000 requests and 0.2 of the 800 replies: far from 0 and from 1800.
+	expect_counter "$stderr_file" injected_losses -gt 250
+	expect_counter "$stderr_file" injected_losses -lt 470
+	expect_counter "$stderr_file" injected_duplicates -eq 0
+}
+
+test_same_seed_same_faults() {
+	local first second third
+	run_lossy_echoes 200 7 || return
+	first=$(counter "$stderr_file" "$ns" injected_losses)
+	run_lossy_echoes 200 7 || return
+	second=$(counter "$stderr_file" "$ns" injected_losses)
+	[ "$first" -gt 0 ] && [ "$first" = "$second" ] ||
+		fail_check "seed 7 twice: injected_losses $first, then $second"
+	run_lossy_echoes 200 8 || return
+	third=$(counter "$stderr_file" "$ns" injected_losses)
+	[ "$third" != "$first" ] ||
+		printf '    (note: seeds 7 and 8 happened to give the same count, %s)\n' "$third"
+}
+
+# Corruption must be caught by the receiver's checksums, also when checksums are offloaded
+# (the launcher finishes a partial checksum before it flips a byte): no echo may come back
+# damaged. Duplicates and reordering ride along: the client counts those as "late", not corrupt.
+test_corruption_is_caught_by_checksums() {
+	new_namespace || return
+	start_guest run --stats --net "$net,corrupt=0.2,dup=0.1,reorder=0.1,seed=3" "$udp_echo" -- \
+		$port 60 || return
+	in_ns "$client" "$guest_ip" $port --sizes 64,1000,3000 --count 600 --timeout-ms 50 \
+		--allow-loss >"$work_directory/corrupt-client" 2>&1 ||
+		fail_check "the client failed: $(cat "$work_directory/corrupt-client")"
+	in_ns "$client" "$guest_ip" $port --count 0 --quit --allow-loss --timeout-ms 200 \
+		>/dev/null 2>&1
+	wait_for_launcher 20
+	expect_status 0
+	expect_no_sanitizer_report
+	local summary corrupt received
+	summary=$(grep -m 1 '^sent ' "$work_directory/corrupt-client")
+	received=$(awk '$1 == "sent" { print $4 }' <<<"$summary")
+	corrupt=$(awk '$1 == "sent" { print $6 }' <<<"$summary")
+	printf '    %s\n' "$summary"
+	[ "$corrupt" = 0 ] || fail_check "corrupted echoes reached the client: $summary"
+	[ -n "$received" ] && [ "$received" -gt 100 ] || fail_check "too few echoes: $summary"
+	expect_counter "$stderr_file" injected_corruptions -gt 50
+	expect_counter "$stderr_file" injected_duplicates -gt 0
+	expect_counter "$stderr_file" injected_reorders -gt 0
+}
+
+# ---- statistics ----------------------------------------------------------------------------
+
+nic_counters="receive_frames receive_bytes receive_no_buffer receive_truncated transmit_frames
+	transmit_bytes transmit_errors receive_doorbells transmit_doorbells guest_wakeups
+	injected_losses injected_duplicates injected_reorders injected_corruptions"
+
+# expect_all_counters FILE TIMES: every counter line appears TIMES times in FILE.
+expect_all_counters() {
+	local name lines
+	for name in $nic_counters; do
+		lines=$(grep -cE "^nic $ns $name [0-9]+$" "$1")
+		[ "$lines" -eq "$2" ] ||
+			fail_check "expected 'nic $ns $name N' $2 time(s) on stderr, found $lines"
+	done
+}
+
+test_stats_at_exit_and_on_sigusr1() {
+	new_namespace || return
+	start_guest run --stats --net "$net" "$udp_echo" -- $port 60 || return
+	in_ns "$client" "$guest_ip" $port --count 10 --sizes 100 >/dev/null 2>&1 ||
+		fail_check "echo before SIGUSR1 failed"
+	kill -USR1 "$launcher"
+	wait_for_output "$stderr_file" "nic $ns injected_corruptions " 10 ||
+		fail_check "no counters on stderr after SIGUSR1"
+	kill -0 "$launcher" 2>/dev/null || fail_check "the launcher exited on SIGUSR1"
+	expect_all_counters "$stderr_file" 1
+	# 10 datagrams of 100 bytes came in and went out (plus ARP): the counters say so.
+	expect_counter "$stderr_file" receive_frames -ge 10
+	expect_counter "$stderr_file" transmit_frames -ge 10
+	expect_counter "$stderr_file" receive_bytes -ge 1420
+	quit_guest
+	expect_status 0
+	expect_all_counters "$stderr_file" 2
+	expect_counter "$stderr_file" transmit_errors -eq 0
+	expect_counter "$stderr_file" injected_losses -eq 0
+	expect_no_sanitizer_report
+}
+
+# network_test NAME FUNCTION: run_test, then nothing of the test is left running.
+network_test() {
+	run_test "$1" "$2"
+	teardown
+}
+
+network_test "ping the guest, ARP both ways" test_ping_and_arp
+network_test "UDP echo of 1 to 65,507 bytes" test_udp_echo_all_sizes
+network_test "malformed frames are counted and dropped" test_malformed_frames_are_counted
+network_test "a runt cannot be sent from the host" test_runt_cannot_be_sent_from_the_host
+network_test "garbage in the rings breaks only the NIC" test_garbage_in_the_rings
+network_test "--stats at exit and on SIGUSR1" test_stats_at_exit_and_on_sigusr1
+network_test "loss=0.2 loses what it should" test_loss_rate_is_as_configured
+network_test "the same seed gives the same faults" test_same_seed_same_faults
+network_test "corruption is caught by checksums" test_corruption_is_caught_by_checksums
+summary
