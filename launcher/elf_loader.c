@@ -204,6 +204,13 @@ static void load_segments(struct elf_image *image, const uint8_t *file, size_t s
 	}
 	if (image->segment_count == 0)
 		fail("guest %s has no loadable segments", path);
+	for (unsigned index = 0; index < image->segment_count; index++) {
+		const struct elf_segment *segment = &image->segments[index];
+		if (!(segment->permissions & SEGMENT_WRITE))
+			guest_memory_add_read_only(
+				memory, segment->start & ~0xfffull,
+				(segment->start + segment->memory_bytes + 0xfff) & ~0xfffull);
+	}
 
 	for (unsigned index = 0; index < image->segment_count; index++) {
 		const struct elf_segment *segment = &image->segments[index];

@@ -14,6 +14,7 @@ void guest_memory_create(struct guest_memory *memory, uint64_t size)
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (base == MAP_FAILED)
 		fail_errno("cannot map %llu MiB of guest RAM", (unsigned long long)(size >> 20));
+	memset(memory, 0, sizeof *memory);
 	memory->base = base;
 	memory->size = size;
 }
@@ -37,6 +38,28 @@ bool guest_memory_is_guest_buffer(const struct guest_memory *memory, uint64_t ad
 {
 	return address >= RINGVISOR_GUEST_IMAGE_START &&
 	       guest_memory_contains(memory, address, length);
+}
+
+bool guest_memory_is_writable_guest_buffer(const struct guest_memory *memory, uint64_t address,
+					   uint64_t length)
+{
+	if (!guest_memory_is_guest_buffer(memory, address, length))
+		return false;
+	for (unsigned index = 0; index < memory->read_only_count; index++)
+		if (address < memory->read_only[index].end &&
+		    memory->read_only[index].start < address + length)
+			return false;
+	return true;
+}
+
+void guest_memory_add_read_only(struct guest_memory *memory, uint64_t start, uint64_t end)
+{
+	if (memory->read_only_count == GUEST_MEMORY_READ_ONLY_RANGES_MAX)
+		fail("more than %d read-only ranges in guest memory",
+		     GUEST_MEMORY_READ_ONLY_RANGES_MAX);
+	memory->read_only[memory->read_only_count].start = start;
+	memory->read_only[memory->read_only_count].end = end;
+	memory->read_only_count++;
 }
 
 bool guest_memory_read(const struct guest_memory *memory, uint64_t address, void *out,

@@ -16,9 +16,17 @@
 #define GUEST_MEMORY_MAXIMUM (4ull << 30)
 #define GUEST_MEMORY_GRANULE (2ull << 20) /* RAM is mapped in 2 MiB pages */
 
+#define GUEST_MEMORY_READ_ONLY_RANGES_MAX 16
+
 struct guest_memory {
 	uint8_t *base;
 	uint64_t size;
+	/* Pages the guest cannot write (its code and read-only data): the launcher must not
+	 * write there on its behalf either, or it would undo W^X. */
+	unsigned read_only_count;
+	struct {
+		uint64_t start, end;
+	} read_only[GUEST_MEMORY_READ_ONLY_RANGES_MAX];
 };
 
 /* Maps `size` bytes of zeroed RAM; fails the launcher if the host refuses. */
@@ -32,6 +40,14 @@ bool guest_memory_contains(const struct guest_memory *memory, uint64_t address, 
  * inside RAM and above the launcher's area. */
 bool guest_memory_is_guest_buffer(const struct guest_memory *memory, uint64_t address,
 				  uint64_t length);
+
+/* True if the launcher may write [address, address + length) for the guest: a guest buffer
+ * (above) that overlaps none of the read-only ranges. */
+bool guest_memory_is_writable_guest_buffer(const struct guest_memory *memory, uint64_t address,
+					   uint64_t length);
+
+/* Records a range the guest cannot write (a non-writable ELF segment, page-rounded). */
+void guest_memory_add_read_only(struct guest_memory *memory, uint64_t start, uint64_t end);
 
 /* Host pointer for a range already checked with one of the functions above. */
 static inline void *guest_memory_at(const struct guest_memory *memory, uint64_t address)

@@ -95,26 +95,12 @@ static void guest_panic(struct vm *vm, uint64_t address, uint64_t length, uint64
 	finish(vm, crash_report_panic(vm, message, caller));
 }
 
-/* The launcher writes the result back, so the block must be where the guest could write it
- * itself: not in a read-only segment of the image (that would undo W^X). */
-static bool in_read_only_image(const struct vm *vm, uint64_t address, uint64_t length)
-{
-	for (unsigned index = 0; index < vm->image.segment_count; index++) {
-		const struct elf_segment *segment = &vm->image.segments[index];
-		uint64_t first_page = segment->start & ~0xfffull;
-		uint64_t end = (segment->start + segment->memory_bytes + 0xfff) & ~0xfffull;
-		if (!(segment->permissions & SEGMENT_WRITE) && address < end &&
-		    first_page < address + length)
-			return true;
-	}
-	return false;
-}
-
 void hypercall_handle(struct vm *vm, uint32_t block)
 {
 	struct ringvisor_hypercall call;
-	if (block % 16 != 0 || !guest_memory_is_guest_buffer(&vm->memory, block, sizeof call) ||
-	    in_read_only_image(vm, block, sizeof call) ||
+	/* We write the result back, so the block must be where the guest could write it. */
+	if (block % 16 != 0 ||
+	    !guest_memory_is_writable_guest_buffer(&vm->memory, block, sizeof call) ||
 	    !guest_memory_read(&vm->memory, block, &call, sizeof call)) {
 		char why[160];
 		snprintf(why, sizeof why,

@@ -58,7 +58,8 @@ static void *run(void *argument)
 				continue;
 			}
 			struct nic_event_source *nic_source = source;
-			nic_handle_event(nic_source->nic, nic_source->event);
+			nic_handle_event(nic_source->nic, nic_source->event,
+					 events[index].events & (EPOLLERR | EPOLLHUP));
 		}
 	}
 }
@@ -86,8 +87,15 @@ void io_thread_start(struct io_thread *io, struct nic *nics, unsigned nic_count)
 		watch(io, nic->transmit_doorbell_fd, EPOLLIN,
 		      &nic->sources[NIC_EVENT_TRANSMIT_DOORBELL]);
 		watch(io, nic->tap_fd, 0, &nic->sources[NIC_EVENT_TAP_READABLE]); /* off for now */
+		nic->tap_watched = true;
 	}
+	/* The thread starts with every signal blocked: SIGINT and SIGTERM must reach the vCPU
+	 * thread (they interrupt KVM_RUN), and SIGUSR1 arrives through the signalfd. */
+	sigset_t all, previous;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &previous);
 	int error = pthread_create(&io->thread, NULL, run, io);
+	pthread_sigmask(SIG_SETMASK, &previous, NULL);
 	if (error) {
 		errno = error;
 		fail_errno("cannot start the I/O thread");

@@ -142,7 +142,8 @@ int64_t nic_setup(struct nic *nic, uint64_t setup_address)
 	struct ringvisor_nic_setup setup;
 	if (__atomic_load_n(&nic->active, __ATOMIC_ACQUIRE))
 		return refuse_setup(nic, "the NIC is already set up");
-	if (!guest_memory_read(&nic->vm->memory, setup_address, &setup, sizeof setup))
+	if (!guest_memory_is_guest_buffer(&nic->vm->memory, setup_address, sizeof setup) ||
+	    !guest_memory_read(&nic->vm->memory, setup_address, &setup, sizeof setup))
 		return RINGVISOR_ERROR_BAD_ADDRESS;
 	if (setup.features & ~FEATURES_OFFERED)
 		return refuse_setup(nic, "the guest accepted features that were not offered");
@@ -177,6 +178,11 @@ int64_t nic_setup(struct nic *nic, uint64_t setup_address)
 
 /* ---- common to both directions --------------------------------------------------------- */
 
+/*
+ * The one way a NIC stops: a hostile ring or a failed TAP. Its TAP leaves the epoll set, so a
+ * level-triggered "readable" (or an error epoll reports whatever we ask) cannot keep the I/O
+ * thread spinning over a device that will never read again.
+ */
 static void mark_broken(struct nic *nic, const char *reason)
 {
 	if (nic->broken)
@@ -184,6 +190,9 @@ static void mark_broken(struct nic *nic, const char *reason)
 	nic->broken = true;
 	fprintf(stderr, "ringvisor: NIC %s: device broken: %s\n", nic->config.interface_name,
 		reason);
+	if (nic->tap_watched && epoll_ctl(nic->epoll_fd, EPOLL_CTL_DEL, nic->tap_fd, NULL) == 0)
+		nic->tap_watched = false;
+	nic->reading_tap = false;
 }
 
 static void wake_guest_if_wanted(struct nic *nic, struct virtqueue *queue)
@@ -197,7 +206,7 @@ static void wake_guest_if_wanted(struct nic *nic, struct virtqueue *queue)
 
 static void set_tap_reading(struct nic *nic, bool reading)
 {
-	if (nic->reading_tap == reading)
+	if (nic->reading_tap == reading || !nic->tap_watched)
 		return;
 	struct epoll_event event = { .events = reading ? EPOLLIN : 0,
 				     .data.ptr = &nic->sources[NIC_EVENT_TAP_READABLE] };
@@ -251,6 +260,8 @@ static bool corrupt_frame(struct fault_injector *faults, uint8_t *frame, size_t 
 		while (sum >> 16)
 			sum = (sum & 0xffff) + (sum >> 16);
 		uint16_t checksum = (uint16_t)~sum;
+		if (checksum == 0 && offset == 6) /* UDP's field: 0 would mean "no checksum" */
+			checksum = 0xffff;
 		frame[start + offset] = (uint8_t)(checksum >> 8);
 		frame[start + offset + 1] = (uint8_t)checksum;
 	}
@@ -261,16 +272,21 @@ static bool corrupt_frame(struct fault_injector *faults, uint8_t *frame, size_t 
 
 /* ---- host to guest: the TAP into the receive queue ---------------------------------------- */
 
-static void push_received(struct nic *nic, uint16_t head, uint32_t length)
+static void deliver(struct nic *nic, uint16_t head, uint32_t length)
 {
 	virtqueue_push(&nic->receive_queue, head, length);
 	nic->counters.receive_frames++;
 	nic->counters.receive_bytes += length - RINGVISOR_NIC_HEADER_BYTES;
-	if (nic->receive_held) { /* the frame held back for reordering goes after this one */
+}
+
+/* Delivers a frame, then the one held back for reordering (which it has now overtaken). */
+static void push_received(struct nic *nic, uint16_t head, uint32_t length)
+{
+	deliver(nic, head, length);
+	if (nic->receive_held) {
 		nic->receive_held = false;
-		virtqueue_push(&nic->receive_queue, nic->held_head, nic->held_length);
-		nic->counters.receive_frames++;
-		nic->counters.receive_bytes += nic->held_length - RINGVISOR_NIC_HEADER_BYTES;
+		deliver(nic, nic->held_head, nic->held_length);
+		nic->counters.injected_reorders++;
 	}
 }
 
@@ -283,7 +299,11 @@ static bool receive_faults(struct nic *nic, struct virtqueue_chain *chain, uint3
 		nic->counters.injected_losses++;
 		return false;
 	}
-	if (fault_roll(faults, faults->corrupt)) {
+	uint8_t header[2];
+	struct iovec header_copy = { header, sizeof header };
+	copy_segments(&header_copy, 1, segments, chain->writable_count, sizeof header);
+	if (fault_roll(faults, faults->corrupt) && length <= FRAME_BYTES_MAX &&
+	    header[1] == 0 /* not GSO */) {
 		/* The frame is in guest buffers: gather it, corrupt it, put it back. */
 		struct iovec whole = { nic->scratch, length };
 		copy_segments(&whole, 1, segments, chain->writable_count, length);
@@ -306,10 +326,9 @@ static bool receive_faults(struct nic *nic, struct virtqueue_chain *chain, uint3
 		}
 	}
 	if (!nic->receive_held && fault_roll(faults, faults->reorder)) {
-		nic->receive_held = true;
+		nic->receive_held = true; /* counted as a reorder once another frame overtakes it */
 		nic->held_head = chain->head;
 		nic->held_length = length;
-		nic->counters.injected_reorders++;
 		return false;
 	}
 	return true;
@@ -324,7 +343,6 @@ static void receive_from_tap(struct nic *nic)
 		enum virtqueue_pop_result result = virtqueue_pop(queue, &chain);
 		if (result == VIRTQUEUE_BROKEN) {
 			mark_broken(nic, queue->broken_reason);
-			set_tap_reading(nic, false);
 			break;
 		}
 		if (result == VIRTQUEUE_EMPTY) {
@@ -342,15 +360,17 @@ static void receive_from_tap(struct nic *nic)
 		    chain.writable_bytes < RINGVISOR_NIC_HEADER_BYTES + 60) {
 			mark_broken(nic,
 				    "a receive chain is not one writable buffer of a frame's size");
-			set_tap_reading(nic, false);
 			break;
 		}
 		ssize_t length = readv(nic->tap_fd, chain.segments, (int)chain.writable_count);
 		if (length < 0) {
 			virtqueue_unpop(queue); /* nothing to read after all */
-			if (errno != EAGAIN && errno != EINTR)
-				fprintf(stderr, "ringvisor: NIC %s: reading the TAP: %s\n",
-					nic->config.interface_name, strerror(errno));
+			if (errno != EAGAIN && errno != EINTR) {
+				char why[96];
+				snprintf(why, sizeof why, "reading the TAP failed: %s",
+					 strerror(errno));
+				mark_broken(nic, why);
+			}
 			break;
 		}
 		if ((uint64_t)length >= chain.writable_bytes ||
@@ -370,9 +390,9 @@ static void receive_from_tap(struct nic *nic)
 	}
 	if (nic->receive_held) {
 		/* Frames are reordered within one batch only: never hold one back waiting for
-		 * traffic that may not come. */
+		 * traffic that may not come. Nothing overtook it, so it is no reorder. */
 		nic->receive_held = false;
-		virtqueue_push(queue, nic->held_head, nic->held_length);
+		deliver(nic, nic->held_head, nic->held_length);
 		delivered++;
 	}
 	if (delivered)
@@ -393,11 +413,14 @@ static void write_frame(struct nic *nic, const struct iovec *segments, unsigned 
 	nic->counters.transmit_bytes += length - RINGVISOR_NIC_HEADER_BYTES;
 }
 
-static void flush_held_transmit(struct nic *nic)
+/* Sends the frame held back for reordering; `overtaken` if another frame went out first. */
+static void flush_held_transmit(struct nic *nic, bool overtaken)
 {
 	if (!nic->transmit_held)
 		return;
 	nic->transmit_held = false;
+	if (overtaken)
+		nic->counters.injected_reorders++;
 	struct iovec held = { nic->transmit_hold, nic->transmit_held_length };
 	write_frame(nic, &held, 1, nic->transmit_held_length);
 }
@@ -431,7 +454,6 @@ static void transmit_with_faults(struct nic *nic, const struct virtqueue_chain *
 			nic->counters.injected_corruptions++;
 		nic->transmit_held = true;
 		nic->transmit_held_length = length;
-		nic->counters.injected_reorders++;
 		return;
 	}
 	struct iovec single;
@@ -449,8 +471,11 @@ static void transmit_with_faults(struct nic *nic, const struct virtqueue_chain *
 		write_frame(nic, segments, count, length);
 		nic->counters.injected_duplicates++;
 	}
-	flush_held_transmit(nic);
+	flush_held_transmit(nic, true);
 }
+
+/* Chains sent per transmit doorbell before the I/O thread looks at its other work. */
+#define TRANSMIT_BATCH 256
 
 static void transmit_to_tap(struct nic *nic)
 {
@@ -459,8 +484,9 @@ static void transmit_to_tap(struct nic *nic)
 	unsigned done = 0;
 	for (;;) {
 		virtqueue_set_doorbells_wanted(queue, false); /* we are looking anyway */
-		enum virtqueue_pop_result result;
-		while ((result = virtqueue_pop(queue, &chain)) == VIRTQUEUE_CHAIN) {
+		enum virtqueue_pop_result result = VIRTQUEUE_EMPTY;
+		while (done < TRANSMIT_BATCH &&
+		       (result = virtqueue_pop(queue, &chain)) == VIRTQUEUE_CHAIN) {
 			if (chain.readable_bytes < RINGVISOR_NIC_HEADER_BYTES ||
 			    chain.readable_bytes > FRAME_BYTES_MAX)
 				nic->counters.transmit_errors++; /* no frame can be that size */
@@ -473,21 +499,34 @@ static void transmit_to_tap(struct nic *nic)
 			done++;
 		}
 		if (result == VIRTQUEUE_BROKEN) {
+			flush_held_transmit(nic, false);
 			mark_broken(nic, queue->broken_reason);
 			return;
+		}
+		if (done == TRANSMIT_BATCH) {
+			/* More to send, but others get a turn first: doorbells stay off and we
+			 * ring our own, so epoll brings us back. */
+			uint64_t one = 1;
+			if (write(nic->transmit_doorbell_fd, &one, sizeof one) == sizeof one)
+				nic->counters.transmit_doorbells--; /* not the guest's */
+			break;
 		}
 		virtqueue_set_doorbells_wanted(queue, true);
 		if (virtqueue_pending(queue) == 0)
 			break; /* nothing slipped in between our last look and the flag */
 	}
-	flush_held_transmit(nic);
+	flush_held_transmit(nic, false);
 	if (done)
 		wake_guest_if_wanted(nic, queue);
 }
 
-void nic_handle_event(struct nic *nic, enum nic_event event)
+void nic_handle_event(struct nic *nic, enum nic_event event, bool failed)
 {
 	uint64_t count;
+	if (event == NIC_EVENT_TAP_READABLE && failed) {
+		mark_broken(nic, "the TAP failed (was it deleted?)");
+		return;
+	}
 	if (event != NIC_EVENT_TAP_READABLE) {
 		int fd = event == NIC_EVENT_RECEIVE_DOORBELL ? nic->receive_doorbell_fd
 							     : nic->transmit_doorbell_fd;

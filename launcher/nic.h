@@ -75,6 +75,7 @@ struct nic {
 	struct virtqueue receive_queue;
 	struct virtqueue transmit_queue;
 	bool reading_tap;
+	bool tap_watched; /* in the epoll set at all; a failed TAP is taken out */
 
 	struct fault_injector receive_faults, transmit_faults;
 	bool receive_held; /* reorder: a filled receive chain returned after the next one */
@@ -98,8 +99,9 @@ void nic_describe(const struct nic *nic, struct ringvisor_nic_info *info);
 /* The setup hypercall (vCPU thread): checks the guest's choice and queues, then activates. */
 int64_t nic_setup(struct nic *nic, uint64_t setup_address);
 
-/* I/O thread: something happened on one of this NIC's file descriptors. */
-void nic_handle_event(struct nic *nic, enum nic_event event);
+/* I/O thread: something happened on one of this NIC's file descriptors; `failed` when epoll
+ * reported an error or hang-up on it. */
+void nic_handle_event(struct nic *nic, enum nic_event event, bool failed);
 
 /* One `nic NAME COUNTER VALUE` line per counter. */
 void nic_print_counters(const struct nic *nic, FILE *stream);

@@ -47,8 +47,9 @@ bool virtqueue_configure(struct virtqueue *queue, const struct guest_memory *mem
 	}
 	if (!guest_memory_is_guest_buffer(memory, descriptor_table, 16ull * size) ||
 	    !guest_memory_is_guest_buffer(memory, available_ring, available_bytes) ||
-	    !guest_memory_is_guest_buffer(memory, used_ring, used_bytes)) {
-		*reason = "a ring lies outside the guest's RAM";
+	    !guest_memory_is_writable_guest_buffer(memory, used_ring, used_bytes)) {
+		*reason =
+			"a ring lies outside the guest's RAM, or the used ring in read-only memory";
 		return false;
 	}
 	queue->memory = memory;
@@ -82,7 +83,8 @@ void virtqueue_set_doorbells_wanted(struct virtqueue *queue, bool wanted)
 		return;
 	__atomic_store_n(&used(queue)->flags, wanted ? 0 : RINGVISOR_VIRTQUEUE_USED_NO_NOTIFY,
 			 __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the flag before our next look at the ring */
+	if (wanted) /* the flag before our next look at the ring; turning it off needs no fence */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 bool virtqueue_guest_wants_wakeup(const struct virtqueue *queue)
@@ -123,21 +125,28 @@ enum virtqueue_pop_result virtqueue_pop(struct virtqueue *queue, struct virtqueu
 					   "chain at descriptor %u is longer than %u descriptors "
 					   "(a loop?)",
 					   head, count);
+		/* The one read of this descriptor: two loads the compiler may not repeat. */
 		struct ringvisor_virtqueue_descriptor descriptor;
-		memcpy(&descriptor, &table[index], sizeof descriptor); /* the one read */
+		const uint64_t *words = (const uint64_t *)&table[index];
+		uint64_t first = __atomic_load_n(&words[0], __ATOMIC_RELAXED);
+		uint64_t second = __atomic_load_n(&words[1], __ATOMIC_RELAXED);
+		memcpy(&descriptor, &first, 8);
+		memcpy((uint8_t *)&descriptor + 8, &second, 8);
 
 		if (descriptor.flags &
 		    ~(RINGVISOR_VIRTQUEUE_DESCRIPTOR_NEXT | RINGVISOR_VIRTQUEUE_DESCRIPTOR_WRITE))
 			return mark_broken(queue, "descriptor %u has unsupported flags %#x", index,
 					   descriptor.flags);
-		if (!guest_memory_is_guest_buffer(queue->memory, descriptor.address,
-						  descriptor.length))
+		bool writable = descriptor.flags & RINGVISOR_VIRTQUEUE_DESCRIPTOR_WRITE;
+		if (writable ? !guest_memory_is_writable_guest_buffer(
+				       queue->memory, descriptor.address, descriptor.length)
+			     : !guest_memory_is_guest_buffer(queue->memory, descriptor.address,
+							     descriptor.length))
 			return mark_broken(queue,
 					   "descriptor %u's buffer [%#llx, +%u) is not in the "
-					   "guest's RAM",
+					   "guest's %sRAM",
 					   index, (unsigned long long)descriptor.address,
-					   descriptor.length);
-		bool writable = descriptor.flags & RINGVISOR_VIRTQUEUE_DESCRIPTOR_WRITE;
+					   descriptor.length, writable ? "writable " : "");
 		if (!writable && chain->writable_count > 0)
 			return mark_broken(queue,
 					   "descriptor %u is readable but follows a writable one",

@@ -73,6 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nic.epoll_fd = epoll_create1(0);
 	struct epoll_event event = { .events = 0, .data.ptr = &nic };
 	epoll_ctl(nic.epoll_fd, EPOLL_CTL_ADD, tap[0], &event);
+	nic.tap_watched = true;
 	strcpy(nic.config.interface_name, "fuzz0");
 	fault_injector_init(&nic.receive_faults, &nic.config.faults, 0);
 	fault_injector_init(&nic.transmit_faults, &nic.config.faults, 1);
@@ -101,9 +102,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (write(nic.transmit_doorbell_fd, &one, sizeof one) < 0 ||
 		    write(nic.receive_doorbell_fd, &one, sizeof one) < 0)
 			abort();
-		nic_handle_event(&nic, NIC_EVENT_TRANSMIT_DOORBELL);
-		nic_handle_event(&nic, NIC_EVENT_RECEIVE_DOORBELL);
-		nic_handle_event(&nic, NIC_EVENT_TAP_READABLE);
+		nic_handle_event(&nic, NIC_EVENT_TRANSMIT_DOORBELL, false);
+		nic_handle_event(&nic, NIC_EVENT_RECEIVE_DOORBELL, false);
+		nic_handle_event(&nic, NIC_EVENT_TAP_READABLE, false);
 	}
 	if (nic.counters.receive_frames > 3 * QUEUE_SIZE ||
 	    nic.counters.transmit_frames > 6 * QUEUE_SIZE)

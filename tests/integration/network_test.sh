@@ -358,6 +358,25 @@ test_corruption_is_caught_by_checksums() {
 	expect_counter "$stderr_file" injected_reorders -gt 0
 }
 
+# A TAP deleted under a running guest: the NIC is reported broken once (not once per epoll
+# wakeup, as a spinning I/O thread would), and the launcher still stops cleanly.
+test_deleted_tap_breaks_the_nic_once() {
+	new_namespace || return
+	start_guest run --net "$net" "$udp_echo" -- $port 60 || return
+	in_ns ip link del "$ns" || fail_check "cannot delete TAP $ns"
+	wait_for_output "$stderr_file" "device broken: the TAP failed" 10 ||
+		fail_check "no 'device broken' message after the TAP was deleted"
+	# Give a spinning thread the chance to say it again, and check how many times it did.
+	in_ns ping -c 1 -W 1 "$guest_ip" >/dev/null 2>&1
+	local reports
+	reports=$(grep -c "device broken" "$stderr_file")
+	[ "$reports" -eq 1 ] || fail_check "the NIC was reported broken $reports times"
+	kill -TERM "$launcher"
+	wait_for_launcher 10
+	expect_status 143
+	expect_no_sanitizer_report
+}
+
 # ---- statistics ----------------------------------------------------------------------------
 
 nic_counters="receive_frames receive_bytes receive_no_buffer receive_truncated transmit_frames
@@ -411,4 +430,5 @@ network_test "--stats at exit and on SIGUSR1" test_stats_at_exit_and_on_sigusr1
 network_test "loss=0.2 loses what it should" test_loss_rate_is_as_configured
 network_test "the same seed gives the same faults" test_same_seed_same_faults
 network_test "corruption is caught by checksums" test_corruption_is_caught_by_checksums
+network_test "a deleted TAP breaks the NIC once" test_deleted_tap_breaks_the_nic_once
 summary

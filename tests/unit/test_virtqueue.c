@@ -196,7 +196,19 @@ static void test_buffer_in_launcher_pages(void **state)
 	struct fixture *fixture = *state;
 	set_descriptor(fixture, 0, 0x1000, 64, RINGVISOR_VIRTQUEUE_DESCRIPTOR_WRITE, 0);
 	make_available(fixture, 0);
-	expect_broken(fixture, "is not in the guest's RAM");
+	expect_broken(fixture, "is not in the guest's writable RAM");
+}
+
+static void test_receive_buffer_in_read_only_memory(void **state)
+{
+	struct fixture *fixture = *state;
+	guest_memory_add_read_only(&fixture->memory, BUFFERS, BUFFERS + 0x1000);
+	set_descriptor(fixture, 0, BUFFERS, 10, 0, 0); /* reading from there is fine */
+	make_available(fixture, 0);
+	assert_int_equal(virtqueue_pop(&fixture->queue, &fixture->chain), VIRTQUEUE_CHAIN);
+	set_descriptor(fixture, 1, BUFFERS + 0x800, 64, RINGVISOR_VIRTQUEUE_DESCRIPTOR_WRITE, 0);
+	make_available(fixture, 1);
+	expect_broken(fixture, "is not in the guest's writable RAM");
 }
 
 static void test_readable_after_writable(void **state)
@@ -253,6 +265,7 @@ int main(void)
 		TEST(test_buffer_outside_ram),
 		TEST(test_buffer_wrapping_address_space),
 		TEST(test_buffer_in_launcher_pages),
+		TEST(test_receive_buffer_in_read_only_memory),
 		TEST(test_readable_after_writable),
 		TEST(test_unknown_flags),
 		TEST(test_bad_layouts_are_refused),
