@@ -74,12 +74,15 @@ void ipv4_input(struct net_interface *interface, const uint8_t *packet, size_t l
 	parsed.offload = offload;
 	parsed.to_broadcast = interface_is_broadcast(interface, parsed.destination);
 
-	if (is_multicast(parsed.source) || interface_is_broadcast(interface, parsed.source) ||
-	    interface_is_our_address(interface, parsed.source)) {
+	/* Loopback frames are our own: any source and destination we used to send them. */
+	if (!interface->loopback &&
+	    (is_multicast(parsed.source) || interface_is_broadcast(interface, parsed.source) ||
+	     interface_is_our_address(interface, parsed.source))) {
 		counters->ipv4_bad_source++;
 		return;
 	}
-	if (!interface_is_our_address(interface, parsed.destination) && !parsed.to_broadcast) {
+	if (!interface->loopback && !interface_is_our_address(interface, parsed.destination) &&
+	    !parsed.to_broadcast) {
 		counters->ipv4_not_for_us++;
 		return;
 	}
@@ -107,6 +110,10 @@ void ipv4_deliver(const struct ipv4_packet *packet)
 		counters->ipv4_delivered++;
 		udp_input(packet);
 		break;
+	case IPV4_PROTOCOL_TCP:
+		counters->ipv4_delivered++;
+		tcp_input(packet);
+		break;
 	default:
 		counters->ipv4_unknown_protocol++;
 		icmp_send_unreachable(packet, ICMP_UNREACHABLE_PROTOCOL);
@@ -114,12 +121,40 @@ void ipv4_deliver(const struct ipv4_packet *packet)
 	}
 }
 
+bool ipv4_is_loopback_address(uint32_t address)
+{
+	return (address >> 24) == 127;
+}
+
+static bool is_any_our_address(struct net_stack *stack, uint32_t address)
+{
+	struct net_interface *interface;
+
+	for (interface = stack->interfaces; interface; interface = interface->next) {
+		if (interface_is_our_address(interface, address))
+			return true;
+	}
+	return false;
+}
+
 int ipv4_route(struct net_stack *stack, uint32_t destination, struct ipv4_route *route)
 {
 	struct net_interface *interface;
 
-	/* No multicast, no 0.0.0.0, and 127/8 waits for the loopback interface. */
-	if (destination == 0 || is_multicast(destination) || (destination >> 24) == 127)
+	/* 127/8 and our own addresses go through the loopback interface, if there is one. */
+	if (stack->loopback &&
+	    (ipv4_is_loopback_address(destination) || is_any_our_address(stack, destination))) {
+		route->interface = stack->loopback;
+		route->destination = destination;
+		route->source = ipv4_is_loopback_address(destination)
+					? stack->loopback->config.ipv4_address
+					: destination;
+		route->next_hop = destination;
+		route->broadcast = false;
+		return 0;
+	}
+	/* No multicast, no 0.0.0.0, and 127/8 only with a loopback interface. */
+	if (destination == 0 || is_multicast(destination) || ipv4_is_loopback_address(destination))
 		return NET_ERROR_NO_ROUTE;
 	for (interface = stack->interfaces; interface; interface = interface->next) {
 		uint32_t address = interface->config.ipv4_address;
@@ -263,5 +298,49 @@ int ipv4_send(struct net_stack *stack, const struct ipv4_route *route, uint8_t p
 		interface->link_output(interface, route->next_hop, route->broadcast, frame);
 	}
 	interface->counters.ipv4_sent++;
+	return 0;
+}
+
+int ipv4_send_frame(struct net_stack *stack, const struct ipv4_route *route, uint8_t protocol,
+		    struct net_frame *frame, const struct ipv4_segment_offload *segment)
+{
+	struct net_interface *interface = route->interface;
+	uint8_t *ip = net_frame_data(frame) + ETHERNET_HEADER_SIZE;
+	uint8_t *transport = ip + IPV4_HEADER_SIZE;
+	size_t transport_length = frame->length - ETHERNET_HEADER_SIZE - IPV4_HEADER_SIZE;
+	uint32_t features = interface->config.features;
+	bool offload = (features & NET_INTERFACE_TX_CHECKSUM) != 0;
+
+	if (frame->length < ETHERNET_HEADER_SIZE + IPV4_HEADER_SIZE ||
+	    transport_length > IPV4_MAX_TRANSPORT ||
+	    segment->checksum_offset + 2u > segment->transport_header_length ||
+	    segment->transport_header_length > transport_length ||
+	    (IPV4_HEADER_SIZE + transport_length > interface->config.mtu &&
+	     !(segment->gso_size && offload && (features & NET_INTERFACE_TX_TSO4)))) {
+		net_frame_free(stack, frame);
+		return NET_ERROR_INVALID;
+	}
+	fill_header(ip, IPV4_HEADER_SIZE + transport_length, stack->next_ipv4_identification++, 0,
+		    protocol, route);
+	if (offload) {
+		frame->offload.flags = NET_OFFLOAD_NEEDS_CSUM;
+		frame->offload.checksum_start = ETHERNET_HEADER_SIZE + IPV4_HEADER_SIZE;
+		frame->offload.checksum_offset = segment->checksum_offset;
+		if (segment->gso_size &&
+		    transport_length - segment->transport_header_length > segment->gso_size) {
+			frame->offload.gso_type = NET_GSO_TCPV4;
+			frame->offload.gso_size = segment->gso_size;
+			frame->offload.header_length =
+				(uint16_t)(ETHERNET_HEADER_SIZE + IPV4_HEADER_SIZE +
+					   segment->transport_header_length);
+		}
+	} else {
+		/* The field holds the pseudo-header sum; add everything else to it. */
+		uint16_t value = checksum_finish(checksum_add(0, transport, transport_length));
+
+		store_be16(transport + segment->checksum_offset, value);
+	}
+	interface->counters.ipv4_sent++;
+	interface->link_output(interface, route->next_hop, route->broadcast, frame);
 	return 0;
 }

@@ -45,12 +45,18 @@
 
 /* Errors are returned as negative values of this enum; 0 or a length means success. */
 enum net_error {
-	NET_ERROR_WOULD_BLOCK = -1,	/* nothing to receive yet */
-	NET_ERROR_NO_MEMORY = -2,	/* allocate() failed */
-	NET_ERROR_INVALID = -3,		/* bad argument */
-	NET_ERROR_ADDRESS_IN_USE = -4,	/* bind to a port another socket has */
-	NET_ERROR_NO_ROUTE = -5,	/* no interface reaches the destination */
-	NET_ERROR_MESSAGE_TOO_LONG = -6 /* payload above NET_UDP_MAX_PAYLOAD */
+	NET_ERROR_WOULD_BLOCK = -1,	   /* nothing to receive yet */
+	NET_ERROR_NO_MEMORY = -2,	   /* allocate() failed */
+	NET_ERROR_INVALID = -3,		   /* bad argument */
+	NET_ERROR_ADDRESS_IN_USE = -4,	   /* bind to a port another socket has */
+	NET_ERROR_NO_ROUTE = -5,	   /* no interface reaches the destination */
+	NET_ERROR_MESSAGE_TOO_LONG = -6,   /* payload above NET_UDP_MAX_PAYLOAD */
+	NET_ERROR_NOT_CONNECTED = -7,	   /* TCP: no connection (yet, or any more) */
+	NET_ERROR_CONNECTION_REFUSED = -8, /* TCP: the peer answered the SYN with a reset */
+	NET_ERROR_CONNECTION_RESET = -9,   /* TCP: the peer reset the connection */
+	NET_ERROR_TIMED_OUT = -10,	   /* TCP: retransmissions or keepalives went unanswered */
+	NET_ERROR_SHUT_DOWN = -11,	   /* TCP: send after shutdown() or close */
+	NET_ERROR_IS_CONNECTED = -12	   /* TCP: connect or listen on a socket already in use */
 };
 
 /*
@@ -93,6 +99,12 @@ struct net_operations {
 	uint64_t (*now_ns)(void *context);	       /* monotonic nanoseconds */
 	void *(*allocate)(void *context, size_t size); /* NULL on failure; any alignment >= 8 */
 	void (*free)(void *context, void *pointer);    /* pointer from allocate(), never NULL */
+	/*
+	 * Optional: 64 unpredictable bits (RDRAND, a host-seeded generator). TCP keys its initial
+	 * sequence numbers (RFC 6528) and ephemeral ports with it. Without it the stack mixes
+	 * limits.random_seed with the clock, which is only as secret as that seed.
+	 */
+	uint64_t (*random)(void *context);
 	void *context;
 };
 
@@ -114,6 +126,16 @@ struct net_limits {
 	uint32_t icmp_errors_per_second;      /* ... refilled at 100 a second */
 	uint32_t udp_receive_queue_datagrams; /* 64 datagrams waiting per socket ... */
 	uint32_t udp_receive_queue_bytes;     /* ... and 256 KiB */
+	uint32_t tcp_send_buffer_bytes;	      /* 256 KiB per connection (64 bytes at least) */
+	uint32_t tcp_receive_buffer_bytes;    /* 256 KiB per connection (64 bytes at least) */
+	uint32_t tcp_max_connections;	      /* 1024 connections and listeners per stack */
+	uint64_t tcp_msl_ns;		    /* 30 s maximum segment lifetime: TIME_WAIT is 2 MSL */
+	uint64_t tcp_minimum_rto_ns;	    /* 200 ms floor of the retransmission timeout */
+	uint64_t tcp_delayed_ack_ns;	    /* 40 ms at most before a delayed ACK goes out */
+	uint64_t tcp_keepalive_idle_ns;	    /* 2 h idle before the first keepalive probe ... */
+	uint64_t tcp_keepalive_interval_ns; /* ... 75 s between probes ... */
+	uint32_t tcp_keepalive_probes;	    /* ... 9 unanswered probes reset the connection */
+	uint64_t random_seed; /* mixed into the secret when operations.random is NULL */
 };
 
 struct net_limits net_default_limits(void);
@@ -137,6 +159,11 @@ void net_stack_destroy(struct net_stack *stack);
 
 /* Interface features: what the driver can do for the stack. */
 #define NET_INTERFACE_TX_CHECKSUM (1u << 0) /* it finishes NEEDS_CSUM checksums on transmit */
+/*
+ * It cuts TCP segments of up to 64 KiB (gso_type NET_GSO_TCPV4, gso_size = MSS, header_length =
+ * Ethernet + IPv4 + TCP headers) into MSS-sized frames; needs NET_INTERFACE_TX_CHECKSUM too.
+ */
+#define NET_INTERFACE_TX_TSO4 (1u << 1)
 
 /*
  * The driver's transmit function. frame is an Ethernet frame (no FCS) of length bytes, with
@@ -167,6 +194,17 @@ struct net_interface *net_interface_add(struct net_stack *stack,
 					const struct net_interface_config *config);
 
 void *net_interface_driver_context(const struct net_interface *interface);
+
+/*
+ * Add the loopback interface, 127.0.0.1/8, once per stack: datagrams to 127/8 and to the stack's
+ * own addresses go through it. A frame "sent" on it is queued and received back on the next
+ * net_poll_timers() (net_next_deadline() is then "now"), never from inside the call that sent it.
+ * config may be NULL; otherwise its mtu (0: 65535) and features are used, and its transmit, if
+ * set, sees every frame first and drops it by returning a negative value (a capture or a test's
+ * lossy link). Returns NULL if there is one already or allocate() fails.
+ */
+struct net_interface *net_loopback_add(struct net_stack *stack,
+				       const struct net_interface_config *config);
 
 /*
  * Hand the stack one received Ethernet frame (no FCS; up to 64 KiB with a GSO/LRO receive
@@ -217,7 +255,7 @@ uint64_t net_next_deadline(const struct net_stack *stack);
 	X(ipv4_bad_source, "IPv4 from a broadcast, multicast or our own address")                  \
 	X(ipv4_not_for_us, "IPv4 to an address not ours")                                          \
 	X(ipv4_unknown_protocol, "IPv4 of a protocol we do not speak")                             \
-	X(ipv4_delivered, "IPv4 packets handed to ICMP or UDP")                                    \
+	X(ipv4_delivered, "IPv4 packets handed to ICMP, UDP or TCP")                               \
 	X(ipv4_sent, "IPv4 datagrams sent")                                                        \
 	X(ipv4_fragments_sent, "IPv4 fragments sent")                                              \
 	X(ipv4_fragments_received, "IPv4 fragments received")                                      \
@@ -241,7 +279,21 @@ uint64_t net_next_deadline(const struct net_stack *stack);
 	X(udp_no_socket, "UDP datagrams to a port nobody listens on")                              \
 	X(udp_receive_queue_full, "UDP datagrams dropped: socket queue full")                      \
 	X(udp_received, "UDP datagrams queued to a socket")                                        \
-	X(udp_sent, "UDP datagrams sent")
+	X(udp_sent, "UDP datagrams sent")                                                          \
+	X(tcp_truncated, "TCP segments shorter than their header")                                 \
+	X(tcp_bad_header_length, "TCP data offset below 5 or beyond the segment")                  \
+	X(tcp_bad_checksum, "TCP checksum wrong")                                                  \
+	X(tcp_broadcast, "TCP segments to a broadcast address")                                    \
+	X(tcp_no_connection, "TCP segments for no connection or listener")                         \
+	X(tcp_listen_overflow, "SYNs dropped: listen backlog full")                                \
+	X(tcp_connection_limit, "SYNs dropped: tcp_max_connections reached")                       \
+	X(tcp_out_of_window, "TCP segments outside the receive window")                            \
+	X(tcp_out_of_order, "TCP segments queued out of order")                                    \
+	X(tcp_segments_received, "TCP segments accepted by a connection or listener")              \
+	X(tcp_segments_sent, "TCP segments sent (a TSO segment counts once)")                      \
+	X(tcp_retransmitted, "TCP segments retransmitted")                                         \
+	X(tcp_resets_sent, "TCP resets sent")                                                      \
+	X(tcp_resets_received, "TCP resets accepted")
 
 struct net_interface_counters {
 #define NET_COUNTER_FIELD(name, description) uint64_t name;
@@ -298,5 +350,130 @@ void net_udp_set_ready_callback(struct net_udp_socket *socket, net_udp_ready_fun
 
 /* Close the socket and free the datagrams still queued on it. */
 void net_udp_close(struct net_udp_socket *socket);
+
+/*
+ * TCP sockets (RFC 9293). All calls are non-blocking and every socket is in one stack.
+ *
+ * A listener: net_tcp_open, net_tcp_bind (port), net_tcp_listen (backlog), then net_tcp_accept
+ * whenever it is readable. A client: net_tcp_open, net_tcp_connect (returns once the SYN is out;
+ * the socket becomes writable when the connection is established, or gets NET_TCP_ERROR).
+ *
+ * Readiness: net_tcp_events() says what a call would do now. The optional callback is called
+ * (from inside net_receive, net_poll_timers or a socket call) whenever the events may have
+ * changed, so an event loop can mark the socket; do not call back into the stack from it.
+ *
+ * Lifetime: the handle is the application's until net_tcp_close(); after that the stack
+ * finishes the connection (FIN, TIME_WAIT) on its own and frees it. A listener's connections
+ * become the application's when net_tcp_accept() returns them; closing a listener resets the
+ * ones not yet accepted.
+ */
+struct net_tcp_socket;
+
+enum net_tcp_state {
+	NET_TCP_CLOSED = 0,
+	NET_TCP_LISTEN,
+	NET_TCP_SYN_SENT,
+	NET_TCP_SYN_RECEIVED,
+	NET_TCP_ESTABLISHED,
+	NET_TCP_FIN_WAIT_1,
+	NET_TCP_FIN_WAIT_2,
+	NET_TCP_CLOSE_WAIT,
+	NET_TCP_CLOSING,
+	NET_TCP_LAST_ACK,
+	NET_TCP_TIME_WAIT,
+};
+
+#define NET_TCP_READABLE (1u << 0) /* receive returns data or 0 (end); accept has a connection */
+#define NET_TCP_WRITABLE (1u << 1) /* established and the send buffer has room */
+#define NET_TCP_HANGUP (1u << 2)   /* the peer finished sending (its FIN came) */
+#define NET_TCP_ERROR (1u << 3)	   /* reset, refused or timed out: see net_tcp_error() */
+
+struct net_tcp_endpoint {
+	uint32_t address;
+	uint16_t port;
+};
+
+struct net_tcp_statistics {
+	uint64_t segments_sent;
+	uint64_t segments_received;
+	uint64_t bytes_sent;	 /* payload bytes acknowledged by the peer */
+	uint64_t bytes_received; /* payload bytes delivered in order */
+	uint64_t retransmits;	 /* segments sent again, for any reason */
+	uint64_t fast_retransmits;
+	uint64_t timeouts; /* retransmission timer expiries */
+	uint64_t rtt_samples;
+	uint64_t smoothed_rtt_ns;   /* SRTT, 0 before the first sample */
+	uint64_t rtt_variation_ns;  /* RTTVAR */
+	uint64_t rto_ns;	    /* current retransmission timeout */
+	uint32_t congestion_window; /* bytes */
+	uint32_t slow_start_threshold;
+	uint32_t send_window; /* the peer's window, scaled */
+	uint32_t send_mss;    /* payload bytes per segment we send */
+	uint32_t receive_mss; /* what we advertised */
+};
+
+typedef void (*net_tcp_callback_function)(struct net_tcp_socket *socket, uint32_t events,
+					  void *context);
+
+/* NULL if allocate() fails or tcp_max_connections sockets exist. */
+struct net_tcp_socket *net_tcp_open(struct net_stack *stack);
+
+/* Bind to a local address (0: any of ours) and port (0: an ephemeral port). */
+int net_tcp_bind(struct net_tcp_socket *socket, uint32_t address, uint16_t port);
+
+/* Listen (binds an ephemeral port if unbound); backlog >= 1 counts handshakes and unaccepted
+ * connections together; SYNs beyond it are dropped (the peer retries). */
+int net_tcp_listen(struct net_tcp_socket *socket, uint32_t backlog);
+
+/* An established connection from the listener's queue (remote may be NULL), or NULL if none. */
+struct net_tcp_socket *net_tcp_accept(struct net_tcp_socket *listener,
+				      struct net_tcp_endpoint *remote);
+
+/* Send the SYN to address:port. 0 when it is out (or waits for ARP), or a negative error. */
+int net_tcp_connect(struct net_tcp_socket *socket, uint32_t address, uint16_t port);
+
+/*
+ * Copy up to length bytes into the send buffer (and send what the windows allow). Returns the
+ * bytes taken (> 0), NET_ERROR_WOULD_BLOCK when the buffer is full or the handshake has not
+ * finished, or another negative error.
+ */
+int net_tcp_send(struct net_tcp_socket *socket, const void *data, size_t length);
+
+/*
+ * Copy up to capacity received bytes. Returns the count, 0 at the end of the stream (the peer's
+ * FIN, all data read), NET_ERROR_WOULD_BLOCK, or the connection's error.
+ */
+int net_tcp_receive(struct net_tcp_socket *socket, void *buffer, size_t capacity);
+
+/* No more sending: a FIN follows the buffered data. Receiving goes on. */
+int net_tcp_shutdown(struct net_tcp_socket *socket);
+
+/*
+ * Give the socket back. A connection with unread received data, or one never established, is
+ * reset; otherwise the FIN follows the buffered data and the stack finishes on its own.
+ */
+void net_tcp_close(struct net_tcp_socket *socket);
+
+/* Reset the connection (if any) and free the socket at once. */
+void net_tcp_abort(struct net_tcp_socket *socket);
+
+/* Nagle's algorithm is on by default; no_delay sends small segments at once. */
+void net_tcp_set_nodelay(struct net_tcp_socket *socket, bool no_delay);
+/* Keepalive probes after tcp_keepalive_idle_ns of silence; off by default. */
+void net_tcp_set_keepalive(struct net_tcp_socket *socket, bool enabled);
+void net_tcp_set_callback(struct net_tcp_socket *socket, net_tcp_callback_function callback,
+			  void *context);
+
+enum net_tcp_state net_tcp_state(const struct net_tcp_socket *socket);
+const char *net_tcp_state_name(enum net_tcp_state state);
+uint32_t net_tcp_events(const struct net_tcp_socket *socket); /* NET_TCP_* bits */
+int net_tcp_error(const struct net_tcp_socket *socket);	      /* 0 or a negative net_error */
+/* Bytes net_tcp_send would take now. */
+size_t net_tcp_send_space(const struct net_tcp_socket *socket);
+/* Either pointer may be NULL. */
+void net_tcp_endpoints(const struct net_tcp_socket *socket, struct net_tcp_endpoint *local,
+		       struct net_tcp_endpoint *remote);
+void net_tcp_get_statistics(const struct net_tcp_socket *socket,
+			    struct net_tcp_statistics *statistics);
 
 #endif

@@ -5,11 +5,13 @@
  *
  * Receive path:  net_receive -> ethernet_input -> arp_input
  *                                              -> ipv4_input -> [reassembly_input] -> ipv4_deliver
- *                                                    -> icmp_input | udp_input
+ *                                                    -> icmp_input | udp_input | tcp_input
  * Transmit path: udp/icmp -> ipv4_send (fragments, finishes checksums in software when the
  *                interface cannot) -> interface->link_output (Ethernet: ARP resolves or queues)
  *                -> interface_transmit -> the driver's transmit().
- * The link_output hook is what a loopback interface will replace.
+ * The loopback interface's link_output queues the frame on the stack; net_poll_timers hands it
+ * to ipv4_input. TCP builds its frames itself and sends them with ipv4_send_frame (no copy, no
+ * fragmentation, TSO). TCP's own structures are in tcp_internal.h.
  */
 #ifndef RINGVISOR_NET_INTERNAL_H
 #define RINGVISOR_NET_INTERNAL_H
@@ -27,6 +29,7 @@
 #define IPV4_HEADER_SIZE 20
 #define IPV4_MAX_HEADER_SIZE 60
 #define IPV4_PROTOCOL_ICMP 1
+#define IPV4_PROTOCOL_TCP 6
 #define IPV4_PROTOCOL_UDP 17
 #define IPV4_DEFAULT_TTL 64
 #define IPV4_BROADCAST 0xffffffffu
@@ -74,7 +77,8 @@ struct net_interface {
 	struct net_interface_config config;
 	uint32_t netmask;
 	struct net_interface_counters counters;
-	struct arp_entry *arp_cache; /* limits.arp_cache_entries of them */
+	struct arp_entry *arp_cache; /* limits.arp_cache_entries of them; NULL on loopback */
+	bool loopback;
 	/*
 	 * Send an IP datagram's frame (takes ownership of it) to next_hop on this link; broadcast
 	 * frames go to everyone on the link.
@@ -125,6 +129,17 @@ struct net_udp_socket {
 	void *ready_context;
 };
 
+#define TCP_HASH_BUCKETS 256
+
+/* The stack's TCP state. */
+struct tcp_table {
+	struct net_tcp_socket *all; /* every socket, listeners and orphans included */
+	struct net_tcp_socket *buckets[TCP_HASH_BUCKETS]; /* connections by 4-tuple */
+	uint32_t socket_count;
+	uint64_t secret[2]; /* SipHash key for initial sequence numbers and ports */
+	uint32_t next_ephemeral;
+};
+
 struct net_stack {
 	struct net_operations operations;
 	struct net_limits limits;
@@ -137,6 +152,9 @@ struct net_stack {
 	uint16_t next_ipv4_identification;
 	uint32_t icmp_error_tokens;
 	uint64_t icmp_refill_ns;
+	struct tcp_table tcp;
+	struct net_interface *loopback;
+	struct net_frame *loopback_head, *loopback_tail; /* sent, to be received on the next poll */
 };
 
 /* A validated IPv4 packet on its way up. */
@@ -166,6 +184,13 @@ struct ipv4_route {
 struct ipv4_checksum_request {
 	bool requested;
 	uint16_t offset;
+};
+
+/* What ipv4_send_frame needs to know about a TCP segment. */
+struct ipv4_segment_offload {
+	uint16_t checksum_offset; /* from the transport header */
+	uint16_t transport_header_length;
+	uint16_t gso_size; /* 0: one segment; else the payload is cut into gso_size pieces (TSO) */
 };
 
 /* stack.c */
@@ -212,6 +237,20 @@ int ipv4_send(struct net_stack *stack, const struct ipv4_route *route, uint8_t p
 	      const uint8_t *payload, size_t payload_length,
 	      const struct ipv4_checksum_request *checksum);
 
+/*
+ * Send a frame from net_frame_allocate whose transport header and payload are already in place
+ * after ETHERNET_HEADER_SIZE + IPV4_HEADER_SIZE bytes: fill the IPv4 header, finish the checksum
+ * (or mark the frame NEEDS_CSUM), set the GSO fields. Never fragments: the caller keeps within
+ * the MTU unless the interface does TSO. Takes the frame. Returns 0 or a negative net_error.
+ */
+int ipv4_send_frame(struct net_stack *stack, const struct ipv4_route *route, uint8_t protocol,
+		    struct net_frame *frame, const struct ipv4_segment_offload *segment);
+bool ipv4_is_loopback_address(uint32_t address);
+
+/* loopback.c */
+void loopback_poll(struct net_stack *stack);
+void loopback_destroy(struct net_stack *stack);
+
 /* ipv4_reassembly.c */
 void reassembly_input(struct net_interface *interface, const uint8_t *header, size_t header_length,
 		      const uint8_t *payload, size_t payload_length);
@@ -228,5 +267,11 @@ void icmp_send_unreachable(const struct ipv4_packet *packet, uint8_t code);
 /* udp.c */
 void udp_input(const struct ipv4_packet *packet);
 void udp_destroy_all(struct net_stack *stack);
+
+/* tcp*.c */
+void tcp_input(const struct ipv4_packet *packet);
+void tcp_poll(struct net_stack *stack, uint64_t now_ns);
+uint64_t tcp_next_deadline(const struct net_stack *stack);
+void tcp_destroy_all(struct net_stack *stack);
 
 #endif

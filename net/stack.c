@@ -24,6 +24,16 @@ struct net_limits net_default_limits(void)
 		.icmp_errors_per_second = 100,
 		.udp_receive_queue_datagrams = 64,
 		.udp_receive_queue_bytes = 256 * 1024,
+		.tcp_send_buffer_bytes = 256 * 1024,
+		.tcp_receive_buffer_bytes = 256 * 1024,
+		.tcp_max_connections = 1024,
+		.tcp_msl_ns = 30ull * 1000000000,
+		.tcp_minimum_rto_ns = 200000000,
+		.tcp_delayed_ack_ns = 40000000,
+		.tcp_keepalive_idle_ns = 7200ull * 1000000000,
+		.tcp_keepalive_interval_ns = 75ull * 1000000000,
+		.tcp_keepalive_probes = 9,
+		.random_seed = 0,
 	};
 	return limits;
 }
@@ -107,6 +117,23 @@ struct net_stack *net_stack_create(const struct net_operations *operations,
 	stack->next_ipv4_identification = 1;
 	stack->icmp_error_tokens = stack->limits.icmp_error_burst;
 	stack->icmp_refill_ns = net_now(stack);
+	if (stack->limits.tcp_send_buffer_bytes < 64)
+		stack->limits.tcp_send_buffer_bytes = 64;
+	if (stack->limits.tcp_receive_buffer_bytes < 64)
+		stack->limits.tcp_receive_buffer_bytes = 64;
+	/* Keep windows and sequence arithmetic far from 2^31. */
+	if (stack->limits.tcp_send_buffer_bytes > (1u << 30))
+		stack->limits.tcp_send_buffer_bytes = 1u << 30;
+	if (stack->limits.tcp_receive_buffer_bytes > (1u << 30))
+		stack->limits.tcp_receive_buffer_bytes = 1u << 30;
+	if (operations->random) {
+		stack->tcp.secret[0] = operations->random(operations->context);
+		stack->tcp.secret[1] = operations->random(operations->context);
+	} else {
+		stack->tcp.secret[0] = stack->limits.random_seed ^ 0x736f6d6570736575ull;
+		stack->tcp.secret[1] = net_now(stack) ^ 0x646f72616e646f6dull;
+	}
+	stack->tcp.next_ephemeral = (uint32_t)(stack->tcp.secret[0] ^ stack->tcp.secret[1]);
 	return stack;
 }
 
@@ -116,8 +143,10 @@ void net_stack_destroy(struct net_stack *stack)
 
 	if (!stack)
 		return;
+	tcp_destroy_all(stack);
 	udp_destroy_all(stack);
 	reassembly_destroy(stack);
+	loopback_destroy(stack);
 	for (interface = stack->interfaces; interface; interface = next) {
 		next = interface->next;
 		arp_destroy(interface);
@@ -177,12 +206,20 @@ void net_poll_timers(struct net_stack *stack, uint64_t now_ns)
 	for (interface = stack->interfaces; interface; interface = interface->next)
 		arp_poll(interface, now_ns);
 	reassembly_poll(stack, now_ns);
+	loopback_poll(stack);
+	tcp_poll(stack, now_ns);
 }
 
 uint64_t net_next_deadline(const struct net_stack *stack)
 {
 	uint64_t deadline = reassembly_next_deadline(stack);
+	uint64_t tcp_deadline = tcp_next_deadline(stack);
 	const struct net_interface *interface;
+
+	if (stack->loopback_head)
+		return 0; /* frames to deliver: now */
+	if (tcp_deadline < deadline)
+		deadline = tcp_deadline;
 
 	for (interface = stack->interfaces; interface; interface = interface->next) {
 		uint64_t arp_deadline = arp_next_deadline(interface);

@@ -26,15 +26,44 @@ static void begin(uint8_t run_options)
 	input[input_length++] = run_options;
 }
 
-static void add_frame(const uint8_t *frame, size_t length)
+static void add_frame_with(const uint8_t *frame, size_t length, uint8_t options)
 {
 	input[input_length++] = 0;
 	input[input_length++] = (uint8_t)length;
 	input[input_length++] = (uint8_t)(length >> 8);
 	input[input_length++] = 0; /* offload flags */
-	input[input_length++] = 1; /* fix checksums */
+	input[input_length++] = options;
 	memcpy(input + input_length, frame, length);
 	input_length += length;
+}
+
+static void add_frame(const uint8_t *frame, size_t length)
+{
+	add_frame_with(frame, length, 1); /* fix checksums */
+}
+
+/* A TCP segment; aimed at the harness's connection, sequence and ack are offsets. */
+static size_t tcp(uint8_t *out, uint16_t source_port, uint16_t port, uint32_t sequence,
+		  uint32_t acknowledgment, uint8_t flags, size_t data_length)
+{
+	memset(out, 0, 20);
+	out[0] = (uint8_t)(source_port >> 8);
+	out[1] = (uint8_t)source_port;
+	out[2] = (uint8_t)(port >> 8);
+	out[3] = (uint8_t)port;
+	out[4] = (uint8_t)(sequence >> 24);
+	out[5] = (uint8_t)(sequence >> 16);
+	out[6] = (uint8_t)(sequence >> 8);
+	out[7] = (uint8_t)sequence;
+	out[8] = (uint8_t)(acknowledgment >> 24);
+	out[9] = (uint8_t)(acknowledgment >> 16);
+	out[10] = (uint8_t)(acknowledgment >> 8);
+	out[11] = (uint8_t)acknowledgment;
+	out[12] = 5 << 4;
+	out[13] = flags;
+	out[14] = 0x04; /* window 1024 (scaled by 7 for the harness's connection) */
+	memset(out + 20, 't', data_length);
+	return 20 + data_length;
 }
 
 static void add_operation(uint8_t operation, int argument)
@@ -158,5 +187,43 @@ int main(int argc, char **argv)
 	add_operation(3, -1);
 	add_operation(2, 255);
 	save(argv[1], "seed-fragments");
+
+	/* The established connection: data in order, out of order, a read, a send, its ACK, dup
+	 * ACKs, a FIN, timers. Option 5: fix checksums and aim at the connection. */
+	begin(0);
+	length = tcp(payload, 0, 0, 0, 0, 0x18, 1000);
+	add_frame_with(frame, ipv4(frame, 6, 0, payload, length), 5);
+	length = tcp(payload, 0, 0, 2000, 0, 0x10, 500);
+	add_frame_with(frame, ipv4(frame, 6, 0, payload, length), 5);
+	add_operation(4, 1);
+	add_operation(4, 0 | (40 << 3));
+	length = tcp(payload, 0, 0, 0, 1000, 0x10, 0);
+	add_frame_with(frame, ipv4(frame, 6, 0, payload, length), 5);
+	add_frame_with(frame, ipv4(frame, 6, 0, payload, length), 5);
+	add_frame_with(frame, ipv4(frame, 6, 0, payload, length), 5);
+	add_frame_with(frame, ipv4(frame, 6, 0, payload, length), 5);
+	length = tcp(payload, 0, 0, 0, 3880, 0x11, 0);
+	add_frame_with(frame, ipv4(frame, 6, 0, payload, length), 5);
+	add_operation(4, 3);
+	add_operation(2, 3);
+	add_operation(2, 255);
+	save(argv[1], "seed-tcp-connection");
+
+	/* The listener: a SYN from another port, a second, an ACK that fits nothing, a RST; a SYN
+	 * to a closed port; accepting. */
+	begin(0);
+	length = tcp(payload, 2000, 80, 77, 0, 0x02, 0);
+	add_frame(frame, ipv4(frame, 6, 0, payload, length));
+	length = tcp(payload, 2001, 80, 77, 0, 0x02, 0);
+	add_frame(frame, ipv4(frame, 6, 0, payload, length));
+	length = tcp(payload, 2000, 80, 78, 12345, 0x10, 0);
+	add_frame(frame, ipv4(frame, 6, 0, payload, length));
+	length = tcp(payload, 2001, 80, 78, 0, 0x04, 0);
+	add_frame(frame, ipv4(frame, 6, 0, payload, length));
+	length = tcp(payload, 2002, 81, 1, 0, 0x02, 10);
+	add_frame(frame, ipv4(frame, 6, 0, payload, length));
+	add_operation(4, 4);
+	add_operation(2, 30);
+	save(argv[1], "seed-tcp-listener");
 	return failures ? 1 : 0;
 }

@@ -346,7 +346,105 @@ void assert_ipv4_checksums_valid(const struct captured_frame *frame)
 						    pseudo_sum(source, destination, 17,
 							       total - header_length)),
 				 0);
+	else if (ip[9] == 6 && !(frame->offload.flags & NET_OFFLOAD_NEEDS_CSUM))
+		assert_int_equal(reference_checksum(
+					 ip + header_length, total - header_length,
+					 pseudo_sum(source, destination, 6, total - header_length)),
+				 0);
 	else if (ip[9] == 1)
 		assert_int_equal(reference_checksum(ip + header_length, total - header_length, 0),
 				 0);
+}
+
+size_t build_tcp(uint8_t *out, const struct tcp_spec *spec)
+{
+	static uint8_t segment[65536];
+	size_t header_length = 20 + spec->options_length, total = header_length + spec->length;
+	const uint8_t *destination_mac = spec->destination == OUR_ADDRESS ? our_mac : peer_mac;
+	const uint8_t *source_mac = spec->destination == OUR_ADDRESS ? peer_mac : our_mac;
+
+	assert_true(spec->options_length % 4 == 0 && header_length <= 60 && total <= 65515);
+	put16(segment, spec->source_port);
+	put16(segment + 2, spec->destination_port);
+	put32(segment + 4, spec->sequence);
+	put32(segment + 8, spec->acknowledgment);
+	segment[12] = (uint8_t)(header_length / 4) << 4;
+	segment[13] = spec->flags;
+	put16(segment + 14, spec->window);
+	put16(segment + 16, 0);
+	put16(segment + 18, 0);
+	if (spec->options_length)
+		memcpy(segment + 20, spec->options, spec->options_length);
+	if (spec->length)
+		memcpy(segment + header_length, spec->data, spec->length);
+	put16(segment + 16,
+	      reference_checksum(segment, total,
+				 pseudo_sum(spec->source, spec->destination, 6, total)));
+	if (spec->destination == SUBNET_BROADCAST || spec->destination == IPV4_BROADCAST)
+		destination_mac = broadcast_mac_address;
+	return build_ipv4(out, destination_mac, source_mac, spec->source, spec->destination, 6,
+			  0x1234, 0, segment, total);
+}
+
+void parse_tcp(const struct captured_frame *frame, struct tcp_spec *out)
+{
+	const uint8_t *ip = frame->data + 14, *tcp;
+	size_t ip_header, total, header_length;
+
+	assert_true(frame->length >= 14 + 20 + 20);
+	assert_int_equal(ip[9], 6);
+	assert_ipv4_checksums_valid(frame);
+	ip_header = (size_t)(ip[0] & 0xf) * 4;
+	total = (size_t)(ip[2] << 8 | ip[3]);
+	tcp = ip + ip_header;
+	header_length = (size_t)(tcp[12] >> 4) * 4;
+	assert_true(header_length >= 20 && ip_header + header_length <= total);
+	memset(out, 0, sizeof(*out));
+	out->source =
+		(uint32_t)ip[12] << 24 | (uint32_t)ip[13] << 16 | (uint32_t)ip[14] << 8 | ip[15];
+	out->destination =
+		(uint32_t)ip[16] << 24 | (uint32_t)ip[17] << 16 | (uint32_t)ip[18] << 8 | ip[19];
+	out->source_port = (uint16_t)(tcp[0] << 8 | tcp[1]);
+	out->destination_port = (uint16_t)(tcp[2] << 8 | tcp[3]);
+	out->sequence =
+		(uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 | (uint32_t)tcp[6] << 8 | tcp[7];
+	out->acknowledgment =
+		(uint32_t)tcp[8] << 24 | (uint32_t)tcp[9] << 16 | (uint32_t)tcp[10] << 8 | tcp[11];
+	out->flags = tcp[13];
+	out->window = (uint16_t)(tcp[14] << 8 | tcp[15]);
+	out->options = tcp + 20;
+	out->options_length = header_length - 20;
+	out->data = tcp + header_length;
+	out->length = total - ip_header - header_length;
+}
+
+void assert_tcp_frame(const struct captured_frame *frame, const struct tcp_spec *spec)
+{
+	static uint8_t expected[BIG_FRAME];
+	struct tcp_spec got;
+	size_t length;
+
+	parse_tcp(frame, &got);
+	if (got.sequence != spec->sequence || got.acknowledgment != spec->acknowledgment ||
+	    got.flags != spec->flags || got.window != spec->window || got.length != spec->length)
+		fail_msg("segment seq %u ack %u flags 0x%02x window %u length %zu; expected seq %u "
+			 "ack %u flags 0x%02x window %u length %zu",
+			 got.sequence, got.acknowledgment, got.flags, got.window, got.length,
+			 spec->sequence, spec->acknowledgment, spec->flags, spec->window,
+			 spec->length);
+	length = build_tcp(expected, spec);
+	/* Our identification and the IP checksum that covers it. */
+	expected[14 + 4] = frame->data[14 + 4];
+	expected[14 + 5] = frame->data[14 + 5];
+	expected[14 + 10] = expected[14 + 11] = 0;
+	put16(expected + 14 + 10, reference_checksum(expected + 14, 20, 0));
+	if (frame->offload.flags & NET_OFFLOAD_NEEDS_CSUM) {
+		/* The field holds the pseudo-header sum for the NIC to finish. */
+		size_t tcp_length = length - 34;
+
+		put16(expected + 34 + 16,
+		      (uint16_t)~reference_checksum(
+			      NULL, 0, pseudo_sum(spec->source, spec->destination, 6, tcp_length)));
+	}
+	assert_frame_equal(frame, expected, length);
 }

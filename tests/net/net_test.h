@@ -94,6 +94,26 @@ size_t build_udp(uint8_t *out, uint32_t source, uint32_t destination, uint16_t s
 size_t build_icmp_echo(uint8_t *out, uint8_t type, uint32_t source, uint32_t destination,
 		       uint16_t identifier, uint16_t sequence, const uint8_t *data, size_t length);
 
+/* A TCP segment, to build (from the peer) or as parsed from a captured frame. */
+struct tcp_spec {
+	uint32_t source, destination; /* addresses */
+	uint16_t source_port, destination_port;
+	uint32_t sequence, acknowledgment;
+	uint8_t flags; /* TCP_FLAG_* */
+	uint16_t window;
+	const uint8_t *options;
+	size_t options_length;
+	const uint8_t *data;
+	size_t length;
+};
+
+/* Ethernet + IPv4 + TCP with correct checksums (MACs chosen as build_udp does). */
+size_t build_tcp(uint8_t *out, const struct tcp_spec *spec);
+/* Parse a captured IPv4/TCP frame; asserts IP and (unless NEEDS_CSUM) TCP checksums. */
+void parse_tcp(const struct captured_frame *frame, struct tcp_spec *out);
+/* Assert the captured frame is exactly the segment spec describes (IP identification aside). */
+void assert_tcp_frame(const struct captured_frame *frame, const struct tcp_spec *spec);
+
 /* Assert a captured frame equals the expected bytes exactly (prints the first difference). */
 void assert_frame_equal(const struct captured_frame *frame, const uint8_t *expected, size_t length);
 /* Assert a captured IPv4 frame's header checksum, and its UDP/ICMP checksum when unfragmented. */

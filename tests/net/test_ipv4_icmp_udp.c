@@ -175,7 +175,8 @@ static void test_icmp_errors_rate_limited(void **state)
 
 static void test_unknown_protocol_gets_protocol_unreachable(void **state)
 {
-	size_t length = build_ipv4(frame, our_mac, peer_mac, PEER_ADDRESS, OUR_ADDRESS, 6, 1, 0,
+	/* SCTP (132): TCP (6) used to be the example, until the stack learnt it. */
+	size_t length = build_ipv4(frame, our_mac, peer_mac, PEER_ADDRESS, OUR_ADDRESS, 132, 1, 0,
 				   ping_data, 20);
 
 	(void)state;

@@ -1,0 +1,230 @@
+/*
+ * tcp_internal.h - TCP's structures and the calls between its files.
+ *
+ *   tcp.c            sockets, the connection table, ports, initial sequence numbers, the API
+ *   tcp_buffer.c     the send and receive ring buffers and the out-of-order ranges
+ *   tcp_input.c      segment arrival (RFC 9293 3.10.7), for listeners and connections
+ *   tcp_output.c     building segments: data, SYN, FIN, ACK, RST, probes; what to send now
+ *   tcp_timers.c     retransmission, persist, delayed ACK, keepalive, TIME_WAIT
+ *   tcp_congestion.c RTT estimation (RFC 6298), slow start and avoidance (RFC 5681), NewReno
+ *
+ * Sequence space of a connection (all uint32_t, compared modulo 2^32 with the seq_* helpers):
+ *   initial_send_sequence (our SYN) ... send_unacknowledged ... send_next ... send_max
+ * The send buffer holds the unacknowledged and unsent data; its first byte has sequence
+ * send_buffer_sequence (initial_send_sequence + 1 + bytes acknowledged). A FIN, once queued,
+ * sits just after the last buffered byte.
+ */
+#ifndef RINGVISOR_NET_TCP_INTERNAL_H
+#define RINGVISOR_NET_TCP_INTERNAL_H
+
+#include "net_internal.h"
+
+#define TCP_HEADER_SIZE 20
+#define TCP_MAX_HEADER_SIZE 60
+#define TCP_FLAG_FIN 0x01
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_RST 0x04
+#define TCP_FLAG_PSH 0x08
+#define TCP_FLAG_ACK 0x10
+#define TCP_FLAG_URG 0x20
+
+#define TCP_OPTION_END 0
+#define TCP_OPTION_NOP 1
+#define TCP_OPTION_MSS 2
+#define TCP_OPTION_WINDOW_SCALE 3
+
+#define TCP_DEFAULT_MSS 536	       /* RFC 9293 3.7.1: assumed when the SYN has no MSS option */
+#define TCP_MAX_WINDOW_SCALE 14	       /* RFC 7323 2.3 */
+#define TCP_INITIAL_WINDOW_SEGMENTS 10 /* RFC 6928 */
+#define TCP_OUT_OF_ORDER_RANGES 8      /* holes we remember; more and the segment is dropped */
+#define TCP_TSO_MAX_PAYLOAD (65535 - IPV4_HEADER_SIZE - TCP_MAX_HEADER_SIZE)
+#define TCP_INITIAL_RTO_NS 1000000000ull /* RFC 6298 2.1 */
+#define TCP_MAX_RTO_NS 60000000000ull
+#define TCP_SYN_RETRIES 6
+#define TCP_DATA_RETRIES 15
+#define TCP_FIN_WAIT_2_TIMEOUT_NS 60000000000ull /* an orphan waiting for the peer's FIN */
+
+static inline bool seq_lt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+static inline bool seq_le(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) <= 0;
+}
+static inline bool seq_gt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+static inline bool seq_ge(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) >= 0;
+}
+
+/* A byte ring: used bytes start at head. */
+struct tcp_ring {
+	uint8_t *data;
+	uint32_t size;
+	uint32_t head;
+	uint32_t used;
+};
+
+/* Out-of-order data already copied into the receive ring, as offsets from receive_next. */
+struct tcp_range {
+	uint32_t start, end;
+};
+
+enum tcp_timer {
+	TCP_TIMER_RETRANSMIT, /* also the persist timer: only one of them runs */
+	TCP_TIMER_DELAYED_ACK,
+	TCP_TIMER_KEEPALIVE, /* also FIN_WAIT_2 and TIME_WAIT expiry */
+	TCP_TIMER_COUNT
+};
+
+struct net_tcp_socket {
+	struct net_stack *stack;
+	struct net_tcp_socket *next_all;    /* every socket of the stack */
+	struct net_tcp_socket *next_hashed; /* in its connection-table bucket */
+	struct net_tcp_socket *listener;    /* for a child not accepted yet */
+	struct net_tcp_socket *next_child;  /* in the listener's queue */
+	struct net_tcp_socket *children;    /* listener: handshaking and established, in order */
+	uint32_t child_count;
+	uint32_t backlog;
+
+	enum net_tcp_state state;
+	bool bound, hashed, orphan, no_delay, keepalive, write_shut, fin_queued, fin_received;
+	bool window_scaling, persisting, in_recovery, ack_now, force_send, rtt_measured;
+	uint32_t persist_backoff;
+	int error;
+
+	uint32_t local_address, remote_address;
+	uint16_t local_port, remote_port;
+	struct ipv4_route route;
+
+	/* Send side. */
+	uint32_t initial_send_sequence;
+	uint32_t send_unacknowledged, send_next, send_max;
+	uint32_t send_buffer_sequence;
+	uint32_t send_window;					      /* scaled */
+	uint32_t send_window_update_sequence, send_window_update_ack; /* SND.WL1, SND.WL2 */
+	uint32_t max_send_window;
+	uint8_t send_window_shift;
+	uint16_t send_mss; /* payload per segment (the peer's MSS capped by our MTU) */
+	uint32_t tso_max;  /* payload per TSO segment, or send_mss */
+	struct tcp_ring send_buffer;
+
+	/* Receive side. */
+	uint32_t initial_receive_sequence;
+	uint32_t receive_next;
+	uint32_t receive_advertised_edge; /* receive_next + the window we last advertised */
+	uint8_t receive_window_shift;
+	uint16_t receive_mss;		   /* the MSS we advertised */
+	uint32_t receive_segment_estimate; /* largest segment seen, for "full-sized" */
+	uint32_t unacknowledged_bytes;	   /* received since our last ACK */
+	struct tcp_ring receive_buffer;
+	uint32_t receive_buffer_size; /* before the ring is allocated */
+	struct tcp_range out_of_order[TCP_OUT_OF_ORDER_RANGES];
+	uint32_t out_of_order_count;
+
+	/* Congestion control and RTT. */
+	uint32_t congestion_window, slow_start_threshold, bytes_acked_in_avoidance;
+	uint32_t duplicate_acks, recover;
+	uint64_t smoothed_rtt_ns, rtt_variation_ns, rto_ns;
+	bool rtt_timing;
+	uint32_t rtt_sequence;
+	uint64_t rtt_start_ns;
+	uint32_t retries, keepalive_probes_sent;
+	uint64_t last_received_ns;
+
+	uint64_t timers[TCP_TIMER_COUNT]; /* deadlines; NET_NO_DEADLINE when not running */
+
+	struct net_tcp_statistics statistics;
+	net_tcp_callback_function callback;
+	void *callback_context;
+};
+
+/* A parsed, checksummed segment. */
+struct tcp_segment {
+	const struct ipv4_packet *packet;
+	uint32_t sequence, acknowledgment;
+	uint16_t source_port, destination_port;
+	uint8_t flags;
+	uint16_t window; /* unscaled */
+	const uint8_t *data;
+	uint32_t data_length;
+	bool has_mss, has_window_scale;
+	uint16_t mss;
+	uint8_t window_scale;
+};
+
+static inline uint32_t tcp_segment_length(const struct tcp_segment *segment)
+{
+	return segment->data_length + ((segment->flags & TCP_FLAG_SYN) ? 1 : 0) +
+	       ((segment->flags & TCP_FLAG_FIN) ? 1 : 0);
+}
+
+/* tcp.c */
+struct net_tcp_socket *tcp_lookup(struct net_stack *stack, uint32_t local_address,
+				  uint16_t local_port, uint32_t remote_address,
+				  uint16_t remote_port);
+struct net_tcp_socket *tcp_find_listener(struct net_stack *stack, uint32_t address, uint16_t port);
+struct net_tcp_socket *tcp_socket_allocate(struct net_stack *stack);
+void tcp_hash_insert(struct net_tcp_socket *socket);
+uint32_t tcp_initial_sequence(struct net_stack *stack, uint32_t local_address, uint16_t local_port,
+			      uint32_t remote_address, uint16_t remote_port);
+int tcp_allocate_buffers(struct net_tcp_socket *socket);
+void tcp_set_state(struct net_tcp_socket *socket, enum net_tcp_state state);
+/* The connection is over (reset, timeout, or finished): unhash, free buffers, maybe free. */
+void tcp_connection_done(struct net_tcp_socket *socket, int error);
+void tcp_notify(struct net_tcp_socket *socket);
+/* A child finished its handshake. */
+void tcp_child_established(struct net_tcp_socket *child);
+uint8_t tcp_window_shift_for(uint32_t buffer_size);
+
+/* tcp_buffer.c */
+int tcp_ring_allocate(struct net_stack *stack, struct tcp_ring *ring, uint32_t size);
+void tcp_ring_free(struct net_stack *stack, struct tcp_ring *ring);
+uint32_t tcp_ring_append(struct tcp_ring *ring, const uint8_t *data, uint32_t length);
+void tcp_ring_write_at(struct tcp_ring *ring, uint32_t offset, const uint8_t *data,
+		       uint32_t length);
+void tcp_ring_copy_out(const struct tcp_ring *ring, uint32_t offset, uint8_t *out, uint32_t length);
+void tcp_ring_consume(struct tcp_ring *ring, uint32_t length);
+/* Add received data at offset from receive_next (in-order data has offset 0). Returns the
+ * bytes now in order (to add to receive_next), or -1 if there is no room for another range. */
+int64_t tcp_receive_data(struct net_tcp_socket *socket, uint32_t offset, const uint8_t *data,
+			 uint32_t length);
+
+/* tcp_output.c */
+/* Send what the windows, Nagle and the state allow (data, FIN, SYN retransmission). */
+void tcp_output(struct net_tcp_socket *socket);
+void tcp_send_syn(struct net_tcp_socket *socket);
+void tcp_send_ack(struct net_tcp_socket *socket);
+void tcp_send_reset_for(struct net_tcp_socket *socket);
+/* Answer an unwanted segment with a RST (RFC 9293 3.10.7.1), unless it is one. */
+void tcp_send_reset_reply(const struct tcp_segment *segment);
+void tcp_send_window_probe(struct net_tcp_socket *socket);
+/* Retransmit the segment at send_unacknowledged (fast retransmit, partial ACKs). */
+void tcp_retransmit_first(struct net_tcp_socket *socket);
+uint32_t tcp_receive_window(struct net_tcp_socket *socket);
+/* After the application read: send a window update if the window opened enough. */
+void tcp_maybe_window_update(struct net_tcp_socket *socket);
+
+/* tcp_timers.c */
+void tcp_timer_set(struct net_tcp_socket *socket, enum tcp_timer timer, uint64_t delay_ns);
+void tcp_timer_stop(struct net_tcp_socket *socket, enum tcp_timer timer);
+/* After sending or acknowledging: run the retransmit timer iff data is outstanding. */
+void tcp_rearm_retransmit(struct net_tcp_socket *socket, bool restart);
+void tcp_enter_time_wait(struct net_tcp_socket *socket);
+void tcp_restart_keepalive(struct net_tcp_socket *socket);
+
+/* tcp_congestion.c */
+void tcp_congestion_init(struct net_tcp_socket *socket);
+void tcp_rtt_sample(struct net_tcp_socket *socket, uint64_t rtt_ns);
+/* A new ACK covering acked bytes (may end a recovery); returns true if it was a partial ACK. */
+bool tcp_congestion_on_ack(struct net_tcp_socket *socket, uint32_t acknowledgment, uint32_t acked);
+/* A duplicate ACK; may start fast retransmit. */
+void tcp_congestion_on_duplicate_ack(struct net_tcp_socket *socket);
+void tcp_congestion_on_timeout(struct net_tcp_socket *socket);
+uint32_t tcp_flight_size(const struct net_tcp_socket *socket);
+
+#endif
