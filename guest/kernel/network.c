@@ -45,6 +45,34 @@ static void operation_free(void *context, void *pointer)
 	free(pointer);
 }
 
+/*
+ * Randomness for the stack (initial sequence numbers, which must not be guessable): RDRAND
+ * where the CPU has it (it runs at CPL 3), mixed with the TSC either way.
+ */
+static bool have_rdrand(void)
+{
+	uint32_t eax = 1, ebx, ecx, edx;
+	__asm__ volatile("cpuid" : "+a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx));
+	return ecx & (1u << 30);
+}
+
+static uint64_t operation_random(void *context)
+{
+	static int rdrand = -1;
+	(void)context;
+	if (rdrand < 0)
+		rdrand = have_rdrand();
+	uint64_t value = clock_read_tsc() * 0x9e3779b97f4a7c15ull;
+	for (int attempt = 0; rdrand && attempt < 10; attempt++) {
+		uint64_t random;
+		unsigned char ok;
+		__asm__ volatile("rdrand %0; setc %1" : "=r"(random), "=qm"(ok));
+		if (ok)
+			return value ^ random;
+	}
+	return value ^ (value >> 29);
+}
+
 static uint32_t ipv4_from_bytes(const uint8_t bytes[4])
 {
 	return NET_IPV4_ADDRESS(bytes[0], bytes[1], bytes[2], bytes[3]);
@@ -112,9 +140,17 @@ struct net_stack *network_start(void)
 		.now_ns = operation_now,
 		.allocate = operation_allocate,
 		.free = operation_free,
+		.random = operation_random,
 		.context = NULL,
 	};
-	stack = net_stack_create(&operations, NULL);
+	/* TCP buffers are allocated with each connection: in a small guest, smaller ones, so that
+	 * dozens of connections still fit beside the NICs' buffers. */
+	struct net_limits limits = net_default_limits();
+	if (boot_info->memory_size < (128ull << 20)) {
+		limits.tcp_send_buffer_bytes = 128u << 10;
+		limits.tcp_receive_buffer_bytes = 128u << 10;
+	}
+	stack = net_stack_create(&operations, &limits);
 	if (!stack)
 		panic("network: out of memory for the stack");
 
@@ -133,9 +169,12 @@ struct net_stack *network_start(void)
 			.ipv4_prefix_length = info->ipv4_prefix_length,
 			.ipv4_gateway = ipv4_from_bytes(info->ipv4_gateway),
 			.mtu = nic->mtu,
-			.features = nic_accepted(nic, RINGVISOR_NIC_FEATURE_CSUM)
-					    ? NET_INTERFACE_TX_CHECKSUM
-					    : 0,
+			.features = (nic_accepted(nic, RINGVISOR_NIC_FEATURE_CSUM)
+					     ? NET_INTERFACE_TX_CHECKSUM
+					     : 0) |
+				    (nic_accepted(nic, RINGVISOR_NIC_FEATURE_HOST_TSO4)
+					     ? NET_INTERFACE_TX_TSO4
+					     : 0),
 			.transmit = nic_transmit,
 			.driver_context = nic,
 		};
@@ -159,6 +198,9 @@ struct net_stack *network_start(void)
 		printf("network: no NIC has an IPv4 address\n");
 		return NULL;
 	}
+	/* 127.0.0.1, so that two apps in one guest can talk (iperf3's loopback column). */
+	if (!net_loopback_add(stack, NULL))
+		panic("network: out of memory for the loopback interface");
 
 	timer_init(&stack_timer, on_stack_timer, NULL);
 	poller.poll = network_poll;

@@ -9,10 +9,16 @@
 #include "kernel_internal.h"
 #include "nic.h"
 
-/* The features we take if offered; not TSO: the stack has no TCP yet. */
+/* The features we take if offered. The TSO pair (64 KiB segments both ways, which is where TCP
+ * throughput comes from) needs 64 KiB buffers, so only a guest with room for them takes it. */
 #define NIC_FEATURES_WANTED                                                                        \
 	((1ull << RINGVISOR_NIC_FEATURE_CSUM) | (1ull << RINGVISOR_NIC_FEATURE_GUEST_CSUM) |       \
 	 (1ull << RINGVISOR_NIC_FEATURE_MTU) | (1ull << RINGVISOR_NIC_FEATURE_MAC))
+#define NIC_FEATURES_TSO                                                                           \
+	((1ull << RINGVISOR_NIC_FEATURE_GUEST_TSO4) | (1ull << RINGVISOR_NIC_FEATURE_HOST_TSO4))
+#define NIC_TSO_MEMORY_MIN (32ull << 20)
+/* The largest frame with TSO: an Ethernet header and a 64 KiB IPv4 packet. */
+#define NIC_TSO_FRAME_MAX (NIC_ETHERNET_HEADER + 65535u)
 
 #define NIC_QUEUE_SIZE 256u
 #define NIC_DEFAULT_MTU 1500u
@@ -105,6 +111,12 @@ struct nic *nic_create(unsigned index)
 	nic->index = index;
 	nic->info = info;
 	nic->features = info->features & NIC_FEATURES_WANTED;
+	uint64_t checksums = (1ull << RINGVISOR_NIC_FEATURE_CSUM) |
+			     (1ull << RINGVISOR_NIC_FEATURE_GUEST_CSUM);
+	if ((info->features & NIC_FEATURES_TSO) == NIC_FEATURES_TSO &&
+	    (nic->features & checksums) == checksums &&
+	    boot_info->memory_size >= NIC_TSO_MEMORY_MIN)
+		nic->features |= NIC_FEATURES_TSO; /* TSO needs checksum offload both ways */
 
 	if (nic_accepted(nic, RINGVISOR_NIC_FEATURE_MAC)) {
 		memcpy(nic->mac, info->mac, sizeof nic->mac);
@@ -128,17 +140,22 @@ struct nic *nic_create(unsigned index)
 		panic("nic %.16s: out of memory for queues of %u", info->name, size);
 
 	/* Receive buffers: header + the largest frame + slack, 64-byte multiples. */
-	nic->receive_buffer_bytes = round_up(RINGVISOR_NIC_HEADER_BYTES + NIC_ETHERNET_HEADER +
-						     nic->mtu + NIC_RECEIVE_SLACK,
-					     64);
+	nic->frame_max = nic_accepted(nic, RINGVISOR_NIC_FEATURE_GUEST_TSO4)
+				 ? NIC_TSO_FRAME_MAX
+				 : NIC_ETHERNET_HEADER + nic->mtu;
+	nic->receive_buffer_bytes =
+		round_up(RINGVISOR_NIC_HEADER_BYTES + nic->frame_max + NIC_RECEIVE_SLACK, 64);
 	uint32_t buffers = buffer_count(nic->receive_buffer_bytes, size);
 	nic->receive_buffers = (uint16_t)buffers;
 	nic->receive_memory = malloc((size_t)buffers * nic->receive_buffer_bytes);
 
 	/* Transmit buffers: header + the largest frame, at most one per descriptor, so that a
 	 * free buffer always means a free descriptor. */
+	nic->transmit_frame_max = nic_accepted(nic, RINGVISOR_NIC_FEATURE_HOST_TSO4)
+					  ? NIC_TSO_FRAME_MAX
+					  : NIC_ETHERNET_HEADER + nic->mtu;
 	nic->transmit_buffer_bytes =
-		round_up(RINGVISOR_NIC_HEADER_BYTES + NIC_ETHERNET_HEADER + nic->mtu, 64);
+		round_up(RINGVISOR_NIC_HEADER_BYTES + nic->transmit_frame_max, 64);
 	uint32_t transmit_buffers = buffer_count(nic->transmit_buffer_bytes, size);
 	nic->transmit_memory = malloc((size_t)transmit_buffers * nic->transmit_buffer_bytes);
 	nic->transmit_free = malloc(sizeof *nic->transmit_free * transmit_buffers);
@@ -209,7 +226,7 @@ int nic_transmit(struct net_interface *interface, uint8_t *frame, size_t length,
 		 const struct net_offload *offload)
 {
 	struct nic *nic = net_interface_driver_context(interface);
-	if (length > (size_t)nic->mtu + NIC_ETHERNET_HEADER) {
+	if (length > nic->transmit_frame_max) {
 		nic->counters.tx_too_big++;
 		return -1;
 	}
