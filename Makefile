@@ -70,7 +70,7 @@ $(BUILD)/guests/%.elf: $$(call app_objects,$$*) $(GUEST_KERNEL_OBJECTS) guest/gu
 
 .DEFAULT_GOAL := all
 .SECONDARY:
-.PHONY: all run test launcher-tests network-tests network-bench launcher-unit-tests virtqueue-fuzz nic-fuzz fuzz bench format \
+.PHONY: all run test launcher-tests network-tests network-bench table launcher-unit-tests virtqueue-fuzz nic-fuzz fuzz bench format \
 	format-check clean
 
 all: $(BUILD)/ringvisor $(GUESTS)
@@ -138,6 +138,11 @@ $(BENCH_NETWORK_TOOLS): $(BUILD)/bench/%: tests/integration/%.c
 
 network-tests: $(BUILD)/sanitize/ringvisor $(GUESTS) $(NETWORK_TOOLS)
 	RINGVISOR=$(BUILD)/sanitize/ringvisor BUILD=$(BUILD) tests/integration/network_test.sh
+
+# lguest's 2007 table on this machine, with the host's figures and the rivals (QEMU TCG, UML);
+# installs what it needs from Debian. TABLE_FLAGS: e.g. --quick, --runs 3 --seconds 5.
+table: all
+	BUILD=$(BUILD) RINGVISOR=$(BUILD)/ringvisor bench/table/lguest_table.sh --peers $(TABLE_FLAGS)
 
 network-bench: all $(BENCH_NETWORK_TOOLS)
 	BUILD=$(BUILD) RINGVISOR=$(BUILD)/ringvisor bench/network_latency.sh
