@@ -70,7 +70,7 @@ $(BUILD)/guests/%.elf: $$(call app_objects,$$*) $(GUEST_KERNEL_OBJECTS) guest/gu
 
 .DEFAULT_GOAL := all
 .SECONDARY:
-.PHONY: all run test launcher-tests network-tests network-bench table launcher-unit-tests virtqueue-fuzz nic-fuzz fuzz bench format \
+.PHONY: all run test launcher-tests network-tests iperf3-tests network-bench table launcher-unit-tests virtqueue-fuzz nic-fuzz fuzz bench format \
 	format-check clean
 
 all: $(BUILD)/ringvisor $(GUESTS)
@@ -144,13 +144,16 @@ network-tests: $(BUILD)/sanitize/ringvisor $(GUESTS) $(NETWORK_TOOLS)
 table: all
 	BUILD=$(BUILD) RINGVISOR=$(BUILD)/ringvisor bench/table/lguest_table.sh --peers $(TABLE_FLAGS)
 
+iperf3-tests: $(BUILD)/sanitize/ringvisor $(GUESTS)
+	RINGVISOR=$(BUILD)/sanitize/ringvisor BUILD=$(BUILD) tests/integration/iperf3_test.sh
+
 network-bench: all $(BENCH_NETWORK_TOOLS)
 	BUILD=$(BUILD) RINGVISOR=$(BUILD)/ringvisor bench/network_latency.sh
 
 launcher-tests: $(BUILD)/sanitize/ringvisor $(GUESTS) $(BUILD)/tests/bad_elf_maker
 	RINGVISOR=$(BUILD)/sanitize/ringvisor BUILD=$(BUILD) tests/integration/launcher_test.sh
 
-test: unit-tests launcher-unit-tests net-tests launcher-tests network-tests
+test: unit-tests launcher-unit-tests net-tests launcher-tests network-tests iperf3-tests
 
 LAUNCHER_LIBRARY_OBJECTS := $(filter-out $(BUILD)/launcher/main.o,$(LAUNCHER_OBJECTS))
 

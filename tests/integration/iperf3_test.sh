@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# iperf3 interoperability: the guest's iperf3 against the stock iperf3 (Debian's 3.12) on the
+# host, both ways round, run by `make iperf3-tests`.
+#
+# Each test runs the launcher in a network namespace of its own (rvp-PID-N) behind a TAP on
+# 198.18.N.0/24 (host .1, guest .2) and the stock iperf3 in that namespace. It checks that
+# every run completes (exit 0 on both sides) and reports a non-zero rate; the rates themselves
+# are a benchmark's business (bench/table), never a pass/fail bound here. The trap stops the
+# launchers and deletes the namespaces on every exit path.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integration/lib.sh
+
+: "${RINGVISOR:?set RINGVISOR to the launcher to test}"
+: "${BUILD:=build}"
+guest=$BUILD/guests/iperf3.elf
+seconds=2
+
+namespaces=()
+launchers=()
+index=0
+
+teardown() {
+	local pid namespace
+	for pid in "${launchers[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+	for pid in "${launchers[@]}"; do wait "$pid" 2>/dev/null; done
+	for namespace in "${namespaces[@]}"; do ip netns del "$namespace" 2>/dev/null; done
+	launchers=()
+	namespaces=()
+}
+trap 'teardown; cleanup_work_directory' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+command -v iperf3 >/dev/null || { echo "iperf3_test: needs the stock iperf3 (Debian: iperf3)"; exit 1; }
+[ -f "$guest" ] || { echo "iperf3_test: $guest is missing (make builds it)"; exit 1; }
+
+# new_namespace: a namespace with lo up; sets $ns, $host_ip, $guest_ip, $net.
+new_namespace() {
+	index=$((index + 1))
+	ns=rvp-$$-$index
+	host_ip=198.18.$index.1
+	guest_ip=198.18.$index.2
+	net=tap,ifname=$ns,ip=$guest_ip/24,gw=$host_ip
+	namespaces+=("$ns")
+	ip netns add "$ns" || { fail_check "cannot create namespace $ns"; return 1; }
+	ip -n "$ns" link set lo up
+}
+
+# start_guest ARGUMENTS...: the guest iperf3 with ARGUMENTS, behind the TAP; waits for the TAP
+# and gives the host side its address. Its output: $stdout_file, $stderr_file; pid: $launcher.
+start_guest() {
+	: >"$stdout_file"
+	: >"$stderr_file"
+	ip netns exec "$ns" "$RINGVISOR" run --mem 256M --net "$net" "$guest" -- "$@" \
+		>"$stdout_file" 2>"$stderr_file" &
+	launcher=$!
+	launchers+=("$launcher")
+	local deadline=$((SECONDS + 20))
+	until ip -n "$ns" link show dev "$ns" >/dev/null 2>&1; do
+		if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$launcher" 2>/dev/null; then
+			fail_check "the launcher never created TAP $ns"
+			return 1
+		fi
+		sleep 0.02
+	done
+	ip -n "$ns" addr add "$host_ip/24" dev "$ns"
+}
+
+# wait_for_launcher SECONDS: sets $status; kills the launcher at the deadline.
+wait_for_launcher() {
+	local deadline=$((SECONDS + $1))
+	while kill -0 "$launcher" 2>/dev/null; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			fail_check "the launcher was still running after $1 s; killed"
+			kill -KILL "$launcher" 2>/dev/null
+			break
+		fi
+		sleep 0.05
+	done
+	wait "$launcher"
+	status=$?
+}
+
+# expect_rate FILE: FILE has a receiver summary with a rate above zero.
+expect_rate() {
+	local line
+	line=$(grep -E '(bits/sec|bits/s).*receiver' "$1" | tail -n 1)
+	[ -n "$line" ] || { fail_check "no receiver summary in $(basename "$1")"; return; }
+	grep -qE ' 0(\.0+)? [KMG]?bits/sec' <<<"$line" && fail_check "a zero rate: $line"
+	printf '    %s\n' "$(sed 's/  */ /g' <<<"$line")"
+}
+
+# Stock client, guest server: the guest serves one test (-1) and exits.
+stock_client_test() {
+	new_namespace || return
+	start_guest -s -1 || return
+	# The server is up when it answers; the client retries its connect for a few seconds.
+	local attempt client_status=1
+	for attempt in $(seq 50); do
+		ip netns exec "$ns" iperf3 -c "$guest_ip" -t $seconds "$@" \
+			>"$work_directory/client" 2>&1 && { client_status=0; break; }
+		grep -q "Connection refused\|No route\|unable to connect" "$work_directory/client" ||
+			break
+		sleep 0.1
+	done
+	[ "$client_status" -eq 0 ] ||
+		fail_check "stock iperf3 -c $* failed: $(tail -n 3 "$work_directory/client")"
+	expect_rate "$work_directory/client"
+	wait_for_launcher 30
+	expect_status 0
+}
+
+# Guest client, stock server (-1: one test).
+guest_client_test() {
+	new_namespace || return
+	ip netns exec "$ns" iperf3 -s -1 >"$work_directory/server" 2>&1 &
+	local server=$!
+	start_guest -c "$host_ip" -t $seconds "$@" || { kill "$server" 2>/dev/null; return; }
+	wait_for_launcher 60
+	expect_status 0
+	expect_rate "$stdout_file"
+	wait "$server" || fail_check "the stock server failed: $(tail -n 3 "$work_directory/server")"
+}
+
+test_stock_client_sends() { stock_client_test; }
+test_stock_client_receives() { stock_client_test -R; }
+test_stock_client_four_streams() { stock_client_test -P 4; }
+test_stock_client_udp() { stock_client_test -u -b 100M; }
+test_guest_client_sends() { guest_client_test; }
+test_guest_client_receives() { guest_client_test -R; }
+test_guest_client_four_streams() { guest_client_test -P 4; }
+test_guest_client_udp() { guest_client_test -u -b 100M; }
+
+iperf3_test() {
+	run_test "$1" "$2"
+	teardown
+}
+
+iperf3_test "stock client -> guest server" test_stock_client_sends
+iperf3_test "stock client -R (guest sends)" test_stock_client_receives
+iperf3_test "stock client -P 4" test_stock_client_four_streams
+iperf3_test "stock client -u -b 100M" test_stock_client_udp
+iperf3_test "guest client -> stock server" test_guest_client_sends
+iperf3_test "guest client -R (host sends)" test_guest_client_receives
+iperf3_test "guest client -P 4" test_guest_client_four_streams
+iperf3_test "guest client -u -b 100M" test_guest_client_udp
+summary
