@@ -70,7 +70,7 @@ $(BUILD)/guests/%.elf: $$(call app_objects,$$*) $(GUEST_KERNEL_OBJECTS) guest/gu
 
 .DEFAULT_GOAL := all
 .SECONDARY:
-.PHONY: all run test launcher-tests network-tests iperf3-tests network-bench table launcher-unit-tests virtqueue-fuzz nic-fuzz fuzz bench format \
+.PHONY: all run test launcher-tests network-tests tcp-tests iperf3-tests network-bench table launcher-unit-tests virtqueue-fuzz nic-fuzz fuzz bench format \
 	format-check clean
 
 all: $(BUILD)/ringvisor $(GUESTS)
@@ -126,8 +126,8 @@ fuzz: net-fuzz virtqueue-fuzz nic-fuzz
 
 # Host-side tools for the network tests (sanitized) and the network benchmark (optimized).
 NETWORK_TOOLS := $(BUILD)/tests/udp_echo_client $(BUILD)/tests/udp_echo_server \
-	$(BUILD)/tests/raw_frame_sender
-$(NETWORK_TOOLS): $(BUILD)/tests/%: tests/integration/%.c
+	$(BUILD)/tests/raw_frame_sender $(BUILD)/tests/tcp_check_host
+$(NETWORK_TOOLS): $(BUILD)/tests/%: tests/integration/%.c apps/tcp-check/tcp_check_pattern.h
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) $(SANITIZE) $< -o $@
 
@@ -144,6 +144,9 @@ network-tests: $(BUILD)/sanitize/ringvisor $(GUESTS) $(NETWORK_TOOLS)
 table: all
 	BUILD=$(BUILD) RINGVISOR=$(BUILD)/ringvisor bench/table/lguest_table.sh --peers $(TABLE_FLAGS)
 
+tcp-tests: $(BUILD)/sanitize/ringvisor $(GUESTS) $(NETWORK_TOOLS)
+	RINGVISOR=$(BUILD)/sanitize/ringvisor BUILD=$(BUILD) tests/integration/tcp_test.sh
+
 iperf3-tests: $(BUILD)/sanitize/ringvisor $(GUESTS)
 	RINGVISOR=$(BUILD)/sanitize/ringvisor BUILD=$(BUILD) tests/integration/iperf3_test.sh
 
@@ -153,7 +156,8 @@ network-bench: all $(BENCH_NETWORK_TOOLS)
 launcher-tests: $(BUILD)/sanitize/ringvisor $(GUESTS) $(BUILD)/tests/bad_elf_maker
 	RINGVISOR=$(BUILD)/sanitize/ringvisor BUILD=$(BUILD) tests/integration/launcher_test.sh
 
-test: unit-tests launcher-unit-tests net-tests launcher-tests network-tests iperf3-tests
+test: unit-tests launcher-unit-tests net-tests launcher-tests network-tests tcp-tests \
+	iperf3-tests
 
 LAUNCHER_LIBRARY_OBJECTS := $(filter-out $(BUILD)/launcher/main.o,$(LAUNCHER_OBJECTS))
 
