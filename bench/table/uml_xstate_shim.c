@@ -41,7 +41,7 @@ long ptrace(enum __ptrace_request request, ...)
 	struct iovec *given = data;
 	if (request == PTRACE_SETREGSET && (unsigned long)address == NT_X86_XSTATE && given &&
 	    (whole_size == 0 || given->iov_len < whole_size)) {
-		struct iovec current = {.iov_base = whole, .iov_len = sizeof(whole)};
+		struct iovec current = { .iov_base = whole, .iov_len = sizeof(whole) };
 		if (real(PTRACE_GETREGSET, pid, address, &current) == 0) {
 			whole_size = current.iov_len;
 			if (given->iov_len < whole_size) {

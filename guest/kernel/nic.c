@@ -111,8 +111,8 @@ struct nic *nic_create(unsigned index)
 	nic->index = index;
 	nic->info = info;
 	nic->features = info->features & NIC_FEATURES_WANTED;
-	uint64_t checksums = (1ull << RINGVISOR_NIC_FEATURE_CSUM) |
-			     (1ull << RINGVISOR_NIC_FEATURE_GUEST_CSUM);
+	uint64_t checksums =
+		(1ull << RINGVISOR_NIC_FEATURE_CSUM) | (1ull << RINGVISOR_NIC_FEATURE_GUEST_CSUM);
 	if ((info->features & NIC_FEATURES_TSO) == NIC_FEATURES_TSO &&
 	    (nic->features & checksums) == checksums &&
 	    boot_info->memory_size >= NIC_TSO_MEMORY_MIN)

@@ -45,8 +45,8 @@ struct nic_counters {
 struct nic {
 	unsigned index; /* in the boot information */
 	const struct ringvisor_nic_info *info;
-	uint64_t features; /* accepted */
-	uint32_t frame_max;          /* the largest frame we can receive (64 KiB with TSO) */
+	uint64_t features;	     /* accepted */
+	uint32_t frame_max;	     /* the largest frame we can receive (64 KiB with TSO) */
 	uint32_t transmit_frame_max; /* the largest frame we may send */
 	uint8_t mac[6];
 	uint16_t mtu;
