@@ -79,7 +79,7 @@ all: $(BUILD)/ringvisor $(GUESTS)
 # benchmark tables.
 run: all $(BENCH_NETWORK_TOOLS)
 	tools/demo.sh
-	$(MAKE) --no-print-directory bench
+	$(MAKE) --no-print-directory bench BENCH_FLAGS=--quick
 
 include tests/unit/unit.mk
 include tests/net/net.mk
@@ -139,8 +139,8 @@ $(BENCH_NETWORK_TOOLS): $(BUILD)/bench/%: tests/integration/%.c
 network-tests: $(BUILD)/sanitize/ringvisor $(GUESTS) $(NETWORK_TOOLS)
 	RINGVISOR=$(BUILD)/sanitize/ringvisor BUILD=$(BUILD) tests/integration/network_test.sh
 
-# lguest's 2007 table on this machine, with the host's figures and the rivals (QEMU TCG, UML);
-# installs what it needs from Debian. TABLE_FLAGS: e.g. --quick, --runs 3 --seconds 5.
+# lguest's 2007 table alone, with the rivals (QEMU TCG, UML), which it installs from Debian.
+# TABLE_FLAGS: e.g. --quick, --runs 3 --seconds 5.
 table: all
 	BUILD=$(BUILD) RINGVISOR=$(BUILD)/ringvisor bench/table/lguest_table.sh --peers $(TABLE_FLAGS)
 
@@ -164,11 +164,16 @@ LAUNCHER_LIBRARY_OBJECTS := $(filter-out $(BUILD)/launcher/main.o,$(LAUNCHER_OBJ
 $(BUILD)/bench/exit-costs: $(BUILD)/bench/exit_costs.o $(LAUNCHER_LIBRARY_OBJECTS)
 	$(CC) $(LAUNCHER_CFLAGS) $^ -o $@
 
+# Every benchmark: exit costs, network latency, and lguest's 2007 table (host and Ringvisor
+# rows). BENCH_FLAGS go to the table: --quick (fewer, shorter runs), --peers (QEMU and UML too).
 bench: all $(BUILD)/bench/exit-costs $(BENCH_NETWORK_TOOLS)
 	$(BUILD)/bench/exit-costs --guest $(BUILD)/guests/bench-exits.elf \
 		--launcher $(BUILD)/ringvisor --hello $(BUILD)/guests/hello.elf
 	@echo
-	BUILD=$(BUILD) RINGVISOR=$(BUILD)/ringvisor bench/network_latency.sh
+	BUILD=$(BUILD) RINGVISOR=$(BUILD)/ringvisor bench/network_latency.sh \
+		$(if $(filter --quick,$(BENCH_FLAGS)),--runs 3 --seconds 2)
+	@echo
+	BUILD=$(BUILD) RINGVISOR=$(BUILD)/ringvisor bench/table/lguest_table.sh $(BENCH_FLAGS)
 
 FORMATTED := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

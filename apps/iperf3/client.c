@@ -4,6 +4,9 @@
  * its cookie, or for UDP have had its hello answered, before the next starts, so the server
  * numbers them in our order); runs the test for `time` seconds, then sends TEST_END, exchanges
  * results, prints the summary and says IPERF_DONE.
+ *
+ * With --loopback the server (server.c, quiet) listens on 127.0.0.1 in this same guest and its
+ * poller shares our event loop; the address to connect to is 127.0.0.1.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,7 +207,10 @@ static bool service_creation(void)
 				continue;
 			timer_cancel(&client.hello_timer);
 			client.hello_due = false;
-			print_stream(stream, network_interface_address(0), 0);
+			print_stream(stream,
+				     client.options.loopback ? IPERF_LOOPBACK_ADDRESS
+							     : network_interface_address(0),
+				     0);
 		}
 		stream->ready = true;
 		if (client.test.stream_count == client.test.expected_streams) {
@@ -421,6 +427,11 @@ int client_run(const struct options *options)
 		       "tap,ifname=NAME,ip=ADDR/PREFIX\n");
 		return 1;
 	}
+	if (options->loopback) {
+		int result = server_start(options);
+		if (result >= 0)
+			return result;
+	}
 	client.test.settings = options->settings;
 	client.test.expected_streams =
 		options->settings.parallel * (options->settings.bidirectional ? 2 : 1);
@@ -441,6 +452,8 @@ int client_run(const struct options *options)
 	if (result < 0) {
 		printf("iperf3: error - unable to connect to server: %s\n", net_error_name(result));
 		control_free(&client.control);
+		if (options->loopback)
+			server_stop();
 		return 1;
 	}
 	cookie_make(client.cookie);
@@ -451,6 +464,8 @@ int client_run(const struct options *options)
 	event_loop_run();
 	event_loop_remove_poller(&poller);
 	control_free(&client.control);
+	if (options->loopback)
+		server_stop();
 	if (options->counters)
 		network_print_counters();
 	return client.exit_code;

@@ -4,6 +4,7 @@
  *
  *	iperf3 -s [-p PORT] [-1] [-i SECONDS]
  *	iperf3 -c ADDRESS [-p PORT] [-t SECONDS] [-R] [-P N] [-u [-b RATE]] [-l LEN] [-N] ...
+ *	iperf3 --loopback [client options]   (a quiet server on 127.0.0.1 and a client, one loop)
  *
  * Files: main.c (options, start-up), control.c (the control connection: state bytes and
  * length-prefixed JSON, cookies, parameter and result objects), json.c (writer and reader),
@@ -32,6 +33,7 @@
 #define IPERF_MAX_UDP_LENGTH 65507u
 #define IPERF_MAX_STREAMS 128
 #define IPERF_MAX_JSON (256u * 1024)
+#define IPERF_LOOPBACK_ADDRESS 0x7f000001u    /* 127.0.0.1 */
 #define IPERF_UDP_CONNECT_MESSAGE 0x36373839u /* sent in host (little-endian) byte order */
 #define IPERF_UDP_CONNECT_REPLY 0x39383736u
 
@@ -81,6 +83,7 @@ struct options {
 	uint32_t interval; /* seconds between interval lines; 0: none */
 	bool length_given, bandwidth_given;
 	bool counters; /* --counters: print the NICs' counters at exit */
+	bool loopback; /* --loopback: client to a quiet server on 127.0.0.1, both in this guest */
 	struct settings settings;
 };
 
@@ -283,6 +286,10 @@ const char *net_error_name(int error);
 /* ---- the two roles ------------------------------------------------------------------------ */
 
 int server_run(const struct options *options);
+/* The server's setup and poller without running the loop (for --loopback, where the client
+ * runs it): -1 when listening, else an exit code. server_stop() removes the poller. */
+int server_start(const struct options *options);
+void server_stop(void);
 int client_run(const struct options *options);
 
 #endif

@@ -3,6 +3,7 @@
  *
  *	ringvisor run --net tap,ifname=rv0,ip=198.18.0.2/24 build/guests/iperf3.elf -- -s
  *	ringvisor run --net ... build/guests/iperf3.elf -- -c 198.18.0.1 -t 5 -P 4
+ *	ringvisor run --net ... build/guests/iperf3.elf -- --loopback -t 5 -P 4
  *
  * Exit codes: 0 success, 1 a network or protocol error, 2 bad options (with the usage). The
  * guest has one console, so the usage goes there (there is no separate stderr).
@@ -15,13 +16,17 @@
 
 static void usage(void)
 {
-	printf("Usage: iperf3 [-s|-c host] [options]\n"
+	printf("Usage: iperf3 [-s|-c host|--loopback] [options]\n"
 	       "Server or client:\n"
 	       "  -p, --port N            server port to listen on/connect to (5201)\n"
 	       "  -i, --interval N        seconds between interval reports (1; 0 for none)\n"
 	       "Server:\n"
 	       "  -s, --server            run in server mode\n"
 	       "  -1, --one-off           handle one client connection, then exit\n"
+	       "Loopback (both in this guest):\n"
+	       "      --loopback          run a quiet server on 127.0.0.1 and a client connected "
+	       "to it,\n"
+	       "                          on one event loop; takes the client's options\n"
 	       "Client:\n"
 	       "  -c, --client A.B.C.D    run in client mode, connecting to A.B.C.D\n"
 	       "  -u, --udp               use UDP rather than TCP\n"
@@ -134,13 +139,14 @@ static const struct option_spec option_specs[] = {
 	{ 'n', "bytes", true },	    { 'k', "blockcount", true }, { 'l', "length", true },
 	{ 'P', "parallel", true },  { 'R', "reverse", false },	 { 'B', "bidir", false },
 	{ 'N', "no-delay", false }, { 'h', "help", false },	 { 'v', "version", false },
-	{ 'C', "counters", false },
+	{ 'C', "counters", false }, { 'L', "loopback", false },
 };
 
 static const struct option_spec *find_short(char name)
 {
 	for (size_t index = 0; index < sizeof option_specs / sizeof option_specs[0]; index++)
-		if (option_specs[index].short_name == name && name != 'B' && name != 'C')
+		if (option_specs[index].short_name == name && name != 'B' && name != 'C' &&
+		    name != 'L')
 			return &option_specs[index];
 	return NULL;
 }
@@ -238,6 +244,10 @@ static int apply_option(struct options *options, char name, const char *value, b
 	case 'C':
 		options->counters = true;
 		break;
+	case 'L':
+		options->loopback = true;
+		options->address = IPERF_LOOPBACK_ADDRESS;
+		break;
 	case 'h':
 		usage();
 		return 0;
@@ -313,6 +323,11 @@ static int parse_options(int argc, char **argv, struct options *options)
 			if (value)
 				break;
 		}
+	}
+	if (options->loopback) {
+		if (options->server || client)
+			return bad_option("%s", "--loopback excludes -s and -c");
+		client = true;
 	}
 	if (options->server == client)
 		return bad_option("%s", options->server

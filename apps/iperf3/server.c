@@ -10,6 +10,9 @@
  * when it is read for its cookie first (a wrong one gets ACCESS_DENIED too). Everything runs in
  * server_poll(), one event-loop poller; a lost control connection ends the test and the server
  * goes back to listening.
+ *
+ * With --loopback (options.loopback) the client in this guest runs the loop: the server listens
+ * on 127.0.0.1 only and prints nothing but errors, so the output is the client's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,10 +61,13 @@ static struct {
 	bool stopping;
 	struct timer linger_timer;
 	uint64_t linger_until;
+	struct poller poller;
 } server;
 
 static void print_banner(void)
 {
+	if (server.options.loopback)
+		return;
 	printf("-----------------------------------------------------------\n");
 	printf("Server listening on %u (test #%u)\n", server.options.port, server.test_number + 1);
 	printf("-----------------------------------------------------------\n");
@@ -104,7 +110,7 @@ static void finish_test(bool ok)
 		return;
 	}
 	server.exit_code = 0;
-	if (server.options.counters) {
+	if (server.options.counters && !server.options.loopback) {
 		struct heap_statistics heap;
 		memory_get_statistics(&heap);
 		printf("heap: %zu bytes in %zu live allocations\n", heap.used_bytes,
@@ -115,7 +121,7 @@ static void finish_test(bool ok)
 
 static void fail_test(const char *format, const char *detail)
 {
-	printf("iperf3: error - ");
+	printf("iperf3: %serror - ", server.options.loopback ? "server " : "");
 	printf(format, detail);
 	printf("\n");
 	finish_test(false);
@@ -179,6 +185,8 @@ static bool next_stream_sends(void)
 static void print_stream(const struct stream *stream, const struct net_tcp_endpoint *local,
 			 const struct net_tcp_endpoint *remote)
 {
+	if (server.options.loopback)
+		return;
 	printf("[%4d] local ", stream->id);
 	print_address("", local->address, local->port);
 	print_address(" connected to ", remote->address, remote->port);
@@ -196,8 +204,11 @@ static bool accept_connections(void)
 			net_tcp_set_nodelay(socket, true);
 			control_init(&server.control, socket);
 			server.phase = PHASE_COOKIE;
-			print_address("Accepted connection from ", remote.address, remote.port);
-			printf("\n");
+			if (!server.options.loopback) {
+				print_address("Accepted connection from ", remote.address,
+					      remote.port);
+				printf("\n");
+			}
 			continue;
 		}
 		if (server.phase == PHASE_CREATE_STREAMS && !server.test.settings.udp) {
@@ -286,10 +297,13 @@ static bool service_udp(void)
 			stream->ready = true;
 			uint32_t reply = IPERF_UDP_CONNECT_REPLY;
 			net_udp_send_to(server.udp, from.address, from.port, &reply, sizeof reply);
-			printf("[%4d] local ", stream->id);
-			print_address("", network_interface_address(0), server.options.port);
-			print_address(" connected to ", from.address, from.port);
-			printf("\n");
+			if (!server.options.loopback) {
+				printf("[%4d] local ", stream->id);
+				print_address("", network_interface_address(0),
+					      server.options.port);
+				print_address(" connected to ", from.address, from.port);
+				printf("\n");
+			}
 			start_test_if_complete();
 		}
 		return worked;
@@ -328,7 +342,7 @@ static bool handle_parameters(const char *text)
 	server.test.settings = settings;
 	server.test.is_server = true;
 	server.test.expected_streams = settings.parallel * (settings.bidirectional ? 2 : 1);
-	if (!test_prepare(&server.test, server.options.interval)) {
+	if (!test_prepare(&server.test, server.options.loopback ? 0 : server.options.interval)) {
 		fail_test("%s", "out of memory for the test's buffers");
 		return false;
 	}
@@ -338,11 +352,13 @@ static bool handle_parameters(const char *text)
 		while (net_udp_receive_from(server.udp, datagram, sizeof datagram, NULL) >= 0)
 			;
 	}
-	printf("Test: %s, %u stream%s, %u-byte %s, %u s%s%s\n", settings.udp ? "UDP" : "TCP",
-	       settings.parallel, settings.parallel == 1 ? "" : "s", settings.length,
-	       settings.udp ? "datagrams" : "blocks", settings.time,
-	       settings.reverse ? ", reverse" : "",
-	       settings.bidirectional ? ", bidirectional" : "");
+	if (!server.options.loopback)
+		printf("Test: %s, %u stream%s, %u-byte %s, %u s%s%s\n",
+		       settings.udp ? "UDP" : "TCP", settings.parallel,
+		       settings.parallel == 1 ? "" : "s", settings.length,
+		       settings.udp ? "datagrams" : "blocks", settings.time,
+		       settings.reverse ? ", reverse" : "",
+		       settings.bidirectional ? ", bidirectional" : "");
 	control_send_state(&server.control, CREATE_STREAMS);
 	server.phase = PHASE_CREATE_STREAMS;
 	return true;
@@ -391,7 +407,8 @@ static bool handle_control(void)
 						free(ours);
 						control_send_state(&server.control,
 								   DISPLAY_RESULTS);
-						print_summary(&server.test);
+						if (!server.options.loopback)
+							print_summary(&server.test);
 						server.phase = PHASE_DONE;
 					}
 				}
@@ -413,7 +430,8 @@ static bool handle_control(void)
 			finish_test(true);
 			return false;
 		} else if (state == CLIENT_TERMINATE) {
-			printf("iperf3: the client has terminated\n");
+			if (!server.options.loopback)
+				printf("iperf3: the client has terminated\n");
 			finish_test(true);
 			return false;
 		} else {
@@ -451,7 +469,7 @@ static bool server_poll(void *argument)
 	return worked;
 }
 
-int server_run(const struct options *options)
+int server_start(const struct options *options)
 {
 	struct net_stack *stack = network_start();
 	if (!stack) {
@@ -460,17 +478,18 @@ int server_run(const struct options *options)
 		return 1;
 	}
 	server.options = *options;
+	uint32_t address = options->loopback ? IPERF_LOOPBACK_ADDRESS : 0;
 	server.listener = net_tcp_open(stack);
 	server.udp = net_udp_open(stack);
 	if (!server.listener || !server.udp) {
 		printf("iperf3: error - out of memory for sockets\n");
 		return 1;
 	}
-	int result = net_tcp_bind(server.listener, 0, options->port);
+	int result = net_tcp_bind(server.listener, address, options->port);
 	if (result == 0)
 		result = net_tcp_listen(server.listener, 2 * IPERF_MAX_STREAMS);
 	if (result == 0)
-		result = net_udp_bind(server.udp, 0, options->port);
+		result = net_udp_bind(server.udp, 0, options->port); /* UDP: no 127/8 bind */
 	if (result < 0) {
 		printf("iperf3: error - unable to listen on port %u: %s\n", options->port,
 		       net_error_name(result));
@@ -479,10 +498,23 @@ int server_run(const struct options *options)
 	timer_init(&server.linger_timer, on_linger, NULL);
 	print_banner();
 
-	struct poller poller = { .poll = server_poll };
-	event_loop_add_poller(&poller);
+	server.poller = (struct poller){ .poll = server_poll };
+	event_loop_add_poller(&server.poller);
+	return -1;
+}
+
+void server_stop(void)
+{
+	event_loop_remove_poller(&server.poller);
+}
+
+int server_run(const struct options *options)
+{
+	int result = server_start(options);
+	if (result >= 0)
+		return result;
 	event_loop_run();
-	event_loop_remove_poller(&poller);
+	server_stop();
 	if (options->counters)
 		network_print_counters();
 	return server.exit_code;
