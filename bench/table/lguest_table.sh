@@ -33,7 +33,7 @@ runs=5
 seconds=10
 omit=1
 peers=no
-systems=(ringvisor qemu uml)
+systems=
 install=yes
 : "${BUILD:=build}"
 : "${RINGVISOR:=$BUILD/ringvisor}"
@@ -54,11 +54,13 @@ OUT/results.json (every run, versions, machine) and OUT/throughput.png and .svg.
   --runs N      runs of each measurement; tables show the median, min and max (default $runs)
   --seconds S   length of each iperf3 run (default $seconds)
   --omit S      seconds of each run left out of the figure (iperf3 -O, slow start; default $omit)
-  --quick       a smoke test: --runs 3 --seconds 2 --omit 0 (host rows: under a minute)
+  --quick       a short run: --runs 3 --seconds 2 --omit 0 (host and Ringvisor rows: about
+                a minute and a half; with --peers add a few minutes for QEMU and UML)
   --peers       add the rivals: QEMU 7.2 (TCG, virtio-net, TAP) and User-Mode Linux (vector TAP),
                 installing qemu-system-x86, linux-image-amd64, busybox-static, user-mode-linux
                 and cpio from Debian if missing; the initramfs is built in OUT at run time
-  --systems "LIST"  the guest systems to measure, of: ringvisor qemu uml (default: all)
+  --systems "LIST"  the guest systems to measure, of: ringvisor qemu uml (default: all with
+                --peers, else ringvisor)
   --out DIR     where the results go (default \$BUILD/bench-table, BUILD defaulting to build)
   --no-install  never run apt-get; stop and say what is missing instead
 
@@ -85,6 +87,8 @@ done
 for value in "$runs" "$seconds" "$omit"; do
 	case $value in '' | *[!0-9]*) echo "lguest_table: '$value' is not a whole number" >&2; exit 2 ;; esac
 done
+# Without --peers the rivals cannot run: their rows are left out unless --systems names them.
+[ -n "${systems[*]}" ] || if [ "$peers" = yes ]; then systems=(ringvisor qemu uml); else systems=(ringvisor); fi
 [ "$runs" -ge 1 ] && [ "$seconds" -ge 1 ] || { echo "lguest_table: --runs and --seconds must be at least 1" >&2; exit 2; }
 
 die() {
@@ -263,6 +267,13 @@ EOF
 #   SYSTEM_stop                   shut it down
 #   SYSTEM_loopback               the address for the loopback column ("" if it cannot do it)
 #   SYSTEM_congestion_control     the TCP congestion control its sender runs
+#   SYSTEM_pair_start BR A B      boot two guests with a TAP each on bridge BR, addresses A/24 and
+#                                 B/24; A runs "iperf3 -s" (the guest-to-guest row)
+#   SYSTEM_pair_client ARGS...    run "iperf3 -c ARGS..." in guest B; print its output
+#   SYSTEM_pair_stop              shut both down
+# and optionally SYSTEM_probe (run once before the rows), SYSTEM_iperf3_loopback ADDR ARGS...
+# (the loopback column in one go, instead of _iperf3_server then _iperf3_client) and
+# SYSTEM_loopback_why (a variable: why there is no loopback column).
 # The host itself is a system too (the host rows use the same code).
 
 host_title() { echo "host (Linux $(uname -r))"; }
@@ -284,16 +295,18 @@ host_loopback() { echo "$loopback_ip"; }
 host_congestion_control() { ip netns exec "$host_ns" sysctl -n net.ipv4.tcp_congestion_control; }
 
 # ==== THE RINGVISOR GUEST GOES HERE ============================================================
-# It needs guest TCP and an iperf3 guest app (issue 4): build/guests/iperf3.elf, run as
-#   build/ringvisor run --net tap,ifname=TAP,ip=ADDR/LEN,gw=GW build/guests/iperf3.elf -- -s
+# Guest TCP and the iperf3 guest app (issue 4): build/guests/iperf3.elf, run as
+#   build/ringvisor run --mem 256M --net tap,ifname=TAP,ip=ADDR/LEN,gw=GW build/guests/iperf3.elf -- -s
 # Each iperf3 invocation is one launcher (start-up takes milliseconds), so _start only records
 # the NIC, _iperf3_server starts a launcher running "-s" and _iperf3_client one running "-c ...".
-# Both use the TAP this script created (the launcher opens an existing TAP; it must leave one it
-# did not create in place). Once iperf3.elf exists these rows are measured with no other change;
-# the loopback column also needs the app to run its client and server in one guest (issue 4's
-# loopback interface): set ringvisor_loopback to the address then.
+# Both use the TAP this script created (the launcher opens an existing TAP and leaves it in place).
+# The loopback column runs "iperf3.elf -- --loopback -t S" (server and client on 127.0.0.1 in one
+# guest, the client's summary printed); whether the app has --loopback is asked at run time
+# (ringvisor_probe), so the column is measured as soon as the app supports it.
+# Guest to guest: two launchers, each creating its own TAP on the host's bridge (bridge=BR).
 ringvisor_title() { echo "Ringvisor"; }
 ringvisor_guest=$BUILD/guests/iperf3.elf
+ringvisor_mem=256M
 ringvisor_why_unavailable() {
 	if [ ! -f "$ringvisor_guest" ]; then
 		echo "Ringvisor guest rows need guest TCP and the iperf3 guest (issue 4): $ringvisor_guest does not exist yet"
@@ -308,26 +321,82 @@ ringvisor_server=
 ringvisor_start() { ringvisor_net="tap,ifname=$1,ip=$2,gw=$3"; }
 ringvisor_iperf3_server() {
 	[ -n "$ringvisor_server" ] && return 0
-	spawn "$host_ns" "$RINGVISOR" run --net "$ringvisor_net" "$ringvisor_guest" -- -s \
+	spawn "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" --net "$ringvisor_net" "$ringvisor_guest" -- -s \
 		>"$work/ringvisor-server" 2>&1
 	ringvisor_server=$spawned
 	sleep 0.5 # the guest is up in milliseconds; it cannot be asked whether it listens
 }
+# ringvisor_arguments ARGS...: ARGS without -O (the guest's iperf3 has no omit: its runs count
+# slow start, a little low) and -f (it always prints Mbits/sec), in $arguments.
+ringvisor_arguments() {
+	local argument skip=
+	arguments=()
+	for argument; do
+		case $skip:$argument in
+		yes:*) skip= ;;
+		:-O | :-f) skip=yes ;;
+		*) arguments+=("$argument") ;;
+		esac
+	done
+}
 ringvisor_iperf3_client() {
 	ringvisor_stop # one launcher owns the TAP at a time
-	# The guest's iperf3 has no -O (omit): its client runs count slow start (a little low).
-	local arguments=() skip=
-	for argument; do
-		if [ -n "$skip" ]; then skip=; elif [ "$argument" = -O ]; then skip=yes; else arguments+=("$argument"); fi
-	done
-	ip netns exec "$host_ns" "$RINGVISOR" run --net "$ringvisor_net" "$ringvisor_guest" -- -c "${arguments[@]}" 2>&1
+	local arguments
+	ringvisor_arguments "$@"
+	timeout $((seconds + 60)) ip netns exec "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" \
+		--net "$ringvisor_net" "$ringvisor_guest" -- -c "${arguments[@]}" 2>&1
+}
+# ringvisor_iperf3_loopback ADDR ARGS...: server and client in one guest (ADDR is 127.0.0.1).
+ringvisor_iperf3_loopback() {
+	ringvisor_stop
+	local arguments
+	shift
+	ringvisor_arguments "$@"
+	timeout $((seconds + 60)) ip netns exec "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" \
+		--net "$ringvisor_net" "$ringvisor_guest" -- --loopback "${arguments[@]}" 2>&1
 }
 ringvisor_stop() {
 	[ -n "$ringvisor_server" ] && stop "$ringvisor_server"
 	ringvisor_server=
 }
-ringvisor_loopback() { :; }
+# ringvisor_probe: run once before the rows, in the main shell: does the app have --loopback?
+ringvisor_loopback_why="the Ringvisor guest's iperf3 has no --loopback yet (client and server in one guest)"
+ringvisor_probe() {
+	local output
+	attach_tap bridged
+	output=$(timeout 60 ip netns exec "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" \
+		--net "tap,ifname=$tap,ip=198.18.2.10/24,gw=198.18.2.1" "$ringvisor_guest" -- --loopback -t 1 2>&1)
+	attach_tap none
+	if grep -qiE 'unknown option|usage:' <<<"$output" && ! grep -q receiver <<<"$output"; then
+		progress "the Ringvisor guest's iperf3 has no --loopback yet: its loopback column stays \"-\""
+	else
+		ringvisor_loopback_why= # supported (or failing otherwise: the cell's footnote will say how)
+	fi
+}
+ringvisor_loopback() { [ -z "$ringvisor_loopback_why" ] && echo 127.0.0.1; }
 ringvisor_congestion_control() { echo "the Ringvisor guest's own TCP"; }
+# Guest to guest: the server guest stays up for all runs; each run is a new client launcher.
+ringvisor_pair_server=
+ringvisor_pair_net=
+# ringvisor_pair_start BRIDGE SERVER_ADDR CLIENT_ADDR (both /24 on BRIDGE)
+ringvisor_pair_start() {
+	spawn "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" --net "tap,ifname=${short}g1,ip=$2/24,bridge=$1" \
+		"$ringvisor_guest" -- -s >"$work/ringvisor-pair-server" 2>&1
+	ringvisor_pair_server=$spawned
+	ringvisor_pair_net="tap,ifname=${short}g2,ip=$3/24,bridge=$1"
+	sleep 0.5
+	running "$ringvisor_pair_server" || { progress "the Ringvisor server guest exited: $(tail -n 3 "$work/ringvisor-pair-server")"; ringvisor_pair_stop; return 1; }
+}
+ringvisor_pair_client() {
+	local arguments
+	ringvisor_arguments "$@"
+	timeout $((seconds + 60)) ip netns exec "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" \
+		--net "$ringvisor_pair_net" "$ringvisor_guest" -- -c "${arguments[@]}" 2>&1
+}
+ringvisor_pair_stop() {
+	[ -n "$ringvisor_pair_server" ] && stop "$ringvisor_pair_server"
+	ringvisor_pair_server=
+}
 # ==== END OF THE RINGVISOR GUEST ================================================================
 
 # Linux guests (QEMU, UML): Debian's kernel with an initramfs holding busybox and iperf3, whose
@@ -337,6 +406,7 @@ ringvisor_congestion_control() { echo "the Ringvisor guest's own TCP"; }
 vm_pid=
 vm_fd=
 vm_seq=0
+vm_slot= # which guest vm_* talk to: "" (the one guest of most rows), 1 or 2 (guest to guest)
 vm_boots=0
 vm_cc=
 vm_ready_line=
@@ -390,21 +460,34 @@ EOF
 	rm -rf "$root"
 }
 
+# vm_use SLOT: makes SLOT's guest the one the vm_* functions talk to (its console files are
+# $work/vmSLOT.in and .log).
+vm_use() {
+	[ "$1" = "$vm_slot" ] && return 0
+	printf -v "vm_state_${vm_slot:-0}" '%s %s %s' "${vm_pid:--}" "${vm_fd:--}" "$vm_seq"
+	vm_slot=$1
+	local state=vm_state_${vm_slot:-0}
+	read -r vm_pid vm_fd vm_seq <<<"${!state:-- - 0}"
+	[ "$vm_pid" = - ] && vm_pid=
+	[ "$vm_fd" = - ] && vm_fd=
+	return 0
+}
+
 # vm_boot TIMEOUT COMMAND...: starts a Linux guest whose console is the command's stdin/stdout.
 vm_boot() {
 	local timeout=$1 started=$SECONDS
 	shift
-	rm -f "$work/vm.in" "$work/vm.log"
-	mkfifo "$work/vm.in"
-	exec {vm_fd}<>"$work/vm.in"
-	spawn "$host_ns" "$@" <"$work/vm.in" >"$work/vm.log" 2>&1
+	rm -f "$work/vm$vm_slot.in" "$work/vm$vm_slot.log"
+	mkfifo "$work/vm$vm_slot.in"
+	exec {vm_fd}<>"$work/vm$vm_slot.in"
+	spawn "$host_ns" "$@" <"$work/vm$vm_slot.in" >"$work/vm$vm_slot.log" 2>&1
 	vm_pid=$spawned
 	vm_seq=0
 	local deadline=$((SECONDS + timeout))
-	until vm_ready_line=$(tr -d '\r' <"$work/vm.log" | grep -a -m1 '^RVT-READY'); do
+	until vm_ready_line=$(tr -d '\r' <"$work/vm$vm_slot.log" | grep -a -m1 '^RVT-READY'); do
 		if ! running "$vm_pid" || [ "$SECONDS" -ge "$deadline" ]; then
 			progress "the guest did not boot; its console said:"
-			tail -n 20 "$work/vm.log" >&2
+			tail -n 20 "$work/vm$vm_slot.log" >&2
 			vm_stop
 			return 1
 		fi
@@ -421,23 +504,50 @@ vm_run() {
 	local start marker deadline=$((SECONDS + $1))
 	vm_seq=$((vm_seq + 1))
 	marker="RVT-DONE-$vm_seq-"
-	start=$(stat -c %s "$work/vm.log")
+	start=$(stat -c %s "$work/vm$vm_slot.log")
 	# The marker is built by the shell, so the command's echo (if any) does not contain it.
 	printf '%s; echo "RVT-DONE""-%d-$?"\n' "$2" "$vm_seq" >&"$vm_fd"
-	until tail -c +"$((start + 1))" "$work/vm.log" | grep -aq -- "$marker"; do
+	until tail -c +"$((start + 1))" "$work/vm$vm_slot.log" | grep -aq -- "$marker"; do
 		if ! running "$vm_pid" || [ "$SECONDS" -ge "$deadline" ]; then
 			echo "lguest_table: guest command '$2' did not finish in $1 s"
 			return 1
 		fi
 		sleep 0.1
 	done
-	tail -c +"$((start + 1))" "$work/vm.log" | tr -d '\r'
+	tail -c +"$((start + 1))" "$work/vm$vm_slot.log" | tr -d '\r'
 }
 
 vm_iperf3_server() {
 	vm_run 30 "iperf3 -s -D; until netstat -ltn | grep -q ':$port '; do sleep 0.1; done" >/dev/null
 }
 vm_iperf3_client() { vm_run $((seconds + omit + 90)) "iperf3 -c $*"; }
+# vm_pair_start BRIDGE A B: two guests of $system on TAPs g1 and g2 (made here) on BRIDGE.
+vm_pair_start() {
+	local name
+	for name in "${short}g1" "${short}g2"; do
+		ip -n "$host_ns" tuntap add dev "$name" mode tap || return 1
+		ip -n "$host_ns" link set "$name" master "$1"
+		ip -n "$host_ns" link set "$name" up
+	done
+	vm_use 1
+	"$system"_start "${short}g1" "$2/24" 198.18.2.1 && vm_iperf3_server &&
+		vm_use 2 && "$system"_start "${short}g2" "$3/24" 198.18.2.1 && vm_use "" && return 0
+	vm_pair_stop
+	return 1
+}
+vm_pair_client() {
+	vm_use 2
+	vm_iperf3_client "$@"
+	vm_use ""
+}
+vm_pair_stop() {
+	vm_use 2 && vm_stop
+	vm_use 1 && vm_stop
+	vm_use ""
+	ip -n "$host_ns" link del "${short}g1" 2>/dev/null
+	ip -n "$host_ns" link del "${short}g2" 2>/dev/null
+	return 0
+}
 vm_stop() {
 	[ -n "$vm_pid" ] || return 0
 	printf 'poweroff -f\n' >&"$vm_fd" 2>/dev/null
@@ -446,7 +556,7 @@ vm_stop() {
 	vm_pid=
 	mkdir -p "$out/consoles"
 	vm_boots=$((vm_boots + 1))
-	tr -d '\r' <"$work/vm.log" >"$out/consoles/$vm_boots-$system.log"
+	tr -d '\r' <"$work/vm$vm_slot.log" >"$out/consoles/$vm_boots-$system.log"
 }
 
 qemu_title() { echo "QEMU 7.2 TCG"; }
@@ -467,13 +577,17 @@ qemu_start() {
 		-kernel "$qemu_kernel" -initrd "$initramfs" \
 		-append "console=ttyS0 quiet panic=-1 rvt.ip=$2 rvt.gw=$3 rvt.lo=$loopback_ip" \
 		-netdev "tap,id=net0,ifname=$1,script=no,downscript=no,vhost=off" \
-		-device virtio-net-pci,netdev=net0
+		-device "virtio-net-pci,netdev=net0${vm_slot:+,mac=52:54:00:12:35:0$vm_slot}"
+	# (two QEMU guests on one bridge need their own MACs: QEMU's default is always 52:54:00:12:34:56)
 }
 qemu_iperf3_server() { vm_iperf3_server; }
 qemu_iperf3_client() { vm_iperf3_client "$@"; }
 qemu_stop() { vm_stop; }
 qemu_loopback() { echo "$loopback_ip"; }
 qemu_congestion_control() { echo "${vm_cc:-cubic}"; }
+qemu_pair_start() { vm_pair_start "$@"; }
+qemu_pair_client() { vm_pair_client "$@"; }
+qemu_pair_stop() { vm_pair_stop; }
 
 uml_title() { echo "UML 6.1 vector"; }
 uml_why_unavailable() {
@@ -506,6 +620,9 @@ uml_iperf3_client() { vm_iperf3_client "$@"; }
 uml_stop() { vm_stop; }
 uml_loopback() { echo "$loopback_ip"; }
 uml_congestion_control() { echo "${vm_cc:-cubic}"; }
+uml_pair_start() { vm_pair_start "$@"; }
+uml_pair_client() { vm_pair_client "$@"; }
+uml_pair_stop() { vm_pair_stop; }
 
 # ---- measuring one cell ------------------------------------------------------------------------
 
@@ -562,8 +679,20 @@ bps_from_json() {
 	jq -r '.end.sum_received.bits_per_second // empty' "$1" 2>/dev/null
 }
 
+# client_bps FILE: the receiver's bits per second from an iperf3 client's text summary (the last
+# "receiver" line: the [SUM] with -P), in any unit; retransmits from its "sender" line.
+client_bps() {
+	tr -d '\r' <"$1" | awk 'function scale(unit) { return unit ~ /^G/ ? 1e9 : unit ~ /^M/ ? 1e6 : unit ~ /^K/ ? 1e3 : 1 }
+		/receiver/ { for (i = 2; i <= NF; i++) if ($i ~ /^[KMG]?bits\/sec$/) value = $(i - 1) * scale($i) }
+		END { if (value != "") printf "%.0f\n", value }'
+}
+client_retransmits() {
+	tr -d '\r' <"$1" | awk '/sender$/ && $(NF - 1) ~ /^[0-9]+$/ { value = $(NF - 1) } END { print value }'
+}
+
 # measure ROW SYSTEM COLUMN PATH HOW...: RUNS runs of one cell. HOW is one of
 #   loopback ADDR            client and server both inside SYSTEM (figure from its client output)
+#   guests ADDR              SYSTEM's pair: guest B's client sends to guest A's server at ADDR
 #   client PEER_NS PEER_ADDR SYSTEM's iperf3 client sends to a one-shot server in PEER_NS
 #   server PEER_NS ADDR      an iperf3 client in PEER_NS sends to SYSTEM's server at ADDR
 # The figure is always the receiver's (iperf3's sum_received).
@@ -571,19 +700,26 @@ measure() {
 	local row=$1 system=$2 column=$3 path=$4 how=$5 run bps retransmits failure= sender sender_cc
 	cell_count=$((cell_count + 1))
 	case $how in
-	loopback | client) sender=$system sender_cc=$("$system"_congestion_control) ;;
+	loopback | client | guests) sender=$system sender_cc=$("$system"_congestion_control) ;;
 	server) sender=$6 sender_cc=$(ip netns exec "$6" sysctl -n net.ipv4.tcp_congestion_control) ;;
 	esac
-	[ "$how" = server ] || [ "$how" = loopback ] && "$system"_iperf3_server
+	if [ "$how" = server ] || { [ "$how" = loopback ] && ! declare -F "$system"_iperf3_loopback >/dev/null; }; then
+		"$system"_iperf3_server
+	fi
 	for run in $(seq "$runs"); do
 		progress "[cell $cell_count/$cells_total] $(row_title "$row"): $("$system"_title), $column: run $run of $runs"
 		bps= retransmits=
 		case $how in
-		loopback)
-			"$system"_iperf3_client "$6" $(iperf3_args) -f k >"$work/client.txt"
-			bps=$(tr -d '\r' <"$work/client.txt" | awk '/receiver/ { for (i = 2; i <= NF; i++)
-				if ($i == "Kbits/sec") value = $(i - 1) * 1000 } END { if (value != "") printf "%.0f\n", value }')
-			retransmits=$(tr -d '\r' <"$work/client.txt" | awk '/sender$/ && $(NF - 1) ~ /^[0-9]+$/ { print $(NF - 1) }')
+		loopback | guests)
+			if [ "$how" = guests ]; then
+				"$system"_pair_client "$6" $(iperf3_args) -f k >"$work/client.txt"
+			elif declare -F "$system"_iperf3_loopback >/dev/null; then
+				"$system"_iperf3_loopback "$6" $(iperf3_args) >"$work/client.txt"
+			else
+				"$system"_iperf3_client "$6" $(iperf3_args) -f k >"$work/client.txt"
+			fi
+			bps=$(client_bps "$work/client.txt")
+			retransmits=$(client_retransmits "$work/client.txt")
 			[ -n "$bps" ] || failure="no receiver line in: $(tail -n 3 "$work/client.txt" | tr '\n' ' ')"
 			;;
 		client)
@@ -657,7 +793,10 @@ row_bridged() {
 	if [ -n "$("$system"_loopback)" ]; then
 		measure bridged "$system" loopback "iperf3 client and server inside the guest, over its lo" loopback "$("$system"_loopback)"
 	else
-		unavailable bridged "$system" loopback "$("$system"_title) cannot run iperf3's client and server in one guest yet"
+		local why_variable=${system}_loopback_why why
+		why=${!why_variable:-}
+		[ -n "$why" ] || why="$("$system"_title) cannot run iperf3's client and server in one guest yet"
+		unavailable bridged "$system" loopback "$why"
 	fi
 	"$system"_stop
 	attach_tap none
@@ -693,15 +832,18 @@ row_failed() {
 	attach_tap none
 }
 
+# Guest to guest (2007: lguest's --sharenet, one figure): two guests, a TAP each, on the host's
+# Linux bridge; guest A (198.18.2.21) runs the server, guest B (198.18.2.22) the client.
 row_guests() {
-	local system=$1 column why
-	case $system in
-	ringvisor) why="guest to guest needs the share backend (issue 6)" ;;
-	*) why="guest to guest is not measured for the rivals (two guests on one bridge: not built yet)" ;;
-	esac
+	local system=$1
 	no_column guests "$system" loopback "one figure in 2007 (shown as client)"
-	unavailable guests "$system" client "$why"
 	no_column guests "$system" server "one figure in 2007 (shown as client)"
+	if ! "$system"_pair_start "$br" 198.18.2.21 198.18.2.22; then
+		unavailable guests "$system" client "$("$system"_title): the two guests did not start (see the log above)"
+		return
+	fi
+	measure guests "$system" client "guest -> guest, each on its own TAP on one Linux bridge" guests 198.18.2.21
+	"$system"_pair_stop
 }
 
 # ---- run ---------------------------------------------------------------------------------------
@@ -723,7 +865,8 @@ fi
 cells_total=5
 for system in "${systems[@]}"; do
 	[ -n "$("$system"_why_unavailable)" ] && continue
-	cells_total=$((cells_total + 6))
+	declare -F "$system"_probe >/dev/null && "$system"_probe
+	cells_total=$((cells_total + 7))
 	[ -n "$("$system"_loopback)" ] && cells_total=$((cells_total + 1))
 done
 progress "$runs runs of $seconds s (+$omit s omitted) for each cell; iperf3 $(iperf3 --version | head -n 1 | awk '{ print $2 }')"
@@ -889,6 +1032,9 @@ host_cc=$(ip netns exec "$host_ns" sysctl -n net.ipv4.tcp_congestion_control)
 		for i in "${!footnotes[@]}"; do echo "[$((i + 1))] ${footnotes[$i]}"; done
 	fi
 	echo "[guest to guest] 2007: 20.1 MByte/s through lguest's --sharenet (one figure, shown as client)."
+	echo "  Here: two guests, each with its own TAP, on one Linux bridge in the host namespace; guest B"
+	echo "  runs the client, guest A the server. Ringvisor's shared-memory \"share\" backend (issue 6),"
+	echo "  the counterpart of --sharenet, will get its own row."
 } | tee "$out/table.txt"
 
 # ---- JSON --------------------------------------------------------------------------------------
@@ -960,7 +1106,7 @@ chart_cells=("host|loopback|host loopback" "host|client|host client" "host|serve
 	"bridge|client|bridge client" "bridge|server|bridge server"
 	"bridged|loopback|bridged loopback" "bridged|client|bridged client" "bridged|server|bridged server"
 	"nat|client|NAT client" "nat|server|NAT server"
-	"to-host|client|guest to host" "to-host|server|host to guest")
+	"to-host|client|guest to host" "to-host|server|host to guest" "guests|client|guest to guest")
 {
 	echo "# configuration host ringvisor qemu uml lguest2007 (Gbit/s; NaN: not measured)"
 	for entry in "${chart_cells[@]}"; do
