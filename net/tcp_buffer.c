@@ -109,6 +109,76 @@ static int add_range(struct net_tcp_socket *socket, uint32_t start, uint32_t end
 	return 0;
 }
 
+/* The out-of-order range holding sequence, or -1. */
+static int find_range(const struct net_tcp_socket *socket, uint32_t sequence)
+{
+	uint32_t offset = sequence - socket->receive_next, i;
+
+	for (i = 0; i < socket->out_of_order_count; i++)
+		if (socket->out_of_order[i].start <= offset && offset < socket->out_of_order[i].end)
+			return (int)i;
+	return -1;
+}
+
+/* Forget recency entries whose range is gone (now in order) or merged into a newer one's. */
+static void prune_sack_recent(struct net_tcp_socket *socket)
+{
+	uint32_t i, kept = 0, seen = 0;
+
+	for (i = 0; i < socket->sack_recent_count; i++) {
+		int range = find_range(socket, socket->sack_recent[i]);
+
+		if (range < 0 || (seen & (1u << range)))
+			continue;
+		seen |= 1u << range;
+		socket->sack_recent[kept++] = socket->sack_recent[i];
+	}
+	socket->sack_recent_count = kept;
+}
+
+/* Out-of-order data arrived at sequence (already in a range): its range goes first. */
+static void note_sack_arrival(struct net_tcp_socket *socket, uint32_t sequence)
+{
+	int range = find_range(socket, sequence);
+	uint32_t i, kept = 0;
+
+	prune_sack_recent(socket);
+	for (i = 0; i < socket->sack_recent_count; i++)
+		if (find_range(socket, socket->sack_recent[i]) != range)
+			socket->sack_recent[kept++] = socket->sack_recent[i];
+	if (kept == TCP_OUT_OF_ORDER_RANGES)
+		kept--; /* cannot happen: one entry per range, and this range has none now */
+	memmove(&socket->sack_recent[1], &socket->sack_recent[0],
+		kept * sizeof(socket->sack_recent[0]));
+	socket->sack_recent[0] = sequence;
+	socket->sack_recent_count = kept + 1;
+}
+
+uint32_t tcp_sack_blocks(struct net_tcp_socket *socket, uint32_t blocks[TCP_SACK_MAX_BLOCKS][2])
+{
+	uint32_t count = 0, used = 0, i;
+
+	if (!socket->sack_permitted || socket->out_of_order_count == 0)
+		return 0;
+	prune_sack_recent(socket);
+	/* Newest first, then any range not in the recency list (none, normally). */
+	for (i = 0; i < socket->sack_recent_count + socket->out_of_order_count; i++) {
+		int range = i < socket->sack_recent_count
+				    ? find_range(socket, socket->sack_recent[i])
+				    : (int)(i - socket->sack_recent_count);
+
+		if (count == TCP_SACK_MAX_BLOCKS)
+			break;
+		if (range < 0 || (used & (1u << range)))
+			continue;
+		used |= 1u << range;
+		blocks[count][0] = socket->receive_next + socket->out_of_order[range].start;
+		blocks[count][1] = socket->receive_next + socket->out_of_order[range].end;
+		count++;
+	}
+	return count;
+}
+
 int64_t tcp_receive_data(struct net_tcp_socket *socket, uint32_t offset, const uint8_t *data,
 			 uint32_t length)
 {
@@ -121,8 +191,10 @@ int64_t tcp_receive_data(struct net_tcp_socket *socket, uint32_t offset, const u
 	if (offset > 0 && add_range(socket, offset, offset + length) < 0)
 		return -1;
 	tcp_ring_write_at(ring, ring->used + offset, data, length);
-	if (offset > 0)
+	if (offset > 0) {
+		note_sack_arrival(socket, socket->receive_next + offset);
 		return 0;
+	}
 	in_order = length;
 	/* Ranges that now touch (or overlap) the in-order data join it. */
 	while (socket->out_of_order_count && socket->out_of_order[0].start <= in_order) {

@@ -4,7 +4,8 @@
  * Checks, each counted when it fails: a whole header, a data offset within the segment, no
  * broadcast destination, the checksum (unless the NIC vouched for it: DATA_VALID, or NEEDS_CSUM
  * on a GRO frame or a loopback one). Options are read only as far as they are well formed; only
- * MSS and window scale matter, and only on a SYN.
+ * MSS, window scale and SACK-permitted matter, and only on a SYN (the peer's SACK blocks are
+ * not used: we keep no scoreboard).
  *
  * Then the segment goes to its connection (found by 4-tuple), else to a listener, else it is
  * answered with a RST. For a connection, in order: the sequence acceptability test (an
@@ -13,9 +14,10 @@
  * window update, state changes of our FIN), data (in order into the ring, ahead of it as a
  * remembered range), FIN (only once everything before it arrived).
  *
- * ACK policy: immediately for out-of-order data, a filled hole, a FIN, a segment larger than our
- * MSS (a GRO frame from the host: acknowledging it at once keeps the sender's TSO pipeline full)
- * or every second full-sized segment; otherwise after tcp_delayed_ack_ns.
+ * ACK policy: immediately for out-of-order data (a duplicate ACK, with SACK blocks if negotiated),
+ * a filled hole, a FIN, a segment larger than our MSS (a GRO frame from the host: acknowledging it
+ * at once keeps the sender's TSO pipeline full) or every second full-sized segment; otherwise after
+ * tcp_delayed_ack_ns.
  */
 #include "byteorder.h"
 #include "checksum.h"
@@ -45,6 +47,8 @@ static void parse_options(struct tcp_segment *segment, const uint8_t *header, si
 		} else if (kind == TCP_OPTION_WINDOW_SCALE && length == 3) {
 			segment->has_window_scale = true;
 			segment->window_scale = header[position + 2];
+		} else if (kind == TCP_OPTION_SACK_PERMITTED && length == 2) {
+			segment->has_sack_permitted = true;
 		}
 		position += length;
 	}
@@ -65,6 +69,9 @@ static void take_syn_options(struct net_tcp_socket *socket, const struct tcp_seg
 	socket->tso_max = mss;
 	if ((features & NET_INTERFACE_TX_TSO4) && (features & NET_INTERFACE_TX_CHECKSUM))
 		socket->tso_max = mss < TCP_TSO_MAX_PAYLOAD ? TCP_TSO_MAX_PAYLOAD / mss * mss : mss;
+	/* We offer SACK in every SYN we start with, and echo it only when offered: either way
+	 * it is on iff their SYN carried it. */
+	socket->sack_permitted = segment->has_sack_permitted;
 	if (segment->has_window_scale) {
 		socket->window_scaling = true;
 		socket->send_window_shift = segment->window_scale > TCP_MAX_WINDOW_SCALE

@@ -32,11 +32,14 @@
 #define TCP_OPTION_NOP 1
 #define TCP_OPTION_MSS 2
 #define TCP_OPTION_WINDOW_SCALE 3
+#define TCP_OPTION_SACK_PERMITTED 4 /* RFC 2018 */
+#define TCP_OPTION_SACK 5
 
 #define TCP_DEFAULT_MSS 536	       /* RFC 9293 3.7.1: assumed when the SYN has no MSS option */
 #define TCP_MAX_WINDOW_SCALE 14	       /* RFC 7323 2.3 */
 #define TCP_INITIAL_WINDOW_SEGMENTS 10 /* RFC 6928 */
 #define TCP_OUT_OF_ORDER_RANGES 8      /* holes we remember; more and the segment is dropped */
+#define TCP_SACK_MAX_BLOCKS 3	       /* RFC 2018 3: with NOP NOP, 4 + 8 * 3 = 28 option bytes */
 #define TCP_TSO_MAX_PAYLOAD (65535 - IPV4_HEADER_SIZE - TCP_MAX_HEADER_SIZE)
 #define TCP_INITIAL_RTO_NS 1000000000ull /* RFC 6298 2.1 */
 #define TCP_MAX_RTO_NS 60000000000ull
@@ -94,6 +97,7 @@ struct net_tcp_socket {
 	enum net_tcp_state state;
 	bool bound, hashed, orphan, no_delay, keepalive, write_shut, fin_queued, fin_received;
 	bool window_scaling, persisting, in_recovery, ack_now, force_send, rtt_measured;
+	bool sack_permitted; /* both SYNs carried SACK-permitted: our ACKs carry SACK blocks */
 	uint32_t persist_backoff;
 	int error;
 
@@ -125,6 +129,10 @@ struct net_tcp_socket {
 	uint32_t receive_buffer_size; /* before the ring is allocated */
 	struct tcp_range out_of_order[TCP_OUT_OF_ORDER_RANGES];
 	uint32_t out_of_order_count;
+	/* For SACK blocks, most recent first: a sequence number in each range that received data,
+	 * one per range (RFC 2018 4: the newest segment's block first, then recently reported). */
+	uint32_t sack_recent[TCP_OUT_OF_ORDER_RANGES];
+	uint32_t sack_recent_count;
 
 	/* Congestion control and RTT. */
 	uint32_t congestion_window, slow_start_threshold, bytes_acked_in_avoidance;
@@ -152,7 +160,7 @@ struct tcp_segment {
 	uint16_t window; /* unscaled */
 	const uint8_t *data;
 	uint32_t data_length;
-	bool has_mss, has_window_scale;
+	bool has_mss, has_window_scale, has_sack_permitted;
 	uint16_t mss;
 	uint8_t window_scale;
 };
@@ -193,6 +201,10 @@ void tcp_ring_consume(struct tcp_ring *ring, uint32_t length);
  * bytes now in order (to add to receive_next), or -1 if there is no room for another range. */
 int64_t tcp_receive_data(struct net_tcp_socket *socket, uint32_t offset, const uint8_t *data,
 			 uint32_t length);
+
+/* The SACK blocks (absolute [left, right) sequence numbers) our next ACK carries, newest first;
+ * returns their count (0 without SACK or without out-of-order data). */
+uint32_t tcp_sack_blocks(struct net_tcp_socket *socket, uint32_t blocks[TCP_SACK_MAX_BLOCKS][2]);
 
 /* tcp_output.c */
 /* Send what the windows, Nagle and the state allow (data, FIN, SYN retransmission). */

@@ -23,6 +23,9 @@ struct segment_plan {
 	uint8_t flags;
 	uint16_t window;
 	bool syn_options;
+	bool sack_permitted_option; /* in a SYN */
+	uint32_t sack_count;
+	uint32_t sack_blocks[TCP_SACK_MAX_BLOCKS][2];
 	const struct tcp_ring *ring; /* payload source, or NULL */
 	uint32_t payload_offset, payload_length;
 	uint16_t gso_size;
@@ -33,23 +36,41 @@ static int send_raw(struct net_stack *stack, const struct ipv4_route *route, uin
 		    uint16_t destination_port, uint16_t mss, uint8_t window_shift,
 		    bool window_scale_option, const struct segment_plan *plan)
 {
-	uint8_t options[8];
+	uint8_t options[TCP_MAX_HEADER_SIZE - TCP_HEADER_SIZE];
 	size_t options_length = 0, header_length, frame_length;
+	uint32_t i;
 	struct ipv4_segment_offload segment = { .checksum_offset = 16 };
 	struct net_frame *frame;
 	uint8_t *tcp;
 
+	/* Each option padded with leading NOPs to a 4-byte boundary, as Linux lays them out. */
 	if (plan->syn_options) {
 		options[0] = TCP_OPTION_MSS;
 		options[1] = 4;
 		store_be16(options + 2, mss);
 		options_length = 4;
+		if (plan->sack_permitted_option) {
+			options[options_length++] = TCP_OPTION_NOP;
+			options[options_length++] = TCP_OPTION_NOP;
+			options[options_length++] = TCP_OPTION_SACK_PERMITTED;
+			options[options_length++] = 2;
+		}
 		if (window_scale_option) {
-			options[4] = TCP_OPTION_NOP;
-			options[5] = TCP_OPTION_WINDOW_SCALE;
-			options[6] = 3;
-			options[7] = window_shift;
-			options_length = 8;
+			options[options_length++] = TCP_OPTION_NOP;
+			options[options_length++] = TCP_OPTION_WINDOW_SCALE;
+			options[options_length++] = 3;
+			options[options_length++] = window_shift;
+		}
+	}
+	if (plan->sack_count) {
+		options[options_length++] = TCP_OPTION_NOP;
+		options[options_length++] = TCP_OPTION_NOP;
+		options[options_length++] = TCP_OPTION_SACK;
+		options[options_length++] = (uint8_t)(2 + 8 * plan->sack_count);
+		for (i = 0; i < plan->sack_count; i++) {
+			store_be32(options + options_length, plan->sack_blocks[i][0]);
+			store_be32(options + options_length + 4, plan->sack_blocks[i][1]);
+			options_length += 8;
 		}
 	}
 	header_length = TCP_HEADER_SIZE + options_length;
@@ -128,7 +149,21 @@ static uint16_t window_field(struct net_tcp_socket *socket, bool syn)
 	return (uint16_t)value;
 }
 
-/* Send a segment of this connection; an ACK in it answers everything received so far. */
+/* Payload per segment now: the MSS less the SACK option our segments carry while we hold
+ * out-of-order data (RFC 6691: the MSS counts no TCP options, the sender subtracts them). */
+static uint32_t current_mss(const struct net_tcp_socket *socket)
+{
+	uint32_t blocks = socket->out_of_order_count;
+
+	if (!socket->sack_permitted || blocks == 0)
+		return socket->send_mss;
+	if (blocks > TCP_SACK_MAX_BLOCKS)
+		blocks = TCP_SACK_MAX_BLOCKS;
+	return socket->send_mss - (4 + 8 * blocks);
+}
+
+/* Send a segment of this connection; an ACK in it answers everything received so far (with
+ * SACK blocks for the out-of-order data, when SACK was negotiated). */
 static int send_segment(struct net_tcp_socket *socket, uint32_t sequence, uint8_t flags,
 			uint32_t payload_offset, uint32_t payload_length)
 {
@@ -142,11 +177,17 @@ static int send_segment(struct net_tcp_socket *socket, uint32_t sequence, uint8_
 		.payload_length = payload_length,
 	};
 	bool scale_option = socket->state == NET_TCP_SYN_SENT || socket->window_scaling;
+	uint32_t mss = current_mss(socket);
 	int result;
 
 	plan.window = window_field(socket, (flags & TCP_FLAG_SYN) != 0);
-	if (payload_length > socket->send_mss)
-		plan.gso_size = socket->send_mss;
+	if (flags & TCP_FLAG_SYN)
+		plan.sack_permitted_option =
+			socket->state == NET_TCP_SYN_SENT || socket->sack_permitted;
+	else if (flags & TCP_FLAG_ACK)
+		plan.sack_count = tcp_sack_blocks(socket, plan.sack_blocks);
+	if (payload_length > mss)
+		plan.gso_size = (uint16_t)mss;
 	result = send_raw(socket->stack, &socket->route, socket->local_port, socket->remote_port,
 			  socket->receive_mss, socket->receive_window_shift, scale_option, &plan);
 	socket->statistics.segments_sent++;
@@ -262,8 +303,8 @@ void tcp_retransmit_first(struct net_tcp_socket *socket)
 	}
 	if (seq_lt(sequence, data_end)) {
 		length = data_end - sequence;
-		if (length > socket->send_mss)
-			length = socket->send_mss;
+		if (length > current_mss(socket))
+			length = current_mss(socket);
 	}
 	if (sequence + length == data_end && fin_unacknowledged(socket, data_end) &&
 	    seq_gt(socket->send_max, data_end))
@@ -299,6 +340,7 @@ void tcp_output(struct net_tcp_socket *socket)
 		uint32_t available = 0, window, in_flight, usable, length, maximum;
 		bool fin = false;
 		uint8_t flags = TCP_FLAG_ACK;
+		uint32_t mss = current_mss(socket);
 
 		if (seq_lt(socket->send_next, data_end))
 			available = data_end - socket->send_next;
@@ -307,19 +349,19 @@ void tcp_output(struct net_tcp_socket *socket)
 				 : socket->congestion_window;
 		in_flight = socket->send_next - socket->send_unacknowledged;
 		usable = window > in_flight ? window - in_flight : 0;
-		maximum = socket->tso_max;
+		maximum = socket->tso_max > socket->send_mss ? socket->tso_max : mss; /* no TSO */
 		length = available < usable ? available : usable;
 		if (length > maximum)
 			length = maximum;
 		/* Whole MSS pieces in a TSO segment unless it empties the buffer. */
-		if (length > socket->send_mss && length < available)
-			length -= length % socket->send_mss;
+		if (length > mss && length < available)
+			length -= length % mss;
 		if (length == available && fin_unacknowledged(socket, data_end) &&
 		    seq_le(socket->send_next + length, data_end))
 			fin = true;
 		if (length == 0 && !fin)
 			break;
-		if (length < socket->send_mss && !fin && !socket->force_send) {
+		if (length < mss && !fin && !socket->force_send) {
 			if (length < available) {
 				/* Window-limited runt: wait unless it is a good part of the
 				 * peer's largest window. */

@@ -25,6 +25,12 @@ static const uint8_t peer_syn_options[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 };
 /* What we send in ours: MSS 1460, NOP, window scale 3. */
 static const uint8_t our_syn_options[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, OUR_WINDOW_SCALE };
 
+/* A SYN offering SACK, laid out as Linux does without timestamps: MSS, NOP NOP SACK-permitted,
+ * NOP window scale. */
+static const uint8_t peer_sack_syn_options[] = { 2, 4, 0x05, 0xb4, 1, 1, 4, 2, 1, 3, 3, 7 };
+static const uint8_t our_sack_syn_options[] = { 2, 4, 0x05, 0xb4, 1, 1,
+						4, 2, 1,    3,	  3, OUR_WINDOW_SCALE };
+
 static void fill_pattern(uint8_t *data, size_t length, uint32_t seed)
 {
 	size_t i;
@@ -96,7 +102,8 @@ struct established {
 	uint32_t peer_next; /* the peer's */
 };
 
-static struct established passive_open(uint16_t peer_window_scaled)
+static struct established passive_open_with(uint16_t peer_window_scaled, const uint8_t *syn_options,
+					    size_t syn_options_length)
 {
 	struct established connection;
 	struct tcp_spec syn_ack;
@@ -114,8 +121,8 @@ static struct established passive_open(uint16_t peer_window_scaled)
 						.sequence = PEER_ISN,
 						.flags = TCP_FLAG_SYN,
 						.window = 65535,
-						.options = peer_syn_options,
-						.options_length = sizeof(peer_syn_options),
+						.options = syn_options,
+						.options_length = syn_options_length,
 					}));
 	expect_frames(1);
 	parse_tcp(&test.frames[0], &syn_ack);
@@ -128,6 +135,11 @@ static struct established passive_open(uint16_t peer_window_scaled)
 	connection.our_next = syn_ack.sequence + 1;
 	connection.peer_next = PEER_ISN + 1;
 	return connection;
+}
+
+static struct established passive_open(uint16_t peer_window_scaled)
+{
+	return passive_open_with(peer_window_scaled, peer_syn_options, sizeof(peer_syn_options));
 }
 
 static void test_passive_open_exact_segments(void **state)
@@ -211,8 +223,8 @@ static void test_active_open_exact_segments(void **state)
 				      .sequence = syn.sequence,
 				      .flags = TCP_FLAG_SYN,
 				      .window = 65535,
-				      .options = our_syn_options,
-				      .options_length = sizeof(our_syn_options) };
+				      .options = our_sack_syn_options,
+				      .options_length = sizeof(our_sack_syn_options) };
 	assert_tcp_frame(&test.frames[0], &expected);
 	clear_frames();
 
@@ -527,6 +539,258 @@ static void test_out_of_order_reassembled(void **state)
 	assert_int_equal(net_tcp_receive(connection.socket, received, sizeof(received)), 400);
 	assert_memory_equal(received, payload, 400);
 	net_tcp_close(connection.socket);
+	net_tcp_close(connection.listener);
+}
+
+/* A SACK option (NOP NOP, kind 5) of count [left, right) pairs, offsets from base; returns its
+ * length. */
+static size_t sack_option(uint8_t *out, uint32_t base, size_t count, const uint32_t blocks[][2])
+{
+	size_t i, length = 4;
+
+	out[0] = 1;
+	out[1] = 1;
+	out[2] = 5;
+	out[3] = (uint8_t)(2 + 8 * count);
+	for (i = 0; i < count; i++) {
+		uint32_t left = base + blocks[i][0], right = base + blocks[i][1];
+
+		out[length++] = (uint8_t)(left >> 24);
+		out[length++] = (uint8_t)(left >> 16);
+		out[length++] = (uint8_t)(left >> 8);
+		out[length++] = (uint8_t)left;
+		out[length++] = (uint8_t)(right >> 24);
+		out[length++] = (uint8_t)(right >> 16);
+		out[length++] = (uint8_t)(right >> 8);
+		out[length++] = (uint8_t)right;
+	}
+	return length;
+}
+
+/* The peer sends payload[from, to) (offsets from start); we must answer at once with exactly one
+ * ACK of start + acked carrying the given SACK blocks (none: no option at all). */
+static void sack_step(const struct established *connection, uint32_t start, uint32_t from,
+		      uint32_t to, uint32_t acked, size_t count, const uint32_t blocks[][2])
+{
+	uint8_t options[40];
+	struct tcp_spec ack;
+
+	clear_frames();
+	peer_sends(start + from, connection->our_next, TCP_FLAG_ACK, 1024, payload + from,
+		   to - from);
+	expect_frames(1); /* at once: no delayed-ACK timer involved */
+	ack = from_us(connection->our_next, start + acked, TCP_FLAG_ACK,
+		      (uint16_t)((262144 - acked) >> OUR_WINDOW_SCALE), NULL, 0);
+	if (count) {
+		ack.options = options;
+		ack.options_length = sack_option(options, start, count, blocks);
+	}
+	expect_segment(0, ack);
+}
+
+static void test_sack_permitted_passive_open(void **state)
+{
+	struct net_tcp_socket *listener = net_tcp_open(test.stack);
+	struct tcp_spec syn_ack;
+
+	(void)state;
+	resolve_peer();
+	assert_int_equal(net_tcp_bind(listener, 0, LOCAL_PORT), 0);
+	assert_int_equal(net_tcp_listen(listener, 4), 0);
+	receive(frame, build_tcp(frame, &(struct tcp_spec){
+						.source = PEER_ADDRESS,
+						.destination = OUR_ADDRESS,
+						.source_port = PEER_PORT,
+						.destination_port = LOCAL_PORT,
+						.sequence = PEER_ISN,
+						.flags = TCP_FLAG_SYN,
+						.window = 65535,
+						.options = peer_sack_syn_options,
+						.options_length = sizeof(peer_sack_syn_options),
+					}));
+	expect_frames(1);
+	parse_tcp(&test.frames[0], &syn_ack);
+	/* SACK-permitted echoed, between MSS and window scale, 4-byte aligned with NOPs. */
+	syn_ack = from_us(syn_ack.sequence, PEER_ISN + 1, TCP_FLAG_SYN | TCP_FLAG_ACK, 65535, NULL,
+			  0);
+	syn_ack.options = our_sack_syn_options;
+	syn_ack.options_length = sizeof(our_sack_syn_options);
+	expect_segment(0, syn_ack);
+	/* Retransmitted the same way. */
+	clear_frames();
+	advance_clock(1000 * MS);
+	net_poll_timers(test.stack, test.now_ns);
+	expect_frames(1);
+	expect_segment(0, syn_ack);
+	net_tcp_close(listener);
+}
+
+/* Without SACK-permitted in the peer's SYN: none in our SYN-ACK (test_passive_open_exact_segments)
+ * and no SACK blocks in our duplicate ACKs. */
+static void test_no_sack_blocks_unless_negotiated(void **state)
+{
+	struct established connection = passive_open(1024);
+	uint32_t start = connection.peer_next;
+
+	(void)state;
+	fill_pattern(payload, 400, 9);
+	sack_step(&connection, start, 300, 400, 0, 0, NULL);
+	sack_step(&connection, start, 100, 200, 0, 0, NULL);
+	net_tcp_close(connection.socket);
+	net_tcp_close(connection.listener);
+}
+
+static void test_sack_permitted_active_open(void **state)
+{
+	/* Unpadded SACK-permitted, then END padding. */
+	static const uint8_t sack_syn_ack[] = { 2, 4, 0x05, 0xb4, 4, 2, 1, 3, 3, 2, 0, 0 };
+	static const uint8_t plain_syn_ack[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 2 };
+	static const uint32_t block[][2] = { { 300, 400 } };
+	int with_sack;
+
+	(void)state;
+	resolve_peer();
+	for (with_sack = 1; with_sack >= 0; with_sack--) {
+		struct net_tcp_socket *socket = net_tcp_open(test.stack);
+		struct net_tcp_endpoint local;
+		struct tcp_spec syn, expected;
+		uint8_t options[40];
+
+		clear_frames();
+		assert_int_equal(net_tcp_connect(socket, PEER_ADDRESS, 8080), 0);
+		net_tcp_endpoints(socket, &local, NULL);
+		expect_frames(1);
+		parse_tcp(&test.frames[0], &syn);
+		/* We always offer it. */
+		assert_int_equal(syn.options_length, sizeof(our_sack_syn_options));
+		assert_memory_equal(syn.options, our_sack_syn_options,
+				    sizeof(our_sack_syn_options));
+		clear_frames();
+		receive(frame,
+			build_tcp(frame,
+				  &(struct tcp_spec){
+					  .source = PEER_ADDRESS,
+					  .destination = OUR_ADDRESS,
+					  .source_port = 8080,
+					  .destination_port = local.port,
+					  .sequence = 5000,
+					  .acknowledgment = syn.sequence + 1,
+					  .flags = TCP_FLAG_SYN | TCP_FLAG_ACK,
+					  .window = 1000,
+					  .options = with_sack ? sack_syn_ack : plain_syn_ack,
+					  .options_length = with_sack ? sizeof(sack_syn_ack)
+								      : sizeof(plain_syn_ack),
+				  }));
+		expect_frames(1);
+		assert_int_equal(net_tcp_state(socket), NET_TCP_ESTABLISHED);
+		clear_frames();
+		/* Out-of-order data: SACK blocks only if the SYN-ACK allowed them. */
+		fill_pattern(payload, 400, 4);
+		receive(frame, build_tcp(frame, &(struct tcp_spec){
+							.source = PEER_ADDRESS,
+							.destination = OUR_ADDRESS,
+							.source_port = 8080,
+							.destination_port = local.port,
+							.sequence = 5001 + 300,
+							.acknowledgment = syn.sequence + 1,
+							.flags = TCP_FLAG_ACK,
+							.window = 1000,
+							.data = payload + 300,
+							.length = 100,
+						}));
+		expect_frames(1);
+		expected = (struct tcp_spec){ .source = OUR_ADDRESS,
+					      .destination = PEER_ADDRESS,
+					      .source_port = local.port,
+					      .destination_port = 8080,
+					      .sequence = syn.sequence + 1,
+					      .acknowledgment = 5001,
+					      .flags = TCP_FLAG_ACK,
+					      .window = (uint16_t)full_window() };
+		if (with_sack) {
+			expected.options = options;
+			expected.options_length = sack_option(options, 5001, 1, block);
+		}
+		assert_tcp_frame(&test.frames[0], &expected);
+		net_tcp_abort(socket);
+	}
+}
+
+/* RFC 2018 4: the first block holds the segment that triggered the ACK, then the most recently
+ * reported others, at most 3 without timestamps; blocks shrink and go as holes fill. */
+static void test_sack_blocks_exact(void **state)
+{
+	struct established connection =
+		passive_open_with(1024, peer_sack_syn_options, sizeof(peer_sack_syn_options));
+	uint32_t start = connection.peer_next;
+
+	(void)state;
+	fill_pattern(payload, 1300, 5);
+	sack_step(&connection, start, 300, 400, 0, 1, (const uint32_t[][2]){ { 300, 400 } });
+	sack_step(&connection, start, 600, 700, 0, 2,
+		  (const uint32_t[][2]){ { 600, 700 }, { 300, 400 } });
+	/* Below the others: still first. */
+	sack_step(&connection, start, 100, 200, 0, 3,
+		  (const uint32_t[][2]){ { 100, 200 }, { 600, 700 }, { 300, 400 } });
+	/* A fourth range: the oldest reported (300..400) does not fit. */
+	sack_step(&connection, start, 900, 1000, 0, 3,
+		  (const uint32_t[][2]){ { 900, 1000 }, { 100, 200 }, { 600, 700 } });
+	/* Growing 300..400 (touching on both sides merges) moves it first again. */
+	sack_step(&connection, start, 400, 450, 0, 3,
+		  (const uint32_t[][2]){ { 300, 450 }, { 900, 1000 }, { 100, 200 } });
+	/* 200..300 joins 100..200 and 300..450 into one block, first. */
+	sack_step(&connection, start, 200, 300, 0, 3,
+		  (const uint32_t[][2]){ { 100, 450 }, { 900, 1000 }, { 600, 700 } });
+	/* A duplicate of data already held: its block first. */
+	sack_step(&connection, start, 600, 700, 0, 3,
+		  (const uint32_t[][2]){ { 600, 700 }, { 100, 450 }, { 900, 1000 } });
+	/* The first hole fills: 0..450 in order; the rest keep their order. */
+	sack_step(&connection, start, 0, 100, 450, 2,
+		  (const uint32_t[][2]){ { 600, 700 }, { 900, 1000 } });
+	/* 450..650 fills the next hole and overlaps 600..700: acknowledged up to 700, one block. */
+	sack_step(&connection, start, 450, 650, 700, 1, (const uint32_t[][2]){ { 900, 1000 } });
+	/* Data ahead again, then the last holes. */
+	sack_step(&connection, start, 1100, 1300, 700, 2,
+		  (const uint32_t[][2]){ { 1100, 1300 }, { 900, 1000 } });
+	sack_step(&connection, start, 700, 900, 1000, 1, (const uint32_t[][2]){ { 1100, 1300 } });
+	sack_step(&connection, start, 1000, 1100, 1300, 0, NULL);
+	assert_int_equal(net_tcp_receive(connection.socket, received, sizeof(received)), 1300);
+	assert_memory_equal(received, payload, 1300);
+	net_tcp_close(connection.socket);
+	net_tcp_close(connection.listener);
+}
+
+/* Our data segments carry the SACK option while we hold out-of-order data, and their payload
+ * shrinks by its size so that they still fit the MTU (RFC 6691). */
+static void test_sack_blocks_on_data_segments_fit_the_mtu(void **state)
+{
+	struct established connection =
+		passive_open_with(1024, peer_sack_syn_options, sizeof(peer_sack_syn_options));
+	uint32_t start = connection.peer_next;
+	static const uint32_t block[][2] = { { 300, 400 } };
+	uint8_t options[40], data[3000];
+	struct tcp_spec segment;
+
+	(void)state;
+	fill_pattern(payload, 400, 8);
+	sack_step(&connection, start, 300, 400, 0, 1, block);
+	clear_frames();
+	fill_pattern(data, sizeof(data), 3);
+	assert_int_equal(net_tcp_send(connection.socket, data, sizeof(data)), (int)sizeof(data));
+	/* 1460 - 12 = 1448 per segment; the 104-byte rest waits for Nagle. */
+	expect_frames(2);
+	segment = from_us(connection.our_next, start, TCP_FLAG_ACK, (uint16_t)full_window(), data,
+			  1448);
+	segment.options = options;
+	segment.options_length = sack_option(options, start, 1, block);
+	expect_segment(0, segment);
+	segment = from_us(connection.our_next + 1448, start, TCP_FLAG_ACK, (uint16_t)full_window(),
+			  data + 1448, 1448);
+	segment.options = options;
+	segment.options_length = sack_option(options, start, 1, block);
+	expect_segment(1, segment);
+	assert_int_equal(test.frames[0].length, 14 + 1500);
+	net_tcp_abort(connection.socket);
 	net_tcp_close(connection.listener);
 }
 
@@ -1119,6 +1383,11 @@ int main(void)
 		TEST(test_rtt_estimation),
 		TEST(test_fast_retransmit_and_new_reno),
 		TEST(test_out_of_order_reassembled),
+		TEST(test_sack_permitted_passive_open),
+		TEST(test_no_sack_blocks_unless_negotiated),
+		TEST(test_sack_permitted_active_open),
+		TEST(test_sack_blocks_exact),
+		TEST(test_sack_blocks_on_data_segments_fit_the_mtu),
 		SMALL(test_zero_window_then_update_when_application_reads),
 		TEST(test_zero_window_probes),
 		TEST(test_fin_in_established_then_last_ack),
