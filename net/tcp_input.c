@@ -4,8 +4,8 @@
  * Checks, each counted when it fails: a whole header, a data offset within the segment, no
  * broadcast destination, the checksum (unless the NIC vouched for it: DATA_VALID, or NEEDS_CSUM
  * on a GRO frame or a loopback one). Options are read only as far as they are well formed; only
- * MSS, window scale and SACK-permitted matter, and only on a SYN (the peer's SACK blocks are
- * not used: we keep no scoreboard).
+ * MSS, window scale and SACK-permitted matter, and only on a SYN; SACK blocks (1 to 4, kind 5
+ * of length 2 + 8n) on any segment, for the sender's scoreboard (tcp_congestion.c).
  *
  * Then the segment goes to its connection (found by 4-tuple), else to a listener, else it is
  * answered with a RST. For a connection, in order: the sequence acceptability test (an
@@ -49,6 +49,17 @@ static void parse_options(struct tcp_segment *segment, const uint8_t *header, si
 			segment->window_scale = header[position + 2];
 		} else if (kind == TCP_OPTION_SACK_PERMITTED && length == 2) {
 			segment->has_sack_permitted = true;
+		} else if (kind == TCP_OPTION_SACK && length >= 10 && (length - 2) % 8 == 0 &&
+			   (length - 2) / 8 <= TCP_SACK_MAX_RECEIVED_BLOCKS) {
+			uint32_t i;
+
+			segment->sack_count = (uint32_t)(length - 2) / 8;
+			for (i = 0; i < segment->sack_count; i++) {
+				segment->sack_blocks[i][0] =
+					load_be32(header + position + 2 + 8 * i);
+				segment->sack_blocks[i][1] =
+					load_be32(header + position + 6 + 8 * i);
+			}
 		}
 		position += length;
 	}
@@ -279,6 +290,8 @@ static enum ack_result process_ack(struct net_tcp_socket *socket, const struct t
 			 seq_le(socket->send_window_update_ack, ack));
 	if (seq_lt(ack, socket->send_unacknowledged))
 		return ACK_CONTINUE; /* an old ACK: its data may still be new */
+	if (socket->sack_permitted)
+		tcp_sack_record(socket, segment);
 
 	if (ack == socket->send_unacknowledged) {
 		if (segment->data_length == 0 &&
@@ -306,7 +319,9 @@ static enum ack_result process_ack(struct net_tcp_socket *socket, const struct t
 		socket->send_unacknowledged = ack;
 		if (seq_lt(socket->send_next, ack))
 			socket->send_next = ack;
-		if (tcp_congestion_on_ack(socket, ack, acked))
+		if (socket->sack_permitted)
+			tcp_sack_prune(socket);
+		if (tcp_congestion_on_ack(socket, ack, acked) && !socket->sack_permitted)
 			tcp_retransmit_first(socket); /* NewReno partial ACK: the next hole */
 		socket->duplicate_acks = 0;
 		tcp_rearm_retransmit(socket, true);
@@ -318,6 +333,8 @@ static enum ack_result process_ack(struct net_tcp_socket *socket, const struct t
 		socket->send_window_update_sequence = segment->sequence;
 		socket->send_window_update_ack = ack;
 	}
+	if (socket->sack_permitted)
+		tcp_sack_after_ack(socket);
 
 	switch (socket->state) {
 	case NET_TCP_FIN_WAIT_1:

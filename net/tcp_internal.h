@@ -6,7 +6,8 @@
  *   tcp_input.c      segment arrival (RFC 9293 3.10.7), for listeners and connections
  *   tcp_output.c     building segments: data, SYN, FIN, ACK, RST, probes; what to send now
  *   tcp_timers.c     retransmission, persist, delayed ACK, keepalive, TIME_WAIT
- *   tcp_congestion.c RTT estimation (RFC 6298), slow start and avoidance (RFC 5681), NewReno
+ *   tcp_congestion.c RTT estimation (RFC 6298), slow start and avoidance (RFC 5681), NewReno,
+ *                    SACK scoreboard and loss recovery (RFC 6675, simplified)
  *
  * Sequence space of a connection (all uint32_t, compared modulo 2^32 with the seq_* helpers):
  *   initial_send_sequence (our SYN) ... send_unacknowledged ... send_next ... send_max
@@ -40,6 +41,8 @@
 #define TCP_INITIAL_WINDOW_SEGMENTS 10 /* RFC 6928 */
 #define TCP_OUT_OF_ORDER_RANGES 8      /* holes we remember; more and the segment is dropped */
 #define TCP_SACK_MAX_BLOCKS 3	       /* RFC 2018 3: with NOP NOP, 4 + 8 * 3 = 28 option bytes */
+#define TCP_SACK_MAX_RECEIVED_BLOCKS 4 /* in a peer's option: 2 + 8 * 4 = 34 of 40 bytes */
+#define TCP_SACK_SCOREBOARD 8	       /* SACKed ranges above send_unacknowledged we remember */
 #define TCP_TSO_MAX_PAYLOAD (65535 - IPV4_HEADER_SIZE - TCP_MAX_HEADER_SIZE)
 #define TCP_INITIAL_RTO_NS 1000000000ull /* RFC 6298 2.1 */
 #define TCP_MAX_RTO_NS 60000000000ull
@@ -137,6 +140,12 @@ struct net_tcp_socket {
 	/* Congestion control and RTT. */
 	uint32_t congestion_window, slow_start_threshold, bytes_acked_in_avoidance;
 	uint32_t duplicate_acks, recover;
+	/* Sender-side SACK (RFC 6675, simplified): the peer's SACKed [start, end) ranges above
+	 * send_unacknowledged, sorted, disjoint; and the end of what this recovery retransmitted
+	 * (HighRxt: each hole is retransmitted once per recovery). */
+	struct tcp_range sacked[TCP_SACK_SCOREBOARD];
+	uint32_t sacked_count;
+	uint32_t high_retransmit;
 	uint64_t smoothed_rtt_ns, rtt_variation_ns, rto_ns;
 	bool rtt_timing;
 	uint32_t rtt_sequence;
@@ -163,6 +172,8 @@ struct tcp_segment {
 	bool has_mss, has_window_scale, has_sack_permitted;
 	uint16_t mss;
 	uint8_t window_scale;
+	uint32_t sack_count; /* well-formed SACK blocks, absolute [left, right) */
+	uint32_t sack_blocks[TCP_SACK_MAX_RECEIVED_BLOCKS][2];
 };
 
 static inline uint32_t tcp_segment_length(const struct tcp_segment *segment)
@@ -217,6 +228,9 @@ void tcp_send_reset_reply(const struct tcp_segment *segment);
 void tcp_send_window_probe(struct net_tcp_socket *socket);
 /* Retransmit the segment at send_unacknowledged (fast retransmit, partial ACKs). */
 void tcp_retransmit_first(struct net_tcp_socket *socket);
+/* Retransmit data [sequence, sequence + length) (within the send buffer) in one segment, a TSO
+ * one if longer than the MSS; returns the bytes sent (0 if nothing could be). */
+uint32_t tcp_retransmit_data(struct net_tcp_socket *socket, uint32_t sequence, uint32_t length);
 uint32_t tcp_receive_window(struct net_tcp_socket *socket);
 /* After the application read: send a window update if the window opened enough. */
 void tcp_maybe_window_update(struct net_tcp_socket *socket);
@@ -238,5 +252,13 @@ bool tcp_congestion_on_ack(struct net_tcp_socket *socket, uint32_t acknowledgmen
 void tcp_congestion_on_duplicate_ack(struct net_tcp_socket *socket);
 void tcp_congestion_on_timeout(struct net_tcp_socket *socket);
 uint32_t tcp_flight_size(const struct net_tcp_socket *socket);
+/* SACK: record an ACK's blocks (call before send_unacknowledged advances to it; invalid blocks
+ * are ignored), drop what send_unacknowledged passed, and after the ACK is processed, enter
+ * recovery or retransmit holes as the scoreboard and the pipe allow. */
+void tcp_sack_record(struct net_tcp_socket *socket, const struct tcp_segment *segment);
+void tcp_sack_prune(struct net_tcp_socket *socket);
+void tcp_sack_after_ack(struct net_tcp_socket *socket);
+/* Bytes estimated in the network (RFC 6675 pipe) during SACK recovery, else send_next - una. */
+uint32_t tcp_pipe(const struct net_tcp_socket *socket);
 
 #endif

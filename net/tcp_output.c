@@ -321,6 +321,32 @@ void tcp_retransmit_first(struct net_tcp_socket *socket)
 	tcp_rearm_retransmit(socket, false);
 }
 
+uint32_t tcp_retransmit_data(struct net_tcp_socket *socket, uint32_t sequence, uint32_t length)
+{
+	uint32_t data_end = socket->send_buffer_sequence + socket->send_buffer.used;
+	uint32_t mss = current_mss(socket);
+	uint8_t flags = TCP_FLAG_ACK;
+
+	if (seq_lt(sequence, socket->send_buffer_sequence) || !seq_lt(sequence, data_end))
+		return 0;
+	if (length > data_end - sequence)
+		length = data_end - sequence;
+	if (socket->tso_max <= socket->send_mss && length > mss)
+		length = mss; /* no TSO */
+	if (length == 0)
+		return 0;
+	if (sequence + length == data_end)
+		flags |= TCP_FLAG_PSH;
+	account_send(socket, sequence, length);
+	if (send_segment(socket, sequence, flags, sequence - socket->send_buffer_sequence, length) <
+	    0)
+		return 0;
+	if (seq_lt(socket->send_next, sequence + length))
+		socket->send_next = sequence + length;
+	tcp_rearm_retransmit(socket, false);
+	return length;
+}
+
 void tcp_output(struct net_tcp_socket *socket)
 {
 	switch (socket->state) {
@@ -348,7 +374,19 @@ void tcp_output(struct net_tcp_socket *socket)
 				 ? socket->send_window
 				 : socket->congestion_window;
 		in_flight = socket->send_next - socket->send_unacknowledged;
-		usable = window > in_flight ? window - in_flight : 0;
+		usable = socket->send_window > in_flight ? socket->send_window - in_flight : 0;
+		if (socket->in_recovery && socket->sack_permitted) {
+			/* SACK recovery: new data as the pipe, not the whole flight, allows. */
+			uint32_t pipe = tcp_pipe(socket);
+			uint32_t room = socket->congestion_window > pipe
+						? socket->congestion_window - pipe
+						: 0;
+
+			if (room < usable)
+				usable = room;
+		} else {
+			usable = window > in_flight ? window - in_flight : 0;
+		}
 		maximum = socket->tso_max > socket->send_mss ? socket->tso_max : mss; /* no TSO */
 		length = available < usable ? available : usable;
 		if (length > maximum)

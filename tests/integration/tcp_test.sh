@@ -21,8 +21,9 @@
 #
 # Sizes: 64 MiB each way and per seed, except at loss=0.05: 64 MiB host -> guest (the guest's
 # SACK blocks let Linux resend a lost frame's segments in one round trip), and 2 MiB each way
-# (TCP_TEST_LOSS_BYTES) with a 150 s limit, because guest -> host still recovers a hole per
-# round trip or per timeout (our sender does not use SACK yet). Before receiver-side SACK, the
+# (TCP_TEST_LOSS_BYTES) with a 150 s limit, because guest -> host can still need timeouts: our
+# sender uses SACK, but when a whole window goes out as one lost 64 KiB frame nothing comes back
+# to reveal the hole (a tail loss probe would). Before receiver-side SACK, the
 # host's Linux recovered a lost
 # 64 KiB GSO frame one segment per round trip, and after a timeout gets no RTT sample (Karn) and
 # keeps doubling its RTO across episodes: at loss=0.05 both ways, 8 MiB host -> guest took 1-5 s

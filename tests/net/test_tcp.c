@@ -804,6 +804,214 @@ static int setup_small_buffers(void **state)
 	return setup_stack_with_limits(state, &limits);
 }
 
+/* The peer ACKs `acknowledgment` carrying the given SACK option bytes. */
+static void peer_acks_with_options(const struct established *connection, uint32_t acknowledgment,
+				   const uint8_t *options, size_t options_length)
+{
+	receive(frame, build_tcp(frame, &(struct tcp_spec){
+						.source = PEER_ADDRESS,
+						.destination = OUR_ADDRESS,
+						.source_port = PEER_PORT,
+						.destination_port = LOCAL_PORT,
+						.sequence = connection->peer_next,
+						.acknowledgment = acknowledgment,
+						.flags = TCP_FLAG_ACK,
+						.window = 1024,
+						.options = options,
+						.options_length = options_length,
+					}));
+}
+
+/* The peer ACKs start + acked with SACK blocks in whole segments of 1460 above start. */
+static void peer_sacks(const struct established *connection, uint32_t start, uint32_t acked,
+		       size_t count, const uint32_t segments[][2])
+{
+	uint32_t blocks[4][2];
+	uint8_t options[40];
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		blocks[i][0] = segments[i][0] * 1460;
+		blocks[i][1] = segments[i][1] * 1460;
+	}
+	peer_acks_with_options(connection, start + acked * 1460, options,
+			       sack_option(options, start, count, blocks));
+}
+
+/* A SACK connection that sent `segments` full segments from `start`. */
+static struct established sack_sender(uint32_t segments)
+{
+	struct established connection =
+		passive_open_with(1024, peer_sack_syn_options, sizeof(peer_sack_syn_options));
+
+	assert_true(connection.socket->sack_permitted);
+	fill_pattern(payload, segments * 1460, 9);
+	assert_int_equal(net_tcp_send(connection.socket, payload, segments * 1460),
+			 segments * 1460);
+	expect_frames(segments);
+	clear_frames();
+	return connection;
+}
+
+static void expect_retransmit(size_t index, const struct established *connection, uint32_t start,
+			      uint32_t segment)
+{
+	expect_segment(index, from_us(start + segment * 1460, connection->peer_next, TCP_FLAG_ACK,
+				      (uint16_t)full_window(), payload + segment * 1460, 1460));
+}
+
+static void test_sack_blocks_parsed_and_invalid_ignored(void **state)
+{
+	struct established connection = sack_sender(8);
+	struct net_tcp_socket *socket = connection.socket;
+	uint32_t start = connection.our_next;
+	static const uint32_t invalid[4][2] = {
+		{ 3 * 1460, 3 * 1460 }, /* empty */
+		{ 5 * 1460, 4 * 1460 }, /* reversed */
+		{ 7 * 1460, 9 * 1460 }, /* beyond what we sent */
+		{ -1460u, 1460 },	/* below the ACK */
+	};
+	static const uint32_t valid[4][2] = {
+		{ 6 * 1460, 7 * 1460 },
+		{ 2 * 1460, 2 * 1460 + 100 },
+		{ 2 * 1460 + 100, 3 * 1460 }, /* touches the previous: merged */
+		{ 4 * 1460, 5 * 1460 },
+	};
+	uint8_t options[40];
+
+	(void)state;
+	peer_acks_with_options(&connection, start, options,
+			       sack_option(options, start, 4, invalid));
+	assert_int_equal(socket->sacked_count, 0);
+	/* A malformed SACK option (length not 2 + 8n) is ignored whole. */
+	sack_option(options, start, 1, valid);
+	options[3] = 12;
+	peer_acks_with_options(&connection, start, options, 4 + 8);
+	assert_int_equal(socket->sacked_count, 0);
+	expect_frames(0);
+	/* Four valid blocks in one option: sorted and merged into three ranges. */
+	peer_acks_with_options(&connection, start, options, sack_option(options, start, 4, valid));
+	assert_int_equal(socket->sacked_count, 3);
+	assert_int_equal(socket->sacked[0].start, start + 2 * 1460);
+	assert_int_equal(socket->sacked[0].end, start + 3 * 1460);
+	assert_int_equal(socket->sacked[1].start, start + 4 * 1460);
+	assert_int_equal(socket->sacked[1].end, start + 5 * 1460);
+	assert_int_equal(socket->sacked[2].start, start + 6 * 1460);
+	assert_int_equal(socket->sacked[2].end, start + 7 * 1460);
+	/* 3 segments SACKed on the third duplicate ACK: recovery, holes 0, 3 and 5 as cwnd
+	 * (ssthresh = 4 segments) and the pipe allow. */
+	assert_true(socket->in_recovery);
+	assert_int_equal(socket->congestion_window, 4 * 1460);
+	net_tcp_abort(connection.socket);
+	net_tcp_close(connection.listener);
+}
+
+static void test_sack_hole_retransmitted_on_first_sack(void **state)
+{
+	struct established connection = sack_sender(5);
+	struct net_tcp_statistics statistics;
+	uint32_t start = connection.our_next;
+	static const uint32_t one_block[1][2] = { { 1, 4 } };
+
+	(void)state;
+	/* One duplicate ACK whose block shows 3 segments above the hole: retransmit at once. */
+	peer_sacks(&connection, start, 0, 1, one_block);
+	expect_frames(1);
+	expect_retransmit(0, &connection, start, 0);
+	net_tcp_get_statistics(connection.socket, &statistics);
+	assert_int_equal(statistics.fast_retransmits, 1);
+	assert_int_equal(statistics.slow_start_threshold, 5 * 1460 / 2);
+	clear_frames();
+	/* Another duplicate with the same news: the hole is not sent twice. */
+	peer_sacks(&connection, start, 0, 1, one_block);
+	expect_frames(0);
+	/* The ACK of everything ends recovery. */
+	peer_sacks(&connection, start, 5, 0, NULL);
+	assert_false(connection.socket->in_recovery);
+	assert_int_equal(connection.socket->sacked_count, 0);
+	assert_int_equal(net_next_deadline(test.stack), NET_NO_DEADLINE);
+	net_tcp_abort(connection.socket);
+	net_tcp_close(connection.listener);
+}
+
+static void test_sack_two_holes_in_one_round_trip(void **state)
+{
+	struct established connection = sack_sender(8);
+	uint32_t start = connection.our_next;
+	static const uint32_t first[1][2] = { { 1, 3 } };
+	static const uint32_t both[2][2] = { { 4, 8 }, { 1, 3 } };
+
+	(void)state;
+	/* Not yet: 2 segments SACKed, one duplicate ACK. */
+	peer_sacks(&connection, start, 0, 1, first);
+	expect_frames(0);
+	/* Holes 0 and 3 shown: both go out on this ACK, lowest first. */
+	peer_sacks(&connection, start, 0, 2, both);
+	expect_frames(2);
+	expect_retransmit(0, &connection, start, 0);
+	expect_retransmit(1, &connection, start, 3);
+	clear_frames();
+	/* A partial ACK (hole 0 filled): hole 3 was already retransmitted, nothing more. */
+	peer_sacks(&connection, start, 3, 1, both);
+	expect_frames(0);
+	assert_true(connection.socket->in_recovery);
+	peer_sacks(&connection, start, 8, 0, NULL);
+	assert_false(connection.socket->in_recovery);
+	net_tcp_abort(connection.socket);
+	net_tcp_close(connection.listener);
+}
+
+static void test_sack_without_negotiation_is_new_reno(void **state)
+{
+	struct established connection = passive_open(1024);
+	uint32_t start = connection.our_next;
+	static const uint32_t block[1][2] = { { 1, 4 } };
+
+	(void)state;
+	assert_false(connection.socket->sack_permitted);
+	fill_pattern(payload, 5 * 1460, 9);
+	assert_int_equal(net_tcp_send(connection.socket, payload, 5 * 1460), 5 * 1460);
+	clear_frames();
+	/* Blocks from a peer that never offered SACK are not used: one duplicate is not enough. */
+	peer_sacks(&connection, start, 0, 1, block);
+	expect_frames(0);
+	assert_int_equal(connection.socket->sacked_count, 0);
+	net_tcp_abort(connection.socket);
+	net_tcp_close(connection.listener);
+}
+
+static void test_sack_scoreboard_pruned_and_cleared_on_rto(void **state)
+{
+	struct established connection = sack_sender(8);
+	struct net_tcp_socket *socket = connection.socket;
+	uint32_t start = connection.our_next;
+	static const uint32_t blocks[2][2] = { { 2, 4 }, { 5, 6 } };
+
+	(void)state;
+	peer_sacks(&connection, start, 1, 2, blocks);
+	assert_int_equal(socket->sacked_count, 2);
+	clear_frames();
+	/* send_unacknowledged to segment 3: the first range is cut to [3, 4). */
+	peer_sacks(&connection, start, 3, 1, blocks + 1);
+	assert_int_equal(socket->sacked_count, 2);
+	assert_int_equal(socket->sacked[0].start, start + 3 * 1460);
+	assert_int_equal(socket->sacked[0].end, start + 4 * 1460);
+	/* To segment 4: that range is gone. */
+	peer_sacks(&connection, start, 4, 1, blocks + 1);
+	assert_int_equal(socket->sacked_count, 1);
+	assert_int_equal(socket->sacked[0].start, start + 5 * 1460);
+	clear_frames();
+	/* The retransmission timer: scoreboard cleared, recovery abandoned, go back to 4. */
+	advance_clock(net_next_deadline(test.stack) - test.now_ns);
+	net_poll_timers(test.stack, test.now_ns);
+	assert_int_equal(socket->sacked_count, 0);
+	assert_false(socket->in_recovery);
+	expect_frames(1);
+	expect_retransmit(0, &connection, start, 4);
+	net_tcp_abort(connection.socket);
+	net_tcp_close(connection.listener);
+}
+
 static void test_zero_window_then_update_when_application_reads(void **state)
 {
 	struct established connection = passive_open(1024);
@@ -1388,6 +1596,11 @@ int main(void)
 		TEST(test_sack_permitted_active_open),
 		TEST(test_sack_blocks_exact),
 		TEST(test_sack_blocks_on_data_segments_fit_the_mtu),
+		TEST(test_sack_blocks_parsed_and_invalid_ignored),
+		TEST(test_sack_hole_retransmitted_on_first_sack),
+		TEST(test_sack_two_holes_in_one_round_trip),
+		TEST(test_sack_without_negotiation_is_new_reno),
+		TEST(test_sack_scoreboard_pruned_and_cleared_on_rto),
 		SMALL(test_zero_window_then_update_when_application_reads),
 		TEST(test_zero_window_probes),
 		TEST(test_fin_in_established_then_last_ack),
