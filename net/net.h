@@ -400,7 +400,8 @@ struct net_tcp_statistics {
 	uint64_t bytes_received; /* payload bytes delivered in order */
 	uint64_t retransmits;	 /* segments sent again, for any reason */
 	uint64_t fast_retransmits;
-	uint64_t timeouts; /* retransmission timer expiries */
+	uint64_t timeouts;    /* retransmission timer expiries */
+	uint64_t loss_probes; /* tail loss probes sent (RFC 8985 7) */
 	uint64_t rtt_samples;
 	uint64_t smoothed_rtt_ns;   /* SRTT, 0 before the first sample */
 	uint64_t rtt_variation_ns;  /* RTTVAR */

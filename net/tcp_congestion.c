@@ -16,7 +16,8 @@
  *   SACK loss recovery (RFC 6675, simplified; only when SACK was negotiated, else NewReno): the
  *   peer's SACK blocks (validated: within send_unacknowledged..send_max) fill a scoreboard of up
  *   to 8 sorted, merged ranges, pruned as send_unacknowledged advances. Recovery starts on the
- *   third duplicate ACK or as soon as 3 SMSS or more are SACKed above send_unacknowledged:
+ *   third duplicate ACK, as soon as 3 SMSS or more are SACKed above send_unacknowledged, or
+ *   when the SACKs reach the end of a tail loss probe (tcp_timers.c):
  *   ssthresh = max(flight / 2, 2 SMSS), cwnd = ssthresh, recover = send_max, and the first hole
  *   is retransmitted at once. Every un-SACKed byte below the highest SACKed one counts as lost;
  *   pipe = flight - SACKed - lost + retransmitted-in-this-recovery, and on each ACK the holes
@@ -324,6 +325,7 @@ static void retransmit_holes(struct net_tcp_socket *socket, bool first)
 void tcp_sack_after_ack(struct net_tcp_socket *socket)
 {
 	uint32_t una = socket->send_unacknowledged;
+	bool probe_sacked;
 
 	if (socket->in_recovery) {
 		retransmit_holes(socket, false);
@@ -331,7 +333,11 @@ void tcp_sack_after_ack(struct net_tcp_socket *socket)
 	}
 	if (socket->send_max == una || seq_lt(una, socket->recover))
 		return; /* nothing out, or losses of a window already recovered (RFC 6582 3.2) */
-	if (socket->duplicate_acks < 3 && sacked_bytes(socket) < 3u * socket->send_mss)
+	/* A loss probe SACKed (RFC 8985 7.4): what lies unSACKed below it was lost. */
+	probe_sacked = socket->probe_sent && socket->sacked_count > 0 &&
+		       seq_ge(socket->sacked[socket->sacked_count - 1].end, socket->probe_end);
+	if (socket->duplicate_acks < 3 && sacked_bytes(socket) < 3u * socket->send_mss &&
+	    !probe_sacked)
 		return;
 	socket->slow_start_threshold = half_flight(socket);
 	socket->congestion_window = socket->slow_start_threshold;

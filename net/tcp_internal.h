@@ -49,6 +49,7 @@
 #define TCP_SYN_RETRIES 6
 #define TCP_DATA_RETRIES 15
 #define TCP_FIN_WAIT_2_TIMEOUT_NS 60000000000ull /* an orphan waiting for the peer's FIN */
+#define TCP_MIN_PROBE_TIMEOUT_NS 10000000ull	 /* RFC 8985 7.2: PTO at least 10 ms */
 
 static inline bool seq_lt(uint32_t a, uint32_t b)
 {
@@ -83,7 +84,8 @@ struct tcp_range {
 enum tcp_timer {
 	TCP_TIMER_RETRANSMIT, /* also the persist timer: only one of them runs */
 	TCP_TIMER_DELAYED_ACK,
-	TCP_TIMER_KEEPALIVE, /* also FIN_WAIT_2 and TIME_WAIT expiry */
+	TCP_TIMER_KEEPALIVE,  /* also FIN_WAIT_2 and TIME_WAIT expiry */
+	TCP_TIMER_LOSS_PROBE, /* tail loss probe (RFC 8985 7), earlier than the RTO */
 	TCP_TIMER_COUNT
 };
 
@@ -146,6 +148,10 @@ struct net_tcp_socket {
 	struct tcp_range sacked[TCP_SACK_SCOREBOARD];
 	uint32_t sacked_count;
 	uint32_t high_retransmit;
+	/* Tail loss probe (RFC 8985 7): a probe was sent for this tail and not yet passed by the
+	 * ACK; probe_end is send_max after it (an ACK or SACK reaching it ends the episode). */
+	bool probe_sent;
+	uint32_t probe_end;
 	uint64_t smoothed_rtt_ns, rtt_variation_ns, rto_ns;
 	bool rtt_timing;
 	uint32_t rtt_sequence;
@@ -226,6 +232,9 @@ void tcp_send_reset_for(struct net_tcp_socket *socket);
 /* Answer an unwanted segment with a RST (RFC 9293 3.10.7.1), unless it is one. */
 void tcp_send_reset_reply(const struct tcp_segment *segment);
 void tcp_send_window_probe(struct net_tcp_socket *socket);
+/* Tail loss probe: up to one MSS of new data if the peer's window allows, else the last MSS of
+ * the highest data sent again (the FIN alone if only it is out). */
+void tcp_send_loss_probe(struct net_tcp_socket *socket);
 /* Retransmit the segment at send_unacknowledged (fast retransmit, partial ACKs). */
 void tcp_retransmit_first(struct net_tcp_socket *socket);
 /* Retransmit data [sequence, sequence + length) (within the send buffer) in one segment, a TSO
@@ -238,7 +247,8 @@ void tcp_maybe_window_update(struct net_tcp_socket *socket);
 /* tcp_timers.c */
 void tcp_timer_set(struct net_tcp_socket *socket, enum tcp_timer timer, uint64_t delay_ns);
 void tcp_timer_stop(struct net_tcp_socket *socket, enum tcp_timer timer);
-/* After sending or acknowledging: run the retransmit timer iff data is outstanding. */
+/* After sending or acknowledging: run the retransmit timer iff data is outstanding, and the
+ * loss probe timer too while not recovering (restarted if restart or not running). */
 void tcp_rearm_retransmit(struct net_tcp_socket *socket, bool restart);
 void tcp_enter_time_wait(struct net_tcp_socket *socket);
 void tcp_restart_keepalive(struct net_tcp_socket *socket);

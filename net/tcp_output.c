@@ -418,13 +418,55 @@ void tcp_output(struct net_tcp_socket *socket)
 				 socket->send_next - socket->send_buffer_sequence, length) < 0)
 			break;
 		socket->send_next += length + (fin ? 1 : 0);
-		if (seq_gt(socket->send_next, socket->send_max))
+		if (seq_gt(socket->send_next, socket->send_max)) {
 			socket->send_max = socket->send_next;
+			tcp_timer_stop(socket,
+				       TCP_TIMER_LOSS_PROBE); /* new data: restart the PTO */
+		}
 		socket->force_send = false;
 		if (fin)
 			break;
 	}
 	tcp_rearm_retransmit(socket, false);
+}
+
+void tcp_send_loss_probe(struct net_tcp_socket *socket)
+{
+	uint32_t data_end = socket->send_buffer_sequence + socket->send_buffer.used;
+	uint32_t mss = current_mss(socket), start, end, length;
+	uint32_t in_flight = socket->send_next - socket->send_unacknowledged;
+	uint8_t flags = TCP_FLAG_ACK;
+
+	socket->probe_sent = true;
+	socket->statistics.loss_probes++;
+	if (seq_lt(socket->send_next, data_end) && socket->send_window > in_flight) {
+		/* New data: it probes and makes progress (RFC 8985 7.3). */
+		length = data_end - socket->send_next;
+		if (length > mss)
+			length = mss;
+		if (length > socket->send_window - in_flight)
+			length = socket->send_window - in_flight;
+		if (socket->send_next + length == data_end)
+			flags |= TCP_FLAG_PSH;
+		account_send(socket, socket->send_next, length);
+		if (send_segment(socket, socket->send_next, flags,
+				 socket->send_next - socket->send_buffer_sequence, length) == 0) {
+			socket->send_next += length;
+			if (seq_gt(socket->send_next, socket->send_max))
+				socket->send_max = socket->send_next;
+		}
+		socket->probe_end = socket->send_max;
+		return;
+	}
+	/* Else the last MSS of the highest data sent, alone (never a TSO segment). */
+	socket->probe_end = socket->send_max;
+	end = seq_lt(socket->send_max, data_end) ? socket->send_max : data_end;
+	if (!seq_gt(end, socket->send_unacknowledged)) {
+		tcp_retransmit_first(socket); /* only the FIN is out */
+		return;
+	}
+	start = end - socket->send_unacknowledged > mss ? end - mss : socket->send_unacknowledged;
+	tcp_retransmit_data(socket, start, end - start);
 }
 
 void tcp_maybe_window_update(struct net_tcp_socket *socket)

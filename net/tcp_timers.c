@@ -12,6 +12,14 @@
  *                answers.
  *   delayed ACK  at most tcp_delayed_ack_ns after in-order data that was not acknowledged at
  *                once.
+ *   loss probe   RFC 8985 7 (tail loss probe): while data is out, nothing is being recovered
+ *                (no fast recovery, no RTO since the last new ACK) and all of it has been sent,
+ *                fires PTO = 2 SRTT (+ tcp_delayed_ack_ns with one segment or less in flight;
+ *                at least 10 ms; not armed if the RTO would come first or before an RTT
+ *                sample) after the last new data sent or new ACK. It sends one probe: new data
+ *                if the peer's window allows, else the last MSS of the highest data again; the
+ *                RTO restarts. One probe per tail: the next only once the ACK passes it. The
+ *                ACK it draws (SACKing the probe) starts SACK recovery for the hole below.
  *   keepalive    with keepalive on, probes after tcp_keepalive_idle_ns of silence; the slot
  *                also ends FIN_WAIT_2 for an orphan and TIME_WAIT (2 MSL).
  *
@@ -38,7 +46,42 @@ static uint64_t persist_delay(const struct net_tcp_socket *socket)
 	return delay > TCP_MAX_RTO_NS ? TCP_MAX_RTO_NS : delay;
 }
 
+static void tcp_rearm_retransmit_only(struct net_tcp_socket *socket, bool restart);
+
+static void rearm_loss_probe(struct net_tcp_socket *socket, bool restart)
+{
+	uint32_t flight = socket->send_max - socket->send_unacknowledged;
+	uint64_t pto, now = net_now(socket->stack);
+
+	if (socket->probe_sent && seq_ge(socket->send_unacknowledged, socket->probe_end))
+		socket->probe_sent = false; /* the tail it probed is acknowledged */
+	if (flight == 0 || socket->probe_sent || socket->in_recovery || socket->retries != 0 ||
+	    !socket->rtt_measured || socket->persisting || socket->send_next != socket->send_max ||
+	    !socket->send_buffer.data || socket->timers[TCP_TIMER_RETRANSMIT] == NET_NO_DEADLINE) {
+		tcp_timer_stop(socket, TCP_TIMER_LOSS_PROBE);
+		return;
+	}
+	if (!restart && socket->timers[TCP_TIMER_LOSS_PROBE] != NET_NO_DEADLINE)
+		return;
+	pto = 2 * socket->smoothed_rtt_ns;
+	if (flight <= socket->send_mss)
+		pto += socket->stack->limits.tcp_delayed_ack_ns; /* the peer may delay its ACK */
+	if (pto < TCP_MIN_PROBE_TIMEOUT_NS)
+		pto = TCP_MIN_PROBE_TIMEOUT_NS;
+	if (now + pto >= socket->timers[TCP_TIMER_RETRANSMIT]) {
+		tcp_timer_stop(socket, TCP_TIMER_LOSS_PROBE); /* the RTO comes first anyway */
+		return;
+	}
+	tcp_timer_set(socket, TCP_TIMER_LOSS_PROBE, pto);
+}
+
 void tcp_rearm_retransmit(struct net_tcp_socket *socket, bool restart)
+{
+	tcp_rearm_retransmit_only(socket, restart);
+	rearm_loss_probe(socket, restart);
+}
+
+static void tcp_rearm_retransmit_only(struct net_tcp_socket *socket, bool restart)
 {
 	uint32_t data_end = socket->send_buffer_sequence + socket->send_buffer.used;
 
@@ -66,6 +109,7 @@ void tcp_enter_time_wait(struct net_tcp_socket *socket)
 
 	tcp_set_state(socket, NET_TCP_TIME_WAIT);
 	tcp_timer_stop(socket, TCP_TIMER_RETRANSMIT);
+	tcp_timer_stop(socket, TCP_TIMER_LOSS_PROBE);
 	tcp_timer_stop(socket, TCP_TIMER_DELAYED_ACK);
 	tcp_timer_set(socket, TCP_TIMER_KEEPALIVE, 2 * stack->limits.tcp_msl_ns);
 	socket->persisting = false;
@@ -128,6 +172,27 @@ static bool retransmit_expired(struct net_tcp_socket *socket)
 	return false;
 }
 
+static void loss_probe_expired(struct net_tcp_socket *socket)
+{
+	if (socket->send_max == socket->send_unacknowledged || socket->probe_sent ||
+	    socket->in_recovery || socket->retries != 0 || socket->persisting ||
+	    socket->send_next != socket->send_max || !socket->send_buffer.data)
+		return;
+	switch (socket->state) {
+	case NET_TCP_ESTABLISHED:
+	case NET_TCP_CLOSE_WAIT:
+	case NET_TCP_FIN_WAIT_1:
+	case NET_TCP_CLOSING:
+	case NET_TCP_LAST_ACK:
+		break;
+	default:
+		return;
+	}
+	tcp_send_loss_probe(socket);
+	tcp_timer_stop(socket, TCP_TIMER_LOSS_PROBE);
+	tcp_timer_set(socket, TCP_TIMER_RETRANSMIT, socket->rto_ns);
+}
+
 static bool keepalive_expired(struct net_tcp_socket *socket)
 {
 	struct net_stack *stack = socket->stack;
@@ -170,6 +235,10 @@ void tcp_poll(struct net_stack *stack, uint64_t now_ns)
 			socket->timers[TCP_TIMER_RETRANSMIT] = NET_NO_DEADLINE;
 			if (retransmit_expired(socket))
 				continue;
+		}
+		if (socket->timers[TCP_TIMER_LOSS_PROBE] <= now_ns) {
+			socket->timers[TCP_TIMER_LOSS_PROBE] = NET_NO_DEADLINE;
+			loss_probe_expired(socket);
 		}
 		if (socket->timers[TCP_TIMER_KEEPALIVE] <= now_ns) {
 			socket->timers[TCP_TIMER_KEEPALIVE] = NET_NO_DEADLINE;

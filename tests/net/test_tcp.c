@@ -405,7 +405,18 @@ static void test_retransmission_after_rto(void **state)
 	assert_int_equal(net_tcp_send(connection.socket, "hello", 5), 5);
 	expect_frames(1);
 	clear_frames();
-	/* The handshake gave an RTT sample of 0, so the RTO is the 200 ms floor. */
+	/* The handshake gave an RTT sample of 0: the tail loss probe comes first, after
+	 * 2 SRTT + the delayed-ACK allowance (one segment in flight), and sends it again. */
+	assert_int_equal(connection.socket->timers[TCP_TIMER_RETRANSMIT], test.now_ns + 200 * MS);
+	assert_int_equal(net_next_deadline(test.stack), test.now_ns + 40 * MS);
+	advance_clock(40 * MS);
+	net_poll_timers(test.stack, test.now_ns);
+	expect_frames(1);
+	expect_segment(0, from_us(connection.our_next, connection.peer_next,
+				  TCP_FLAG_ACK | TCP_FLAG_PSH, (uint16_t)full_window(),
+				  (const uint8_t *)"hello", 5));
+	clear_frames();
+	/* The probe was lost too: the RTO (the 200 ms floor) restarted with it, then fires. */
 	assert_int_equal(net_next_deadline(test.stack), test.now_ns + 200 * MS);
 	advance_clock(199 * MS);
 	net_poll_timers(test.stack, test.now_ns);
@@ -425,10 +436,11 @@ static void test_retransmission_after_rto(void **state)
 	net_poll_timers(test.stack, test.now_ns);
 	expect_frames(1);
 	net_tcp_get_statistics(connection.socket, &statistics);
-	assert_int_equal(statistics.retransmits, 2);
+	assert_int_equal(statistics.retransmits, 3);
+	assert_int_equal(statistics.loss_probes, 1);
 	assert_int_equal(statistics.timeouts, 2);
 	assert_int_equal(statistics.congestion_window, 1460);
-	assert_int_equal(counters()->tcp_retransmitted, 2);
+	assert_int_equal(counters()->tcp_retransmitted, 3);
 	clear_frames();
 	/* The ACK ends it: no more timers (Karn: no RTT sample from a retransmission). */
 	peer_sends(connection.peer_next, connection.our_next + 5, TCP_FLAG_ACK, 1024, NULL, 0);
@@ -1008,6 +1020,158 @@ static void test_sack_scoreboard_pruned_and_cleared_on_rto(void **state)
 	assert_false(socket->in_recovery);
 	expect_frames(1);
 	expect_retransmit(0, &connection, start, 4);
+	net_tcp_abort(connection.socket);
+	net_tcp_close(connection.listener);
+}
+
+/* Fire whatever timer is due next, checking it is at `delay` from now. */
+static void fire_next_timer(uint64_t delay)
+{
+	assert_int_equal(net_next_deadline(test.stack), test.now_ns + delay);
+	advance_clock(delay - 1);
+	net_poll_timers(test.stack, test.now_ns);
+	expect_frames(0);
+	advance_clock(1);
+	net_poll_timers(test.stack, test.now_ns);
+}
+
+static void test_loss_probe_retransmits_last_segment_then_sack_recovery(void **state)
+{
+	struct established connection = sack_sender(8);
+	struct net_tcp_statistics statistics;
+	uint32_t start = connection.our_next;
+	static const uint32_t probe[1][2] = { { 7, 8 } };
+
+	(void)state;
+	/* The whole flight is lost: no ACK. PTO = 2 SRTT (0 here), at least 10 ms. */
+	fire_next_timer(10 * MS);
+	expect_frames(1);
+	/* The last MSS (all data sent: no new data), PSH as it ends the buffer. */
+	expect_segment(0,
+		       from_us(start + 7 * 1460, connection.peer_next, TCP_FLAG_ACK | TCP_FLAG_PSH,
+			       (uint16_t)full_window(), payload + 7 * 1460, 1460));
+	clear_frames();
+	/* One probe per tail: the next timer is the RTO, restarted with the probe. */
+	assert_int_equal(net_next_deadline(test.stack), test.now_ns + 200 * MS);
+	assert_int_equal(connection.socket->timers[TCP_TIMER_LOSS_PROBE], NET_NO_DEADLINE);
+	/* The probe's ACK SACKs it: the hole below is lost, SACK recovery resends it (cwnd =
+	 * ssthresh = 4 segments, the pipe allows 4 now). */
+	peer_sacks(&connection, start, 0, 1, probe);
+	assert_true(connection.socket->in_recovery);
+	expect_frames(4);
+	expect_retransmit(0, &connection, start, 0);
+	expect_retransmit(1, &connection, start, 1);
+	expect_retransmit(2, &connection, start, 2);
+	expect_retransmit(3, &connection, start, 3);
+	net_tcp_get_statistics(connection.socket, &statistics);
+	assert_int_equal(statistics.loss_probes, 1);
+	assert_int_equal(statistics.fast_retransmits, 1);
+	assert_int_equal(statistics.timeouts, 0);
+	clear_frames();
+	/* Everything acknowledged: no timers left. */
+	peer_sacks(&connection, start, 8, 0, NULL);
+	assert_false(connection.socket->in_recovery);
+	assert_int_equal(net_next_deadline(test.stack), NET_NO_DEADLINE);
+	net_tcp_abort(connection.socket);
+	net_tcp_close(connection.listener);
+}
+
+static void test_loss_probe_sends_new_data(void **state)
+{
+	struct established connection =
+		passive_open_with(1024, peer_sack_syn_options, sizeof(peer_sack_syn_options));
+	uint32_t start = connection.our_next;
+
+	(void)state;
+	fill_pattern(payload, 12 * 1460, 3);
+	assert_int_equal(net_tcp_send(connection.socket, payload, 12 * 1460), 12 * 1460);
+	expect_frames(10); /* the initial congestion window */
+	clear_frames();
+	fire_next_timer(10 * MS);
+	/* Unsent data and the peer's window allow it: one new segment is the probe. */
+	expect_frames(1);
+	expect_segment(0, from_us(start + 10 * 1460, connection.peer_next, TCP_FLAG_ACK,
+				  (uint16_t)full_window(), payload + 10 * 1460, 1460));
+	assert_int_equal(connection.socket->send_max, start + 11 * 1460);
+	clear_frames();
+	/* No second probe for this tail even after new data went out; the RTO comes next. */
+	assert_int_equal(net_next_deadline(test.stack), test.now_ns + 200 * MS);
+	/* An ACK of new data (not past the probe) does not re-arm it either. */
+	peer_sends(connection.peer_next, start + 2 * 1460, TCP_FLAG_ACK, 1024, NULL, 0);
+	clear_frames();
+	assert_int_equal(connection.socket->timers[TCP_TIMER_LOSS_PROBE], NET_NO_DEADLINE);
+	/* Past the probe: a new tail, a new PTO. */
+	peer_sends(connection.peer_next, start + 11 * 1460, TCP_FLAG_ACK, 1024, NULL, 0);
+	assert_false(connection.socket->probe_sent);
+	assert_true(connection.socket->send_max != connection.socket->send_unacknowledged);
+	assert_true(connection.socket->timers[TCP_TIMER_LOSS_PROBE] != NET_NO_DEADLINE);
+	net_tcp_abort(connection.socket);
+	net_tcp_close(connection.listener);
+}
+
+static void test_no_loss_probe_when_nothing_outstanding(void **state)
+{
+	struct established connection = sack_sender(3);
+	uint32_t start = connection.our_next;
+
+	(void)state;
+	assert_true(connection.socket->timers[TCP_TIMER_LOSS_PROBE] != NET_NO_DEADLINE);
+	peer_sacks(&connection, start, 3, 0, NULL);
+	assert_int_equal(connection.socket->timers[TCP_TIMER_LOSS_PROBE], NET_NO_DEADLINE);
+	assert_int_equal(net_next_deadline(test.stack), NET_NO_DEADLINE);
+	advance_clock(1000 * MS);
+	net_poll_timers(test.stack, test.now_ns);
+	expect_frames(0);
+	assert_int_equal(connection.socket->statistics.loss_probes, 0);
+	net_tcp_abort(connection.socket);
+	net_tcp_close(connection.listener);
+}
+
+static void test_loss_probe_lost_then_rto(void **state)
+{
+	struct established connection = sack_sender(4);
+	struct net_tcp_statistics statistics;
+	uint32_t start = connection.our_next;
+
+	(void)state;
+	fire_next_timer(10 * MS);
+	expect_frames(1);
+	expect_segment(0,
+		       from_us(start + 3 * 1460, connection.peer_next, TCP_FLAG_ACK | TCP_FLAG_PSH,
+			       (uint16_t)full_window(), payload + 3 * 1460, 1460));
+	clear_frames();
+	/* The probe is lost as well: the RTO fires 200 ms after it, from the first segment. */
+	fire_next_timer(200 * MS);
+	expect_frames(1);
+	expect_retransmit(0, &connection, start, 0);
+	net_tcp_get_statistics(connection.socket, &statistics);
+	assert_int_equal(statistics.loss_probes, 1);
+	assert_int_equal(statistics.timeouts, 1);
+	clear_frames();
+	/* After a timeout no probe until the tail is acknowledged: the next timer is the RTO. */
+	assert_int_equal(connection.socket->timers[TCP_TIMER_LOSS_PROBE], NET_NO_DEADLINE);
+	assert_int_equal(net_next_deadline(test.stack), test.now_ns + 400 * MS);
+	net_tcp_abort(connection.socket);
+	net_tcp_close(connection.listener);
+}
+
+static void test_loss_probe_is_one_mss_with_tso(void **state)
+{
+	struct established connection;
+
+	(void)state;
+	test.interface->config.features |= NET_INTERFACE_TX_TSO4;
+	connection = passive_open_with(1024, peer_sack_syn_options, sizeof(peer_sack_syn_options));
+	fill_pattern(payload, 14600, 4);
+	assert_int_equal(net_tcp_send(connection.socket, payload, 14600), 14600);
+	expect_frames(1); /* one TSO frame */
+	clear_frames();
+	fire_next_timer(10 * MS);
+	expect_frames(1);
+	assert_int_equal(test.frames[0].offload.gso_type, NET_GSO_NONE);
+	expect_segment(0, from_us(connection.our_next + 13140, connection.peer_next,
+				  TCP_FLAG_ACK | TCP_FLAG_PSH, (uint16_t)full_window(),
+				  payload + 13140, 1460));
 	net_tcp_abort(connection.socket);
 	net_tcp_close(connection.listener);
 }
@@ -1601,6 +1765,12 @@ int main(void)
 		TEST(test_sack_two_holes_in_one_round_trip),
 		TEST(test_sack_without_negotiation_is_new_reno),
 		TEST(test_sack_scoreboard_pruned_and_cleared_on_rto),
+		TEST(test_loss_probe_retransmits_last_segment_then_sack_recovery),
+		TEST(test_loss_probe_sends_new_data),
+		TEST(test_no_loss_probe_when_nothing_outstanding),
+		TEST(test_loss_probe_lost_then_rto),
+		cmocka_unit_test_setup_teardown(test_loss_probe_is_one_mss_with_tso, setup_tso,
+						teardown_stack),
 		SMALL(test_zero_window_then_update_when_application_reads),
 		TEST(test_zero_window_probes),
 		TEST(test_fin_in_established_then_last_ack),
