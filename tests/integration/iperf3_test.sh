@@ -15,36 +15,7 @@ cd "$(dirname "$0")/../.." || exit 1
 guest=$BUILD/guests/iperf3.elf
 seconds=2
 
-namespaces=()
-launchers=()
 index=0
-
-teardown() {
-	local pid namespace
-	for pid in "${launchers[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-	for pid in "${launchers[@]}"; do wait "$pid" 2>/dev/null; done
-	for namespace in "${namespaces[@]}"; do ip netns del "$namespace" 2>/dev/null; done
-	launchers=()
-	namespaces=()
-}
-trap 'teardown; cleanup_work_directory' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-command -v iperf3 >/dev/null || { echo "iperf3_test: needs the stock iperf3 (Debian: iperf3)"; exit 1; }
-[ -f "$guest" ] || { echo "iperf3_test: $guest is missing (make builds it)"; exit 1; }
-
-# new_namespace: a namespace with lo up; sets $ns, $host_ip, $guest_ip, $net.
-new_namespace() {
-	index=$((index + 1))
-	ns=rvp-$$-$index
-	host_ip=198.18.$index.1
-	guest_ip=198.18.$index.2
-	net=tap,ifname=$ns,ip=$guest_ip/24,gw=$host_ip
-	namespaces+=("$ns")
-	ip netns add "$ns" || { fail_check "cannot create namespace $ns"; return 1; }
-	ip -n "$ns" link set lo up
-}
 
 # start_guest ARGUMENTS...: the guest iperf3 with ARGUMENTS, behind the TAP; waits for the TAP
 # and gives the host side its address. Its output: $stdout_file, $stderr_file; pid: $launcher.
@@ -54,7 +25,7 @@ start_guest() {
 	ip netns exec "$ns" "$RINGVISOR" run --mem 256M --net "$net" "$guest" -- "$@" \
 		>"$stdout_file" 2>"$stderr_file" &
 	launcher=$!
-	launchers+=("$launcher")
+	processes+=("$launcher")
 	local deadline=$((SECONDS + 20))
 	until ip -n "$ns" link show dev "$ns" >/dev/null 2>&1; do
 		if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$launcher" 2>/dev/null; then
@@ -66,19 +37,9 @@ start_guest() {
 	ip -n "$ns" addr add "$host_ip/24" dev "$ns"
 }
 
-# wait_for_launcher SECONDS: sets $status; kills the launcher at the deadline.
+# wait_for_launcher SECONDS: waits for $launcher to exit and sets $status.
 wait_for_launcher() {
-	local deadline=$((SECONDS + $1))
-	while kill -0 "$launcher" 2>/dev/null; do
-		if [ "$SECONDS" -ge "$deadline" ]; then
-			fail_check "the launcher was still running after $1 s; killed"
-			kill -KILL "$launcher" 2>/dev/null
-			break
-		fi
-		sleep 0.05
-	done
-	wait "$launcher"
-	status=$?
+	wait_for_exit "$launcher" "$1"
 }
 
 # expect_rate FILE: FILE has a receiver summary with a rate above zero.

@@ -23,7 +23,30 @@ launcher_timeout=${LAUNCHER_TIMEOUT:-60}
 cleanup_work_directory() {
 	rm -rf "$work_directory"
 }
-trap cleanup_work_directory EXIT
+
+# Tests that start processes in the background and create network namespaces add them to
+# these lists; teardown kills and deletes them (after each test, and on every exit path).
+processes=()
+namespaces=()
+
+teardown() {
+	local pid namespace
+	for pid in "${processes[@]}"; do
+		kill -KILL "$pid" 2>/dev/null
+	done
+	for pid in "${processes[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	for namespace in "${namespaces[@]}"; do
+		ip netns del "$namespace" 2>/dev/null
+	done
+	processes=()
+	namespaces=()
+}
+
+trap 'teardown; cleanup_work_directory' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 run_launcher() {
 	timeout -s TERM -k 5 "$launcher_timeout" "$RINGVISOR" "$@" >"$stdout_file" 2>"$stderr_file"
@@ -56,6 +79,27 @@ expect_stderr() {
 
 expect_no_stderr() {
 	[ ! -s "$stderr_file" ] || fail_check "expected nothing on stderr"
+}
+
+# wait_for_exit PID SECONDS: waits for PID to exit and sets $status; kills it at the deadline.
+wait_for_exit() {
+	local pid=$1 deadline=$((SECONDS + $2))
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			fail_check "process $pid was still running after $2 s; killed"
+			kill -KILL "$pid" 2>/dev/null
+			break
+		fi
+		sleep 0.02
+	done
+	wait "$pid"
+	status=$?
+}
+
+# expect_no_sanitizer_report [FILE...]: nothing in $stderr_file (or the FILEs) from ASan/UBSan.
+expect_no_sanitizer_report() {
+	! grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' \
+		"$stderr_file" "$@" || fail_check "a sanitizer report in the output"
 }
 
 # wait_for_output FILE TEXT SECONDS: true once FILE contains TEXT, false at the deadline.

@@ -22,57 +22,7 @@ frame_sender=$BUILD/tests/raw_frame_sender
 port=7777
 guest_mac=02:00:c6:12:00:02
 
-namespaces=()
-launchers=()
 namespace_index=0
-
-# teardown: stops the launchers still running and deletes the namespaces (after each test).
-teardown() {
-	local pid namespace
-	for pid in "${launchers[@]}"; do
-		kill -KILL "$pid" 2>/dev/null
-	done
-	for pid in "${launchers[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
-	for namespace in "${namespaces[@]}"; do
-		ip netns del "$namespace" 2>/dev/null
-	done
-	launchers=()
-	namespaces=()
-}
-
-cleanup_network() {
-	teardown
-	cleanup_work_directory
-}
-trap cleanup_network EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-for tool in "$client" "$frame_sender"; do
-	[ -x "$tool" ] || { echo "network_test: $tool is missing (make builds it)"; exit 1; }
-done
-for command in ip ping; do
-	command -v $command >/dev/null || { echo "network_test: needs '$command'"; exit 1; }
-done
-
-# new_namespace: makes a namespace and sets, for the test, $ns (its name, also the TAP's name),
-# $subnet (198.18.N), $host_ip, $guest_ip and $net (the launcher's --net value, more keys may
-# be appended).
-new_namespace() {
-	namespace_index=$((namespace_index + 1))
-	ns=rvt-$$-$namespace_index
-	subnet=198.18.$namespace_index
-	host_ip=$subnet.1
-	guest_ip=$subnet.2
-	net=tap,ifname=$ns,mac=$guest_mac,ip=$guest_ip/24,gw=$host_ip
-	namespaces+=("$ns")
-	ip netns add "$ns" || { fail_check "cannot create namespace $ns"; return 1; }
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1
-	ip -n "$ns" link set lo up
-}
 
 # in_ns COMMAND...: runs COMMAND in the test's namespace.
 in_ns() {
@@ -87,7 +37,7 @@ start_guest() {
 	: >"$stderr_file"
 	ip netns exec "$ns" "$RINGVISOR" "$@" >"$stdout_file" 2>"$stderr_file" &
 	launcher=$!
-	launchers+=("$launcher")
+	processes+=("$launcher")
 	local deadline=$((SECONDS + 20))
 	until ip -n "$ns" link show dev "$ns" >/dev/null 2>&1; do
 		if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$launcher" 2>/dev/null; then
@@ -104,19 +54,9 @@ start_guest() {
 	fi
 }
 
-# wait_for_launcher SECONDS: waits for $launcher to exit and sets $status; kills it at the deadline.
+# wait_for_launcher SECONDS: waits for $launcher to exit and sets $status.
 wait_for_launcher() {
-	local deadline=$((SECONDS + $1))
-	while kill -0 "$launcher" 2>/dev/null; do
-		if [ "$SECONDS" -ge "$deadline" ]; then
-			fail_check "the launcher was still running after $1 s; killed"
-			kill -KILL "$launcher" 2>/dev/null
-			break
-		fi
-		sleep 0.02
-	done
-	wait "$launcher"
-	status=$?
+	wait_for_exit "$launcher" "$1"
 }
 
 # quit_guest: asks udp-echo to exit and waits for the launcher.
@@ -125,11 +65,6 @@ quit_guest() {
 		>"$work_directory/quit" 2>&1 ||
 		fail_check "udp-echo did not answer !quit: $(cat "$work_directory/quit")"
 	wait_for_launcher 20
-}
-
-expect_no_sanitizer_report() {
-	! grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' \
-		"$stderr_file" || fail_check "the launcher's stderr has a sanitizer report"
 }
 
 # counter FILE NAME COUNTER: the value of a "nic NAME COUNTER VALUE" line, 0 if there is none

@@ -41,35 +41,9 @@ big=$((64 << 20))
 
 : >"$stdout_file"
 : >"$stderr_file"
-namespaces=()
-pids=()
 namespace_index=0
 host_output=$work_directory/host
 listener_output=$work_directory/listener
-
-# teardown: kills what the test started (launchers, host tools) and deletes its namespaces.
-teardown() {
-	local pid namespace
-	for pid in "${pids[@]}"; do
-		kill -KILL "$pid" 2>/dev/null
-	done
-	for pid in "${pids[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
-	for namespace in "${namespaces[@]}"; do
-		ip netns del "$namespace" 2>/dev/null
-	done
-	pids=()
-	namespaces=()
-}
-
-cleanup_tcp() {
-	teardown
-	cleanup_work_directory
-}
-trap cleanup_tcp EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 for file in "$tcp_check" "$tcp_echo" "$host_check"; do
 	[ -e "$file" ] || { echo "tcp_test: $file is missing (make builds it)"; exit 1; }
@@ -114,30 +88,15 @@ start_guest() {
 	: >"$stderr_file"
 	ip netns exec "$ns" "$RINGVISOR" "$@" >"$stdout_file" 2>"$stderr_file" &
 	launcher=$!
-	pids+=("$launcher")
+	processes+=("$launcher")
 	if ! wait_for_output "$stdout_file" "$ready" 30; then
 		fail_check "the guest never said '$ready'"
 		return 1
 	fi
 }
 
-# wait_for_process PID SECONDS: waits for PID to exit and sets $status; kills it at the deadline.
-wait_for_process() {
-	local pid=$1 deadline=$((SECONDS + $2))
-	while kill -0 "$pid" 2>/dev/null; do
-		if [ "$SECONDS" -ge "$deadline" ]; then
-			fail_check "process $pid was still running after $2 s; killed"
-			kill -KILL "$pid" 2>/dev/null
-			break
-		fi
-		sleep 0.02
-	done
-	wait "$pid"
-	status=$?
-}
-
 wait_for_launcher() {
-	wait_for_process "$launcher" "$1"
+	wait_for_exit "$launcher" "$1"
 	launcher_status=$status
 }
 
@@ -157,14 +116,14 @@ start_host_listener() {
 	: >"$listener_output"
 	ip netns exec "$ns" "$host_check" listen "$@" >"$listener_output" 2>&1 &
 	host_pid=$!
-	pids+=("$host_pid")
+	processes+=("$host_pid")
 	wait_for_output "$listener_output" "tcp_check_host: listening on" 10 ||
 		{ fail_check "tcp_check_host never listened: $(cat "$listener_output")"; return 1; }
 }
 
 # wait_for_host_listener SECONDS: waits for it; its status and output become the host side's.
 wait_for_host_listener() {
-	wait_for_process "$host_pid" "$1"
+	wait_for_exit "$host_pid" "$1"
 	host_status=$status
 	cp "$listener_output" "$host_output"
 }
@@ -179,11 +138,6 @@ expect_guest_ok() {
 	[ "$launcher_status" -eq 0 ] || fail_check "expected the guest to exit 0, got $launcher_status"
 	grep -q "^$1: OK" "$stdout_file" || grep -q "^$1: [0-9]* connections" "$stdout_file" ||
 		fail_check "guest: $(grep -m 1 "^$1: FAILED" "$stdout_file")"
-}
-
-expect_no_sanitizer_report() {
-	! grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' \
-		"$stderr_file" "$host_output" || fail_check "a sanitizer report (launcher or host tool)"
 }
 
 # expect_heap_unchanged PROGRAM: its "heap live_allocations/used_bytes before B after A" lines
@@ -279,7 +233,7 @@ transfer() {
 	expect_host_ok
 	expect_guest_ok tcp-check
 	expect_heap_unchanged tcp-check
-	expect_no_sanitizer_report
+	expect_no_sanitizer_report "$host_output"
 	note "$direction: $(grep -m 1 '^tcp-check: OK' "$stdout_file" | sed 's/^tcp-check: //')," \
 		"host retransmits $(awk '/retransmits/ { print $3 }' "$host_output")," \
 		"guest $(grep -m 1 '^tcp-check: tcp ' "$stdout_file" | grep -o 'retransmits.*')"
@@ -389,7 +343,7 @@ lifecycle() {
 	expect_host_ok
 	expect_guest_ok tcp-check
 	expect_heap_unchanged tcp-check
-	expect_no_sanitizer_report
+	expect_no_sanitizer_report "$host_output"
 	note "$direction: $(grep -m 1 '^tcp-check: OK' "$stdout_file" | sed 's/^tcp-check: //');" \
 		"$(grep -m 1 '^tcp-check: heap live_allocations' "$stdout_file" | sed 's/^tcp-check: //')"
 }
@@ -440,7 +394,7 @@ quit_echo() {
 	wait_for_launcher 30
 	[ "$launcher_status" -eq 0 ] || fail_check "tcp-echo exited $launcher_status"
 	expect_heap_unchanged tcp-echo
-	expect_no_sanitizer_report
+	expect_no_sanitizer_report "$host_output"
 }
 
 test_echo_many_connections() {
@@ -504,7 +458,7 @@ test_half_close() {
 	expect_host_ok
 	expect_guest_ok tcp-check
 	expect_heap_unchanged tcp-check
-	expect_no_sanitizer_report
+	expect_no_sanitizer_report "$host_output"
 	# Also through tcp-echo: the host's FIN comes after its data; the echo still comes back
 	# whole, then the guest's FIN (the echo checker's ending).
 	start_echo || return
