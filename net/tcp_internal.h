@@ -271,4 +271,12 @@ void tcp_sack_after_ack(struct net_tcp_socket *socket);
 /* Bytes estimated in the network (RFC 6675 pipe) during SACK recovery, else send_next - una. */
 uint32_t tcp_pipe(const struct net_tcp_socket *socket);
 
+/* The states in which a connection may (re)send data or a FIN: it is synchronized and our side
+ * has not finished sending everything. */
+static inline bool tcp_state_sends_data(enum net_tcp_state state)
+{
+	return state == NET_TCP_ESTABLISHED || state == NET_TCP_CLOSE_WAIT ||
+	       state == NET_TCP_FIN_WAIT_1 || state == NET_TCP_CLOSING || state == NET_TCP_LAST_ACK;
+}
+
 #endif

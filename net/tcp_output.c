@@ -349,16 +349,8 @@ uint32_t tcp_retransmit_data(struct net_tcp_socket *socket, uint32_t sequence, u
 
 void tcp_output(struct net_tcp_socket *socket)
 {
-	switch (socket->state) {
-	case NET_TCP_ESTABLISHED:
-	case NET_TCP_CLOSE_WAIT:
-	case NET_TCP_FIN_WAIT_1:
-	case NET_TCP_CLOSING:
-	case NET_TCP_LAST_ACK:
-		break;
-	default:
+	if (!tcp_state_sends_data(socket->state))
 		return;
-	}
 	if (!socket->send_buffer.data)
 		return;
 	for (;;) {

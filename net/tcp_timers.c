@@ -178,16 +178,8 @@ static void loss_probe_expired(struct net_tcp_socket *socket)
 	    socket->in_recovery || socket->retries != 0 || socket->persisting ||
 	    socket->send_next != socket->send_max || !socket->send_buffer.data)
 		return;
-	switch (socket->state) {
-	case NET_TCP_ESTABLISHED:
-	case NET_TCP_CLOSE_WAIT:
-	case NET_TCP_FIN_WAIT_1:
-	case NET_TCP_CLOSING:
-	case NET_TCP_LAST_ACK:
-		break;
-	default:
+	if (!tcp_state_sends_data(socket->state))
 		return;
-	}
 	tcp_send_loss_probe(socket);
 	tcp_timer_stop(socket, TCP_TIMER_LOSS_PROBE);
 	tcp_timer_set(socket, TCP_TIMER_RETRANSMIT, socket->rto_ns);
