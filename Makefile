@@ -70,7 +70,7 @@ $(BUILD)/guests/%.elf: $$(call app_objects,$$*) $(GUEST_KERNEL_OBJECTS) guest/gu
 
 .DEFAULT_GOAL := all
 .SECONDARY:
-.PHONY: all run test launcher-tests network-tests tcp-tests iperf3-tests network-bench table launcher-unit-tests virtqueue-fuzz nic-fuzz fuzz bench format \
+.PHONY: all run test launcher-tests network-tests tcp-tests iperf3-tests share-tests share-fuzz network-bench table launcher-unit-tests virtqueue-fuzz nic-fuzz fuzz bench format \
 	format-check clean
 
 all: $(BUILD)/ringvisor $(GUESTS)
@@ -83,6 +83,10 @@ run: all $(BENCH_NETWORK_TOOLS)
 
 include tests/unit/unit.mk
 include tests/net/net.mk
+
+$(BUILD)/tests/share_vandal: tests/integration/share_vandal.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $(SANITIZE) $< -o $@
 
 $(BUILD)/tests/bad_elf_maker: tests/integration/bad_elf_maker.c
 	@mkdir -p $(dir $@)
@@ -102,10 +106,23 @@ $(BUILD)/fuzz/virtqueue_fuzz: tests/fuzz/virtqueue_fuzz.c $(LAUNCHER_UNIT_SOURCE
 	$(FUZZ_CC) -std=gnu11 -O1 -g $(WARNINGS) -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all $< $(LAUNCHER_UNIT_SOURCES) -o $@
 
-launcher-unit-tests: $(BUILD)/tests/launcher/test_virtqueue
-	$(BUILD)/tests/launcher/test_virtqueue
+$(BUILD)/tests/launcher/test_frame_offload: tests/unit/test_frame_offload.c \
+		launcher/frame_offload.c launcher/frame_offload.h abi/ringvisor_abi.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -D_GNU_SOURCE $(SANITIZE) $< launcher/frame_offload.c -lcmocka \
+		-o $@
 
-NIC_FUZZ_SOURCES := launcher/nic.c launcher/tap.c launcher/fault_injection.c $(LAUNCHER_UNIT_SOURCES)
+LAUNCHER_UNIT_TESTS := $(BUILD)/tests/launcher/test_virtqueue \
+	$(BUILD)/tests/launcher/test_frame_offload
+
+launcher-unit-tests: $(LAUNCHER_UNIT_TESTS)
+	@set -e; for test in $(LAUNCHER_UNIT_TESTS); do echo "== $$test"; $$test; done
+
+# The share backend's data path, with the switch file it needs (share_fuzz.c, nic.c).
+SHARE_SOURCES := launcher/share_port.c launcher/share_ring.c launcher/share_switch.c \
+	launcher/frame_offload.c launcher/segments.c
+NIC_FUZZ_SOURCES := launcher/nic.c launcher/tap.c launcher/fault_injection.c $(SHARE_SOURCES) \
+	$(LAUNCHER_UNIT_SOURCES)
 
 $(BUILD)/fuzz/nic_fuzz: tests/fuzz/nic_fuzz.c $(NIC_FUZZ_SOURCES) launcher/nic.h \
 		launcher/virtqueue.h abi/ringvisor_abi.h
@@ -118,11 +135,22 @@ nic-fuzz: $(BUILD)/fuzz/nic_fuzz
 	$< -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -rss_limit_mb=4096 \
 		$(BUILD)/fuzz/nic_corpus
 
+$(BUILD)/fuzz/share_fuzz: tests/fuzz/share_fuzz.c $(SHARE_SOURCES) launcher/fail.c \
+		launcher/share_switch.h launcher/share_ring.h launcher/frame_offload.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -O1 -g $(WARNINGS) -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all $< $(SHARE_SOURCES) launcher/fail.c -o $@
+
+share-fuzz: $(BUILD)/fuzz/share_fuzz
+	@mkdir -p $(BUILD)/fuzz/share_corpus
+	$< -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -rss_limit_mb=4096 \
+		$(BUILD)/fuzz/share_corpus
+
 virtqueue-fuzz: $(BUILD)/fuzz/virtqueue_fuzz
 	@mkdir -p $(BUILD)/fuzz/virtqueue_corpus
 	$< -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz/virtqueue_corpus
 
-fuzz: net-fuzz virtqueue-fuzz nic-fuzz
+fuzz: net-fuzz virtqueue-fuzz nic-fuzz share-fuzz
 
 # Host-side tools for the network tests (sanitized) and the network benchmark (optimized).
 NETWORK_TOOLS := $(BUILD)/tests/udp_echo_client $(BUILD)/tests/udp_echo_server \
@@ -147,6 +175,9 @@ table: all
 tcp-tests: $(BUILD)/sanitize/ringvisor $(GUESTS) $(NETWORK_TOOLS)
 	RINGVISOR=$(BUILD)/sanitize/ringvisor BUILD=$(BUILD) tests/integration/tcp_test.sh
 
+share-tests: $(BUILD)/sanitize/ringvisor $(GUESTS) $(BUILD)/tests/share_vandal
+	RINGVISOR=$(BUILD)/sanitize/ringvisor BUILD=$(BUILD) tests/integration/share_test.sh
+
 iperf3-tests: $(BUILD)/sanitize/ringvisor $(GUESTS)
 	RINGVISOR=$(BUILD)/sanitize/ringvisor BUILD=$(BUILD) tests/integration/iperf3_test.sh
 
@@ -157,7 +188,7 @@ launcher-tests: $(BUILD)/sanitize/ringvisor $(GUESTS) $(BUILD)/tests/bad_elf_mak
 	RINGVISOR=$(BUILD)/sanitize/ringvisor BUILD=$(BUILD) tests/integration/launcher_test.sh
 
 test: unit-tests launcher-unit-tests net-tests launcher-tests network-tests tcp-tests \
-	iperf3-tests
+	iperf3-tests share-tests
 
 LAUNCHER_LIBRARY_OBJECTS := $(filter-out $(BUILD)/launcher/main.o,$(LAUNCHER_OBJECTS))
 

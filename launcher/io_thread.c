@@ -86,8 +86,9 @@ void io_thread_start(struct io_thread *io, struct nic *nics, unsigned nic_count)
 		      &nic->sources[NIC_EVENT_RECEIVE_DOORBELL]);
 		watch(io, nic->transmit_doorbell_fd, EPOLLIN,
 		      &nic->sources[NIC_EVENT_TRANSMIT_DOORBELL]);
-		watch(io, nic->tap_fd, 0, &nic->sources[NIC_EVENT_TAP_READABLE]); /* off for now */
-		nic->tap_watched = true;
+		watch(io, nic->backend_fd, 0,
+		      &nic->sources[NIC_EVENT_BACKEND_READABLE]); /* off for now */
+		nic->backend_watched = true;
 	}
 	/* The thread starts with every signal blocked: SIGINT and SIGTERM must reach the vCPU
 	 * thread (they interrupt KVM_RUN), and SIGUSR1 arrives through the signalfd. */

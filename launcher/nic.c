@@ -1,6 +1,7 @@
 /*
  * The paravirtual NIC (see nic.h): setup from the guest's hypercall, and the two data paths
- * the I/O thread runs.
+ * the I/O thread runs. The backend functions near the top are the only places that know
+ * whether a TAP or a switch port is behind the NIC.
  */
 #include "nic.h"
 
@@ -17,14 +18,23 @@
 #include <unistd.h>
 
 #include "fail.h"
+#include "frame_offload.h"
+#include "segments.h"
+#include "share_switch.h"
 #include "tap.h"
 #include "vm.h"
 
 #define FEATURE(bit) (1ull << (bit))
-#define FEATURES_OFFERED                                                                           \
+#define FEATURES_BASIC (FEATURE(RINGVISOR_NIC_FEATURE_MTU) | FEATURE(RINGVISOR_NIC_FEATURE_MAC))
+#define FEATURES_OFFLOAD                                                                           \
 	(FEATURE(RINGVISOR_NIC_FEATURE_CSUM) | FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM) |         \
-	 FEATURE(RINGVISOR_NIC_FEATURE_MTU) | FEATURE(RINGVISOR_NIC_FEATURE_MAC) |                 \
 	 FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4) | FEATURE(RINGVISOR_NIC_FEATURE_HOST_TSO4))
+
+/* offload=off leaves a guest doing (and getting) every checksum and segment itself. */
+static uint64_t features_offered(const struct nic *nic)
+{
+	return FEATURES_BASIC | (nic->config.offloads_off ? 0 : FEATURES_OFFLOAD);
+}
 
 /* The largest frame either way: the header, then up to 64 KiB of IP and an Ethernet header. */
 #define FRAME_BYTES_MAX (RINGVISOR_NIC_HEADER_BYTES + 14 + 65535)
@@ -67,14 +77,20 @@ void nic_create(struct nic *nic, struct vm *vm, unsigned index, const struct nic
 		if (getrandom(nic->config.mac + 3, 3, 0) != 3)
 			fail_errno("getrandom for a MAC address");
 	}
-	nic->tap_fd = tap_open(config->interface_name, config->bridge, config->mtu);
-	nic->receive_doorbell_fd =
-		bind_doorbell(vm, receive_doorbell_port(index), config->interface_name);
-	nic->transmit_doorbell_fd =
-		bind_doorbell(vm, transmit_doorbell_port(index), config->interface_name);
+	if (config->backend == NIC_BACKEND_TAP) {
+		nic->backend_fd = tap_open(config->interface_name, config->bridge, config->mtu);
+	} else {
+		nic->share = malloc(sizeof *nic->share);
+		if (!nic->share)
+			fail("out of memory for NIC %s", config->name);
+		share_port_join(nic->share, config->switch_name, nic->config.mac);
+		nic->backend_fd = share_port_wakeup_fd(nic->share);
+	}
+	nic->receive_doorbell_fd = bind_doorbell(vm, receive_doorbell_port(index), config->name);
+	nic->transmit_doorbell_fd = bind_doorbell(vm, transmit_doorbell_port(index), config->name);
 	nic->sources[0] = (struct nic_event_source){ nic, NIC_EVENT_RECEIVE_DOORBELL };
 	nic->sources[1] = (struct nic_event_source){ nic, NIC_EVENT_TRANSMIT_DOORBELL };
-	nic->sources[2] = (struct nic_event_source){ nic, NIC_EVENT_TAP_READABLE };
+	nic->sources[2] = (struct nic_event_source){ nic, NIC_EVENT_BACKEND_READABLE };
 
 	fault_injector_init(&nic->receive_faults, &config->faults, 2 * index);
 	fault_injector_init(&nic->transmit_faults, &config->faults, 2 * index + 1);
@@ -88,7 +104,13 @@ void nic_create(struct nic *nic, struct vm *vm, unsigned index, const struct nic
 
 void nic_destroy(struct nic *nic)
 {
-	close(nic->tap_fd);
+	if (nic->share) {
+		share_port_leave(nic->share); /* closes the FIFO, backend_fd */
+		free(nic->share);
+		nic->share = NULL;
+	} else {
+		close(nic->backend_fd);
+	}
 	close(nic->receive_doorbell_fd);
 	close(nic->transmit_doorbell_fd);
 	free(nic->scratch);
@@ -104,16 +126,77 @@ void nic_describe(const struct nic *nic, struct ringvisor_nic_info *info)
 	memcpy(info->ipv4_gateway, nic->config.ipv4_gateway, 4);
 	info->ipv4_prefix_length = nic->config.ipv4_prefix_length;
 	info->queue_size_max = NIC_QUEUE_SIZE_MAX;
-	info->features = FEATURES_OFFERED;
+	info->features = features_offered(nic);
 	info->receive_doorbell_port = receive_doorbell_port(nic->index);
 	info->transmit_doorbell_port = transmit_doorbell_port(nic->index);
-	snprintf(info->name, sizeof info->name, "%s", nic->config.interface_name);
+	/* For the guest's messages; a long switch name is cut short (and still ends in NUL). */
+	size_t length = strnlen(nic->config.name, sizeof info->name - 1);
+	memcpy(info->name, nic->config.name, length);
 }
 
 static int64_t refuse_setup(const struct nic *nic, const char *why)
 {
-	fprintf(stderr, "ringvisor: NIC %s: setup refused: %s\n", nic->config.interface_name, why);
+	fprintf(stderr, "ringvisor: NIC %s: setup refused: %s\n", nic->config.name, why);
 	return RINGVISOR_ERROR_BAD_ARGUMENT;
+}
+
+/* ---- the backends: all that differs between a TAP and a switch port ----------------------- */
+
+/* What the guest negotiated decides what the backend may hand it. */
+static int64_t backend_set_guest_features(struct nic *nic, uint64_t features)
+{
+	if (nic->share) { /* the port finishes what the guest cannot (share_port.c) */
+		nic->share->guest_features = features;
+		return 0;
+	}
+	/* Tell the TAP what the guest can take; without TUN_F_CSUM it finishes checksums and
+	 * never hands us a frame larger than the MTU. */
+	unsigned offloads = 0;
+	if (features & FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM)) {
+		offloads |= TUN_F_CSUM;
+		if (features & FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4))
+			offloads |= TUN_F_TSO4;
+	}
+	int error = tap_set_offloads(nic->backend_fd, offloads);
+	if (error < 0) {
+		char why[96];
+		snprintf(why, sizeof why, "the TAP refused offloads %#x: %s", offloads,
+			 strerror(-error));
+		return refuse_setup(nic, why);
+	}
+	return 0;
+}
+
+/* Receives the next frame into `chain`: its length; 0 if none is waiting; -EMSGSIZE if one
+ * did not fit (or was a runt) and was dropped; another -errno if the backend failed. */
+static long backend_receive(struct nic *nic, const struct virtqueue_chain *chain)
+{
+	if (nic->share)
+		return share_port_receive(nic->share, chain->segments, chain->writable_count,
+					  chain->writable_bytes);
+	ssize_t length = readv(nic->backend_fd, chain->segments, (int)chain->writable_count);
+	if (length < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	if ((uint64_t)length >= chain->writable_bytes || /* readv cut it short */
+	    length < (ssize_t)RINGVISOR_NIC_HEADER_BYTES + 14)
+		return -EMSGSIZE;
+	return length;
+}
+
+/* Nothing more to receive. The TAP's readability is level-triggered; a switch port has to
+ * ask for a wakeup, and returns true if a frame slipped in meanwhile. */
+static bool backend_receive_again(struct nic *nic)
+{
+	return nic->share && share_port_ask_for_wakeup(nic->share);
+}
+
+/* Sends one frame; false if it could not be sent at all. */
+static bool backend_send(struct nic *nic, const struct iovec *segments, unsigned count,
+			 size_t length)
+{
+	if (nic->share)
+		return share_port_send(nic->share, segments, count, length);
+	return writev(nic->backend_fd, segments, (int)count) == (ssize_t)length;
 }
 
 static bool configure_queue(struct nic *nic, struct virtqueue *queue,
@@ -145,27 +228,15 @@ int64_t nic_setup(struct nic *nic, uint64_t setup_address)
 	if (!guest_memory_is_guest_buffer(&nic->vm->memory, setup_address, sizeof setup) ||
 	    !guest_memory_read(&nic->vm->memory, setup_address, &setup, sizeof setup))
 		return RINGVISOR_ERROR_BAD_ADDRESS;
-	if (setup.features & ~FEATURES_OFFERED)
+	if (setup.features & ~features_offered(nic))
 		return refuse_setup(nic, "the guest accepted features that were not offered");
 	if (!configure_queue(nic, &nic->receive_queue, &setup.receive, "receive") ||
 	    !configure_queue(nic, &nic->transmit_queue, &setup.transmit, "transmit"))
 		return RINGVISOR_ERROR_BAD_ARGUMENT;
 
-	/* Tell the TAP what the guest can take; without TUN_F_CSUM it finishes checksums and
-	 * never hands us a frame larger than the MTU. */
-	unsigned offloads = 0;
-	if (setup.features & FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM)) {
-		offloads |= TUN_F_CSUM;
-		if (setup.features & FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4))
-			offloads |= TUN_F_TSO4;
-	}
-	int error = tap_set_offloads(nic->tap_fd, offloads);
-	if (error < 0) {
-		char why[96];
-		snprintf(why, sizeof why, "the TAP refused offloads %#x: %s", offloads,
-			 strerror(-error));
-		return refuse_setup(nic, why);
-	}
+	int64_t refused = backend_set_guest_features(nic, setup.features);
+	if (refused)
+		return refused;
 	nic->features = setup.features;
 	__atomic_store_n(&nic->active, true, __ATOMIC_RELEASE);
 
@@ -179,20 +250,24 @@ int64_t nic_setup(struct nic *nic, uint64_t setup_address)
 /* ---- common to both directions --------------------------------------------------------- */
 
 /*
- * The one way a NIC stops: a hostile ring or a failed TAP. Its TAP leaves the epoll set, so a
- * level-triggered "readable" (or an error epoll reports whatever we ask) cannot keep the I/O
- * thread spinning over a device that will never read again.
+ * The one way a NIC stops: a hostile ring or a failed TAP. Its backend leaves the epoll set,
+ * so a level-triggered "readable" (or an error epoll reports whatever we ask) cannot keep the
+ * I/O thread spinning over a device that will never read again. (A broken share NIC keeps its
+ * port until the launcher exits; frames for it fill its rings and are dropped, counted, by
+ * their senders.)
  */
 static void mark_broken(struct nic *nic, const char *reason)
 {
 	if (nic->broken)
 		return;
 	nic->broken = true;
-	fprintf(stderr, "ringvisor: NIC %s: device broken: %s\n", nic->config.interface_name,
-		reason);
-	if (nic->tap_watched && epoll_ctl(nic->epoll_fd, EPOLL_CTL_DEL, nic->tap_fd, NULL) == 0)
-		nic->tap_watched = false;
-	nic->reading_tap = false;
+	fprintf(stderr, "ringvisor: NIC %s: device broken: %s\n", nic->config.name, reason);
+	if (nic->backend_watched &&
+	    epoll_ctl(nic->epoll_fd, EPOLL_CTL_DEL, nic->backend_fd, NULL) == 0)
+		nic->backend_watched = false;
+	nic->backend_reading = false;
+	if (nic->share)
+		share_port_pause_wakeups(nic->share);
 }
 
 static void wake_guest_if_wanted(struct nic *nic, struct virtqueue *queue)
@@ -204,73 +279,40 @@ static void wake_guest_if_wanted(struct nic *nic, struct virtqueue *queue)
 		nic->counters.guest_wakeups++;
 }
 
-static void set_tap_reading(struct nic *nic, bool reading)
+/* Off while the guest has no receive buffers: frames wait in the TAP's queue, or in the
+ * switch's rings, and senders do not wake us for them. */
+static void set_backend_reading(struct nic *nic, bool reading)
 {
-	if (nic->reading_tap == reading || !nic->tap_watched)
+	if (!reading && nic->share)
+		share_port_pause_wakeups(nic->share);
+	if (nic->backend_reading == reading || !nic->backend_watched)
 		return;
 	struct epoll_event event = { .events = reading ? EPOLLIN : 0,
-				     .data.ptr = &nic->sources[NIC_EVENT_TAP_READABLE] };
-	if (epoll_ctl(nic->epoll_fd, EPOLL_CTL_MOD, nic->tap_fd, &event) < 0)
-		fail_errno("epoll_ctl on TAP %s", nic->config.interface_name);
-	nic->reading_tap = reading;
-}
-
-/* Copies `length` bytes between scattered buffers (for duplicating a received frame). */
-static void copy_segments(struct iovec *to, unsigned to_count, const struct iovec *from,
-			  unsigned from_count, size_t length)
-{
-	size_t to_offset = 0, from_offset = 0;
-	unsigned to_index = 0, from_index = 0;
-	while (length > 0 && to_index < to_count && from_index < from_count) {
-		size_t room = to[to_index].iov_len - to_offset;
-		size_t have = from[from_index].iov_len - from_offset;
-		size_t step = room < have ? room : have;
-		step = step < length ? step : length;
-		memcpy((uint8_t *)to[to_index].iov_base + to_offset,
-		       (const uint8_t *)from[from_index].iov_base + from_offset, step);
-		length -= step, to_offset += step, from_offset += step;
-		if (to_offset == to[to_index].iov_len)
-			to_index++, to_offset = 0;
-		if (from_offset == from[from_index].iov_len)
-			from_index++, from_offset = 0;
-	}
+				     .data.ptr = &nic->sources[NIC_EVENT_BACKEND_READABLE] };
+	if (epoll_ctl(nic->epoll_fd, EPOLL_CTL_MOD, nic->backend_fd, &event) < 0)
+		fail_errno("epoll_ctl on NIC %s", nic->config.name);
+	nic->backend_reading = reading;
 }
 
 /*
  * Corrupts a frame (virtio-net header, then Ethernet frame, in one buffer) as a wire would:
  * one byte flipped under checksums that the receiver will check. With checksum offload that
  * needs care: a NEEDS_CSUM checksum is not there yet (whoever finishes it would cover the bad
- * byte), and DATA_VALID tells the receiver not to look. So finish the checksum here and drop
- * both flags first. A GSO frame is segmented and checksummed after us, which would hide the
- * damage: those are left alone. Returns false if the frame was not corrupted.
+ * byte), and DATA_VALID tells the receiver not to look. So the checksum is finished here and
+ * both flags dropped first. A GSO frame is segmented and checksummed after us, which would hide
+ * the damage: those are left alone. Returns false if the frame was not corrupted.
  */
 static bool corrupt_frame(struct fault_injector *faults, uint8_t *frame, size_t length)
 {
 	const size_t header = RINGVISOR_NIC_HEADER_BYTES;
-	if (length <= header || frame[1] != 0 /* gso_type */)
+	const char *reason;
+	if (length <= header || !frame_finish_checksum(frame, length, &reason))
 		return false;
-	if (frame[0] & 1) { /* VIRTIO_NET_HDR_F_NEEDS_CSUM */
-		size_t start = header + (frame[6] | (size_t)frame[7] << 8);
-		size_t offset = frame[8] | (size_t)frame[9] << 8;
-		if (start > length || offset + 2 > length - start)
-			return false;
-		uint32_t sum = 0; /* the field holds the pseudo-header sum already */
-		for (size_t at = start; at < length; at += 2)
-			sum += (uint32_t)frame[at] << 8 | (at + 1 < length ? frame[at + 1] : 0);
-		while (sum >> 16)
-			sum = (sum & 0xffff) + (sum >> 16);
-		uint16_t checksum = (uint16_t)~sum;
-		if (checksum == 0 && offset == 6) /* UDP's field: 0 would mean "no checksum" */
-			checksum = 0xffff;
-		frame[start + offset] = (uint8_t)(checksum >> 8);
-		frame[start + offset + 1] = (uint8_t)checksum;
-	}
-	frame[0] = 0; /* neither NEEDS_CSUM nor DATA_VALID: the receiver checks everything */
 	frame[header + fault_random_below(faults, (uint32_t)(length - header))] ^= 0xff;
 	return true;
 }
 
-/* ---- host to guest: the TAP into the receive queue ---------------------------------------- */
+/* ---- host to guest: the backend into the receive queue ------------------------------------ */
 
 static void deliver(struct nic *nic, uint16_t head, uint32_t length)
 {
@@ -301,14 +343,14 @@ static bool receive_faults(struct nic *nic, struct virtqueue_chain *chain, uint3
 	}
 	uint8_t header[2];
 	struct iovec header_copy = { header, sizeof header };
-	copy_segments(&header_copy, 1, segments, chain->writable_count, sizeof header);
+	segments_copy(&header_copy, 1, 0, segments, chain->writable_count, 0, sizeof header);
 	if (fault_roll(faults, faults->corrupt) && length <= FRAME_BYTES_MAX &&
 	    header[1] == 0 /* not GSO */) {
 		/* The frame is in guest buffers: gather it, corrupt it, put it back. */
 		struct iovec whole = { nic->scratch, length };
-		copy_segments(&whole, 1, segments, chain->writable_count, length);
+		segments_copy(&whole, 1, 0, segments, chain->writable_count, 0, length);
 		if (corrupt_frame(faults, nic->scratch, length)) {
-			copy_segments(segments, chain->writable_count, &whole, 1, length);
+			segments_copy(segments, chain->writable_count, 0, &whole, 1, 0, length);
 			nic->counters.injected_corruptions++;
 		}
 	}
@@ -317,8 +359,8 @@ static bool receive_faults(struct nic *nic, struct virtqueue_chain *chain, uint3
 		enum virtqueue_pop_result result = virtqueue_pop(&nic->receive_queue, &copy);
 		if (result == VIRTQUEUE_CHAIN && copy.readable_count == 0 &&
 		    copy.writable_bytes >= length) {
-			copy_segments(copy.segments, copy.writable_count, segments,
-				      chain->writable_count, length);
+			segments_copy(copy.segments, copy.writable_count, 0, segments,
+				      chain->writable_count, 0, length);
 			push_received(nic, copy.head, length);
 			nic->counters.injected_duplicates++;
 		} else if (result == VIRTQUEUE_CHAIN) {
@@ -334,26 +376,26 @@ static bool receive_faults(struct nic *nic, struct virtqueue_chain *chain, uint3
 	return true;
 }
 
-static void receive_from_tap(struct nic *nic)
+static void receive_from_backend(struct nic *nic)
 {
 	struct virtqueue *queue = &nic->receive_queue;
 	struct virtqueue_chain chain;
-	unsigned delivered = 0;
-	for (unsigned frames = 0; frames < RECEIVE_BATCH; frames++) {
+	unsigned delivered = 0, frames;
+	for (frames = 0; frames < RECEIVE_BATCH; frames++) {
 		enum virtqueue_pop_result result = virtqueue_pop(queue, &chain);
 		if (result == VIRTQUEUE_BROKEN) {
 			mark_broken(nic, queue->broken_reason);
 			break;
 		}
 		if (result == VIRTQUEUE_EMPTY) {
-			/* Out of buffers: stop reading (the TAP queues, then drops) and ask for a
-			 * doorbell when the guest posts more; look once more in case it just did.
-			 */
+			/* Out of buffers: stop reading (the TAP queues, then drops; a switch ring
+			 * fills, then its senders drop) and ask for a doorbell when the guest posts
+			 * more; look once more in case it just did. */
 			nic->counters.receive_no_buffer++;
 			virtqueue_set_doorbells_wanted(queue, true);
 			if (virtqueue_pending(queue) > 0)
 				continue;
-			set_tap_reading(nic, false);
+			set_backend_reading(nic, false);
 			break;
 		}
 		if (chain.readable_count > 0 ||
@@ -362,22 +404,24 @@ static void receive_from_tap(struct nic *nic)
 				    "a receive chain is not one writable buffer of a frame's size");
 			break;
 		}
-		ssize_t length = readv(nic->tap_fd, chain.segments, (int)chain.writable_count);
-		if (length < 0) {
-			virtqueue_unpop(queue); /* nothing to read after all */
-			if (errno != EAGAIN && errno != EINTR) {
-				char why[96];
-				snprintf(why, sizeof why, "reading the TAP failed: %s",
-					 strerror(errno));
-				mark_broken(nic, why);
-			}
-			break;
-		}
-		if ((uint64_t)length >= chain.writable_bytes ||
-		    length < (ssize_t)RINGVISOR_NIC_HEADER_BYTES + 14) {
+		long length = backend_receive(nic, &chain);
+		if (length == -EMSGSIZE) {
 			nic->counters.receive_truncated++; /* too big for the buffer, or a runt */
 			virtqueue_unpop(queue);		   /* reuse the buffer */
 			continue;
+		}
+		if (length <= 0) {
+			virtqueue_unpop(queue); /* nothing to read after all */
+			if (length < 0) {
+				char why[96];
+				snprintf(why, sizeof why, "receiving failed: %s",
+					 strerror((int)-length));
+				mark_broken(nic, why);
+				break;
+			}
+			if (backend_receive_again(nic))
+				continue;
+			break;
 		}
 		if (fault_injector_active(&nic->receive_faults) &&
 		    !receive_faults(nic, &chain, (uint32_t)length)) {
@@ -397,15 +441,16 @@ static void receive_from_tap(struct nic *nic)
 	}
 	if (delivered)
 		wake_guest_if_wanted(nic, queue);
+	if (frames == RECEIVE_BATCH && nic->share)
+		share_port_wake_self(nic->share); /* more to do: others first, then back here */
 }
 
-/* ---- guest to host: the transmit queue onto the TAP --------------------------------------- */
+/* ---- guest to host: the transmit queue to the backend ------------------------------------- */
 
 static void write_frame(struct nic *nic, const struct iovec *segments, unsigned count,
 			size_t length)
 {
-	ssize_t written = writev(nic->tap_fd, segments, (int)count);
-	if (written != (ssize_t)length) {
+	if (!backend_send(nic, segments, count, length)) {
 		nic->counters.transmit_errors++;
 		return;
 	}
@@ -477,7 +522,7 @@ static void transmit_with_faults(struct nic *nic, const struct virtqueue_chain *
 /* Chains sent per transmit doorbell before the I/O thread looks at its other work. */
 #define TRANSMIT_BATCH 256
 
-static void transmit_to_tap(struct nic *nic)
+static void transmit_to_backend(struct nic *nic)
 {
 	struct virtqueue *queue = &nic->transmit_queue;
 	struct virtqueue_chain chain;
@@ -523,11 +568,13 @@ static void transmit_to_tap(struct nic *nic)
 void nic_handle_event(struct nic *nic, enum nic_event event, bool failed)
 {
 	uint64_t count;
-	if (event == NIC_EVENT_TAP_READABLE && failed) {
+	if (event == NIC_EVENT_BACKEND_READABLE && failed) {
 		mark_broken(nic, "the TAP failed (was it deleted?)");
 		return;
 	}
-	if (event != NIC_EVENT_TAP_READABLE) {
+	if (event == NIC_EVENT_BACKEND_READABLE && nic->share)
+		share_port_drain_wakeups(nic->share);
+	if (event != NIC_EVENT_BACKEND_READABLE) {
 		int fd = event == NIC_EVENT_RECEIVE_DOORBELL ? nic->receive_doorbell_fd
 							     : nic->transmit_doorbell_fd;
 		if (read(fd, &count, sizeof count) != sizeof count)
@@ -540,27 +587,29 @@ void nic_handle_event(struct nic *nic, enum nic_event event, bool failed)
 	if (!__atomic_load_n(&nic->active, __ATOMIC_ACQUIRE) || nic->broken)
 		return;
 	switch (event) {
-	case NIC_EVENT_RECEIVE_DOORBELL: /* new receive buffers: read the TAP again */
+	case NIC_EVENT_RECEIVE_DOORBELL: /* new receive buffers: read the backend again */
 		virtqueue_set_doorbells_wanted(&nic->receive_queue, false);
-		set_tap_reading(nic, true);
-		receive_from_tap(nic);
+		set_backend_reading(nic, true);
+		receive_from_backend(nic);
 		break;
-	case NIC_EVENT_TAP_READABLE:
-		receive_from_tap(nic);
+	case NIC_EVENT_BACKEND_READABLE:
+		receive_from_backend(nic);
 		break;
 	case NIC_EVENT_TRANSMIT_DOORBELL:
-		transmit_to_tap(nic);
+		transmit_to_backend(nic);
 		break;
 	}
 }
 
 void nic_print_counters(const struct nic *nic, FILE *stream)
 {
-#define NIC_PRINT_COUNTER(name)                                                                    \
-	fprintf(stream, "nic %s %s %llu\n", nic->config.interface_name, #name,                     \
-		(unsigned long long)nic->counters.name);
+#define NIC_PRINT_COUNTER(counter)                                                                 \
+	fprintf(stream, "nic %s %s %llu\n", nic->config.name, #counter,                            \
+		(unsigned long long)nic->counters.counter);
 	NIC_COUNTERS(NIC_PRINT_COUNTER)
 #undef NIC_PRINT_COUNTER
+	if (nic->share)
+		share_port_print_counters(nic->share, nic->config.name, stream);
 	if (nic->broken)
-		fprintf(stream, "nic %s broken 1\n", nic->config.interface_name);
+		fprintf(stream, "nic %s broken 1\n", nic->config.name);
 }

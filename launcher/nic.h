@@ -1,12 +1,14 @@
 /*
  * The paravirtual NIC: virtio-net in all but transport (see the NIC section of
- * ringvisor_abi.h), with a TAP device behind it.
+ * ringvisor_abi.h), with a backend behind it: a TAP device (tap.c), or a port on a
+ * shared-memory switch with other launchers (share_switch.h).
  *
  * Two threads touch a NIC. The vCPU thread creates it and serves the guest's setup
  * hypercall; from the moment the NIC is active, only the I/O thread (io_thread.c) moves
- * frames: guest transmit chains go to the TAP with one writev each, straight from guest
- * memory, and frames from the TAP are read with one readv each, straight into the guest's
- * posted receive buffers. Neither direction copies a frame unless a fault is being injected.
+ * frames: guest transmit chains go to the backend straight from guest memory (one writev to a
+ * TAP, one copy into a switch ring), and frames from the backend go straight into the guest's
+ * posted receive buffers (one readv, or one copy out of a ring). The NIC's own code (rings,
+ * faults, counters, notification suppression) is the same for both backends.
  */
 #ifndef RINGVISOR_NIC_H
 #define RINGVISOR_NIC_H
@@ -46,12 +48,13 @@ struct nic_counters {
 };
 
 struct vm;
+struct share_port;
 
 /* What an epoll event for this NIC is about (io_thread.c keeps pointers to these). */
 enum nic_event {
 	NIC_EVENT_RECEIVE_DOORBELL,
 	NIC_EVENT_TRANSMIT_DOORBELL,
-	NIC_EVENT_TAP_READABLE,
+	NIC_EVENT_BACKEND_READABLE, /* the TAP, or the switch port's wakeup FIFO */
 };
 
 struct nic_event_source {
@@ -63,10 +66,11 @@ struct nic {
 	struct nic_config config;
 	unsigned index;
 	struct vm *vm;
-	int tap_fd;
-	int receive_doorbell_fd; /* eventfds bound to the doorbell ports with KVM_IOEVENTFD */
+	int backend_fd;		  /* epoll'd for frames: the TAP, or the switch port's FIFO */
+	struct share_port *share; /* the switch port, for a share NIC */
+	int receive_doorbell_fd;  /* eventfds bound to the doorbell ports with KVM_IOEVENTFD */
 	int transmit_doorbell_fd;
-	int epoll_fd; /* the I/O thread's, for turning TAP reading on and off */
+	int epoll_fd; /* the I/O thread's, for turning backend reading on and off */
 	struct nic_event_source sources[3];
 
 	bool active; /* set (release) by the setup hypercall; read (acquire) by the I/O thread */
@@ -74,8 +78,8 @@ struct nic {
 	uint64_t features;
 	struct virtqueue receive_queue;
 	struct virtqueue transmit_queue;
-	bool reading_tap;
-	bool tap_watched; /* in the epoll set at all; a failed TAP is taken out */
+	bool backend_reading;
+	bool backend_watched; /* in the epoll set at all; a failed backend is taken out */
 
 	struct fault_injector receive_faults, transmit_faults;
 	bool receive_held; /* reorder: a filled receive chain returned after the next one */
@@ -89,7 +93,8 @@ struct nic {
 	struct nic_counters counters;
 };
 
-/* Opens the TAP and binds the doorbells. Fails the launcher on any problem. */
+/* Opens the TAP or joins the switch, and binds the doorbells. Fails the launcher on any
+ * problem. */
 void nic_create(struct nic *nic, struct vm *vm, unsigned index, const struct nic_config *config);
 void nic_destroy(struct nic *nic);
 

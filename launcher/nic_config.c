@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "share_switch.h"
+
 static bool parse_mac(const char *text, uint8_t mac[6])
 {
 	unsigned bytes[6];
@@ -69,15 +71,31 @@ bool nic_config_parse(const char *text, struct nic_config *config, char *error, 
 		REFUSE("out of memory");
 
 	char *saved, *item = strtok_r(copy, ",", &saved);
-	if (!item || strcmp(item, "tap") != 0)
-		REFUSE("--net %s: the backend must come first, and the only one is 'tap'", text);
+	if (item && strcmp(item, "tap") == 0)
+		config->backend = NIC_BACKEND_TAP;
+	else if (item && strcmp(item, "share") == 0)
+		config->backend = NIC_BACKEND_SHARE;
+	else
+		REFUSE("--net %s: the backend must come first: 'tap' or 'share'", text);
+	const char *backend = item;
 	while ((item = strtok_r(NULL, ",", &saved))) {
 		char *value = strchr(item, '=');
 		if (!value)
 			REFUSE("--net: '%s' is not key=value", item);
 		*value++ = '\0';
 		unsigned long long number;
-		if (strcmp(item, "ifname") == 0) {
+		bool tap = config->backend == NIC_BACKEND_TAP;
+		if ((strcmp(item, "ifname") == 0 || strcmp(item, "bridge") == 0) && !tap)
+			REFUSE("--net: '%s' is for tap NICs, not %s", item, backend);
+		if (strcmp(item, "name") == 0 && tap)
+			REFUSE("--net: a tap NIC takes ifname=, not name=");
+		if (strcmp(item, "name") == 0) {
+			if (!share_name_is_valid(value))
+				REFUSE("--net: switch name '%s' is not 1-%d of A-Z a-z 0-9 _ . - "
+				       "(not starting with '.')",
+				       value, SHARE_NAME_MAX);
+			strcpy(config->switch_name, value);
+		} else if (strcmp(item, "ifname") == 0) {
 			if (!*value || strlen(value) >= IFNAMSIZ || strpbrk(value, "/ \t"))
 				REFUSE("--net: ifname '%s' is not an interface name (1-%d "
 				       "characters, no '/' or spaces)",
@@ -114,6 +132,10 @@ bool nic_config_parse(const char *text, struct nic_config *config, char *error, 
 				REFUSE("--net: mtu '%s' is not a number from %d to %d", value,
 				       NIC_MTU_MINIMUM, NIC_MTU_MAXIMUM);
 			config->mtu = (uint16_t)number;
+		} else if (strcmp(item, "offload") == 0) {
+			if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+				REFUSE("--net: offload '%s' is not 'on' or 'off'", value);
+			config->offloads_off = strcmp(value, "off") == 0;
 		} else if (strcmp(item, "bridge") == 0) {
 			if (!*value || strlen(value) >= IFNAMSIZ)
 				REFUSE("--net: bridge '%s' is not an interface name", value);
@@ -132,13 +154,20 @@ bool nic_config_parse(const char *text, struct nic_config *config, char *error, 
 				REFUSE("--net: seed '%s' is not a number", value);
 			config->faults.seed = number;
 		} else {
-			REFUSE("--net: unknown key '%s' (known: ifname, mac, ip, gw, mtu, bridge, "
-			       "loss, dup, reorder, corrupt, seed)",
+			REFUSE("--net: unknown key '%s' (known: ifname, bridge (tap); name "
+			       "(share); "
+			       "mac, ip, gw, mtu, offload, loss, dup, reorder, corrupt, seed)",
 			       item);
 		}
 	}
-	if (!config->interface_name[0])
+	if (config->backend == NIC_BACKEND_TAP && !config->interface_name[0])
 		REFUSE("--net %s: say which TAP with ifname=NAME", text);
+	if (config->backend == NIC_BACKEND_SHARE && !config->switch_name[0])
+		REFUSE("--net %s: say which switch with name=NAME", text);
+	if (config->backend == NIC_BACKEND_TAP)
+		snprintf(config->name, sizeof config->name, "%s", config->interface_name);
+	else
+		snprintf(config->name, sizeof config->name, "share:%s", config->switch_name);
 	free(copy);
 	return true;
 }

@@ -1,6 +1,9 @@
 /*
- * What the user asked of one NIC: `--net tap,ifname=NAME[,mac=..][,ip=ADDR/PREFIX][,gw=ADDR]
- * [,mtu=N][,bridge=BR][,loss=P][,dup=P][,reorder=P][,corrupt=P][,seed=N]`.
+ * What the user asked of one NIC:
+ *   --net tap,ifname=NAME[,bridge=BR][,COMMON...]    a TAP device (tap.c)
+ *   --net share,name=NAME[,COMMON...]                 a shared-memory switch (share_switch.h)
+ * where COMMON is mac=.., ip=ADDR/PREFIX, gw=ADDR, mtu=N, offload=on|off, and the faults loss=P,
+ * dup=P, reorder=P, corrupt=P, seed=N.
  */
 #ifndef RINGVISOR_NIC_CONFIG_H
 #define RINGVISOR_NIC_CONFIG_H
@@ -15,14 +18,23 @@
 #define NIC_MTU_MINIMUM 68
 #define NIC_MTU_MAXIMUM 65500
 
+enum nic_backend {
+	NIC_BACKEND_TAP,
+	NIC_BACKEND_SHARE,
+};
+
 struct nic_config {
-	char interface_name[IFNAMSIZ];
+	enum nic_backend backend;
+	char name[48];		       /* for messages and counters: the TAP's, or "share:NAME" */
+	char interface_name[IFNAMSIZ]; /* tap: the TAP */
+	char switch_name[33];	       /* share: the switch */
 	uint8_t mac[6];
 	bool mac_given;
 	uint8_t ipv4_address[4];
 	uint8_t ipv4_gateway[4];
 	uint8_t ipv4_prefix_length;
 	uint16_t mtu;
+	bool offloads_off;     /* offload=off: offer no checksum offload or TSO */
 	char bridge[IFNAMSIZ]; /* empty: none */
 	struct fault_settings faults;
 };

@@ -12,6 +12,7 @@
 #include "fail.h"
 #include "guest_memory.h"
 #include "options.h"
+#include "share_switch.h"
 
 static const char usage_text[] =
 	"usage: ringvisor run [options] GUEST.elf [-- GUEST-ARGUMENTS...]\n"
@@ -25,11 +26,17 @@ static const char usage_text[] =
 	"options:\n"
 	"  -m, --mem SIZE   guest RAM: a number with K, M or G (no suffix: MiB), a multiple of\n"
 	"                   2 MiB from 4M to 4G (default 64M)\n"
-	"  -n, --net tap,ifname=NAME[,KEY=VALUE...]\n"
+	"  -n, --net tap,ifname=NAME[,bridge=BR][,KEY=VALUE...]\n"
 	"                   a NIC backed by the TAP device NAME (created if absent, set up,\n"
-	"                   gone when the launcher exits unless it was persistent); up to %u.\n"
-	"                   keys: mac=52:54:00:12:34:56 (default: random), ip=198.18.0.2/24,\n"
-	"                   gw=198.18.0.1, mtu=1500, bridge=BR (attach the TAP to bridge BR),\n"
+	"                   gone when the launcher exits unless it was persistent), attached\n"
+	"                   to bridge BR if given\n"
+	"  -n, --net share,name=NAME[,KEY=VALUE...]\n"
+	"                   a NIC on switch NAME: every launcher naming NAME is on one virtual\n"
+	"                   Ethernet in shared memory (/dev/shm/ringvisor-share-NAME), without\n"
+	"                   the host's network stack; at most %u launchers per switch\n"
+	"                   up to %u NICs, either kind. keys for both: mac=52:54:00:12:34:56\n"
+	"                   (default: random), ip=198.18.0.2/24, gw=198.18.0.1, mtu=1500,\n"
+	"                   offload=off (offer the guest no checksum offload or TSO),\n"
 	"                   and faults on the link, both ways: loss=P, dup=P, reorder=P,\n"
 	"                   corrupt=P (probabilities 0-1), seed=N (default 0: repeatable)\n"
 	"  -s, --stats      print each NIC's counters at exit (`nic NAME COUNTER VALUE`);\n"
@@ -40,7 +47,7 @@ static const char usage_text[] =
 static void print_usage(FILE *stream)
 {
 	fprintf(stream, usage_text, RINGVISOR_EXIT_CODE_MAX, STATUS_LAUNCHER_ERROR,
-		STATUS_GUEST_CRASHED, RINGVISOR_NICS_MAX);
+		STATUS_GUEST_CRASHED, SHARE_PORTS_MAX, RINGVISOR_NICS_MAX);
 }
 
 __attribute__((noreturn, format(printf, 1, 2))) static void usage_error(const char *format, ...)
@@ -107,8 +114,8 @@ static void parse_nic(struct options *options, const char *text)
 	if (!nic_config_parse(text, config, error, sizeof error))
 		usage_error("%s", error);
 	for (unsigned index = 0; index < options->nic_count; index++)
-		if (strcmp(options->nics[index].interface_name, config->interface_name) == 0)
-			usage_error("--net: two NICs on TAP %s", config->interface_name);
+		if (strcmp(options->nics[index].name, config->name) == 0)
+			usage_error("--net: two NICs on %s", config->name);
 	options->nic_count++;
 }
 

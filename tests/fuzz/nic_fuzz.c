@@ -67,14 +67,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, tap) < 0)
 		abort();
 	nic.vm = &vm;
-	nic.tap_fd = tap[0];
+	nic.backend_fd = tap[0];
 	nic.receive_doorbell_fd = eventfd(0, EFD_NONBLOCK);
 	nic.transmit_doorbell_fd = eventfd(0, EFD_NONBLOCK);
 	nic.epoll_fd = epoll_create1(0);
 	struct epoll_event event = { .events = 0, .data.ptr = &nic };
 	epoll_ctl(nic.epoll_fd, EPOLL_CTL_ADD, tap[0], &event);
-	nic.tap_watched = true;
+	nic.backend_watched = true;
 	strcpy(nic.config.interface_name, "fuzz0");
+	strcpy(nic.config.name, "fuzz0");
 	fault_injector_init(&nic.receive_faults, &nic.config.faults, 0);
 	fault_injector_init(&nic.transmit_faults, &nic.config.faults, 1);
 	nic.scratch = malloc(65536 + 64);
@@ -104,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		nic_handle_event(&nic, NIC_EVENT_TRANSMIT_DOORBELL, false);
 		nic_handle_event(&nic, NIC_EVENT_RECEIVE_DOORBELL, false);
-		nic_handle_event(&nic, NIC_EVENT_TAP_READABLE, false);
+		nic_handle_event(&nic, NIC_EVENT_BACKEND_READABLE, false);
 	}
 	if (nic.counters.receive_frames > 3 * QUEUE_SIZE ||
 	    nic.counters.transmit_frames > 6 * QUEUE_SIZE)

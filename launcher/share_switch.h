@@ -1,0 +1,188 @@
+/*
+ * The `share` backend: guests on one host on one virtual Ethernet segment held in shared
+ * memory, without the host's network stack, as lguest's --sharenet was.
+ *
+ * A switch is a file, /dev/shm/ringvisor-share-NAME, that every launcher naming NAME maps.
+ * It holds a header, a table of SHARE_PORTS_MAX ports, and a ring for every ordered pair of
+ * ports (share_ring.h): port A sends to port B by writing into ring A->B, which only A writes
+ * and only B reads. Each launcher is its own switch: it learns the MAC addresses its guest sends
+ * from and publishes them in its port entry, and it sends a unicast frame only to the port that
+ * published its destination (broadcast, multicast and unknown destinations go to every other
+ * port). There is no switch process and no lock on the data path.
+ *
+ * Who is alive is kept by the kernel, not by the file: each member holds an open-file-
+ * description lock on its port's byte of the file, which dies with the process however it
+ * dies. Joining, leaving and reclaiming a dead member's port happen under another such lock
+ * (byte 0). A launcher killed with SIGKILL leaves its port marked active but unlocked; the next
+ * launcher to join, or any member that finds that port's ring full or its wakeup FIFO gone,
+ * reclaims it. The last launcher out removes the file and the FIFOs.
+ *
+ * Wakeups: each port has a FIFO, /dev/shm/ringvisor-share-NAME.port-N, that its launcher's
+ * I/O thread watches with epoll. A sender writes a byte to it only when the receiver has said,
+ * in its port entry, that it is about to sleep; while it is busy, no wakeups are sent.
+ */
+#ifndef RINGVISOR_SHARE_SWITCH_H
+#define RINGVISOR_SHARE_SWITCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/uio.h>
+
+#include "frame_offload.h"
+#include "share_ring.h"
+
+/* The most launchers (NICs) on one switch. The file holds a ring for every ordered pair, so
+ * it is SHARE_PORTS_MAX^2 x 4 MiB of sparse memory: only rings in use take pages. */
+#define SHARE_PORTS_MAX 16
+#define SHARE_NAME_MAX 32
+/* MAC addresses remembered per port, the most recently seen replacing the oldest. */
+#define SHARE_MACS_PER_PORT 4
+
+#define SHARE_COUNTERS(X)                                                                          \
+	X(switch_sent_unicast)                                                                     \
+	X(switch_sent_flooded)                                                                     \
+	X(switch_dropped_full)                                                                     \
+	X(switch_dropped_no_port)                                                                  \
+	X(switch_received_unicast)                                                                 \
+	X(switch_received_broadcast)                                                               \
+	X(switch_received_not_ours)                                                                \
+	X(switch_segmented)                                                                        \
+	X(switch_checksummed)                                                                      \
+	X(switch_corrupt)                                                                          \
+	X(switch_reclaimed_ports)                                                                  \
+	X(switch_wakeups_sent)                                                                     \
+	X(switch_wakeups_received)
+
+struct share_counters {
+#define SHARE_COUNTER_FIELD(name) uint64_t name;
+	SHARE_COUNTERS(SHARE_COUNTER_FIELD)
+#undef SHARE_COUNTER_FIELD
+};
+
+/* ---- the shared file: every launcher on the switch maps it; any of them may scribble on it */
+
+#define SHARE_MAGIC "ringvisor-share"
+#define SHARE_VERSION 1
+
+enum share_port_state {
+	SHARE_PORT_FREE = 0,
+	SHARE_PORT_ACTIVE = 1,
+};
+
+struct share_port_entry {
+	uint32_t state;	     /* enum share_port_state; written under the membership lock */
+	uint32_t generation; /* counts the launchers that have had this port */
+	int32_t owner_pid;   /* for people reading the file; liveness is the lock */
+	uint32_t reserved;
+	/* The MACs this port's guest sends from, learned by its launcher, the only writer:
+	 * bit 63 set for a valid entry, the address in the low 48 bits. */
+	uint64_t macs[SHARE_MACS_PER_PORT];
+	/* Set by the port's launcher when it is about to sleep; the first sender to find it set
+	 * clears it and writes to the port's FIFO. */
+	_Alignas(64) uint32_t wakeup_wanted;
+};
+
+struct share_region {
+	struct share_header {
+		char magic[16];
+		uint32_t version;
+		uint32_t ports_max;
+		uint32_t ring_bytes;
+		uint32_t reserved;
+		uint64_t region_bytes;
+	} header;
+	_Alignas(64) struct share_port_entry ports[SHARE_PORTS_MAX];
+	struct share_ring_indices indices[SHARE_PORTS_MAX][SHARE_PORTS_MAX]; /* [from][to] */
+	_Alignas(4096) uint8_t rings[SHARE_PORTS_MAX][SHARE_PORTS_MAX][SHARE_RING_BYTES];
+};
+
+/* ---- what one launcher keeps for itself ------------------------------------------------ */
+
+/* What this launcher knows of one other port, kept in its own memory. */
+struct share_peer {
+	struct share_ring transmit; /* ring us->peer: we produce */
+	struct share_ring receive;  /* ring peer->us: we consume */
+	uint32_t generation;	    /* of the peer's port when we last looked */
+	int wakeup_fd;		    /* the peer's FIFO, open for writing; -1 if not open */
+	uint32_t wakeup_generation; /* the generation wakeup_fd belongs to */
+	bool receive_corrupt;	    /* ring peer->us failed a check: ignored until it rejoins */
+	bool transmit_corrupt;
+	uint64_t liveness_checked_ns; /* when we last asked the kernel if the peer is alive */
+};
+
+/* One NIC's membership of a switch. */
+struct share_port {
+	char switch_name[SHARE_NAME_MAX + 1];
+	char display_name[SHARE_NAME_MAX + 8]; /* "share:NAME", for messages */
+	int region_fd;
+	struct share_region *region;
+	unsigned port; /* our index */
+	int wakeup_fd; /* our FIFO, open for reading */
+	uint8_t mac[6];
+	uint64_t guest_features; /* what our guest negotiated: decides what offloads we finish */
+	struct share_peer peers[SHARE_PORTS_MAX];
+	unsigned next_peer;	   /* receive round-robin */
+	unsigned next_mac_slot;	   /* the learned-address slot to overwrite next */
+	uint64_t last_destination; /* a one-entry cache of the unicast route: MAC key and port */
+	unsigned last_destination_port;
+
+	/* A frame our guest cannot take as it is, copied out of its ring and being checksummed
+	 * or segmented on the guest's behalf. */
+	uint8_t *offload_frame;
+	uint8_t *segment_frame; /* one segment of it, when the guest's buffer is scattered */
+	bool segmenting;
+	struct frame_segmenter segmenter;
+
+	struct share_counters counters;
+};
+
+/* Checks a switch name: 1-32 of [A-Za-z0-9_.-], not starting with '.'. */
+bool share_name_is_valid(const char *name);
+
+/* Joins switch `name` (creating it if no launcher has), as the NIC with `mac`. Fails the
+ * launcher with a message naming the problem (a full switch, a file that is not a switch). */
+void share_port_join(struct share_port *port, const char *name, const uint8_t mac[6]);
+
+/* Leaves the switch; the last member out removes its files. Safe to call twice. */
+void share_port_leave(struct share_port *port);
+
+/* The I/O thread: the FIFO to watch, and draining it when it is readable. */
+int share_port_wakeup_fd(const struct share_port *port);
+void share_port_drain_wakeups(struct share_port *port);
+
+/* Sends one frame from the guest (12-byte header + Ethernet frame, `length` bytes, in
+ * `segments`) to the ports it is for. False if it is not a frame (no Ethernet header). A
+ * destination whose ring is full drops it (and counts), never making us wait. */
+bool share_port_send(struct share_port *port, const struct iovec *segments, unsigned count,
+		     size_t length);
+
+/* Moves the next frame for our guest into `segments` (room for `room` bytes): returns its
+ * length, 0 if none is waiting. A frame too big for the buffer is dropped and reported as
+ * -EMSGSIZE. */
+long share_port_receive(struct share_port *port, const struct iovec *segments, unsigned count,
+			size_t room);
+
+/* Nothing more to receive: ask senders for a wakeup. Returns true if a frame arrived
+ * meanwhile, in which case the caller should receive again (and nobody will wake it). */
+bool share_port_ask_for_wakeup(struct share_port *port);
+
+/* More is waiting than one pass takes: a byte in our own FIFO brings the I/O thread back
+ * after its other work. */
+void share_port_wake_self(struct share_port *port);
+
+/* The guest has no receive buffers: senders should not wake us (frames wait in the rings). */
+void share_port_pause_wakeups(struct share_port *port);
+
+/* ---- between share_switch.c (membership) and share_port.c (the data path) ---- */
+
+/* Frees a peer's port if its launcher is dead (at most every 100 ms per peer; never waits). */
+void share_reclaim_if_dead(struct share_port *port, unsigned index);
+/* The peer's wakeup FIFO, opened for writing (again if the port changed hands); -1 if none. */
+int share_peer_wakeup_fd(struct share_port *port, unsigned index);
+/* Writing the FIFO failed: forget it, and see whether the peer is dead. */
+void share_peer_wakeup_failed(struct share_port *port, unsigned index);
+
+void share_port_print_counters(const struct share_port *port, const char *nic_name, FILE *stream);
+
+#endif
