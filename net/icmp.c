@@ -6,6 +6,10 @@
  * gets a reply that is fragmented the same way. Requests to a broadcast address are ignored, as
  * Linux does by default, so the guest cannot be used to amplify a smurf attack.
  *
+ * Pings (net_ping_*) send echo requests and take back the replies that carry their identifier;
+ * a reply is checked like any ICMP message (length, checksum) and then queued on its ping with its
+ * source, sequence, arrival time and data. Replies nobody asked for are counted and dropped.
+ *
  * Errors quote the offending IP header and the first 8 bytes of its payload. They are never sent
  * about a datagram to a broadcast address, and they pass a token bucket (icmp_error_burst,
  * icmp_errors_per_second) so a flood to closed ports cannot make us flood back. Echo replies are
@@ -45,6 +49,59 @@ static void send_echo_reply(const struct ipv4_packet *request)
 		route.interface->counters.icmp_echo_replies_sent++;
 }
 
+static struct net_ping *find_ping(struct net_stack *stack, uint16_t identifier)
+{
+	struct net_ping *ping;
+
+	for (ping = stack->pings; ping; ping = ping->next) {
+		if (ping->identifier == identifier)
+			return ping;
+	}
+	return NULL;
+}
+
+/* Queue a checked echo reply on the ping whose identifier it carries. */
+static void echo_reply_input(const struct ipv4_packet *packet)
+{
+	struct net_interface_counters *counters = &packet->interface->counters;
+	struct net_stack *stack = packet->interface->stack;
+	struct net_ping *ping = find_ping(stack, load_be16(packet->payload + 4));
+	size_t data_length = packet->payload_length - ICMP_HEADER_SIZE;
+	struct ping_reply *entry;
+
+	if (!ping) {
+		counters->icmp_ignored++;
+		return;
+	}
+	/* The same bounds as a UDP socket's queue: a flood of replies cannot eat the heap. */
+	if (ping->queued_replies >= stack->limits.udp_receive_queue_datagrams ||
+	    ping->queued_bytes + data_length > stack->limits.udp_receive_queue_bytes) {
+		counters->icmp_ping_queue_full++;
+		return;
+	}
+	entry = net_allocate(stack, sizeof(*entry) + data_length);
+	if (!entry) {
+		counters->no_memory++;
+		return;
+	}
+	entry->next = NULL;
+	entry->reply.source = packet->source;
+	entry->reply.sequence = load_be16(packet->payload + 6);
+	entry->reply.length = data_length;
+	entry->reply.received_ns = net_now(stack);
+	memcpy(entry->data, packet->payload + ICMP_HEADER_SIZE, data_length);
+	if (ping->queue_tail)
+		ping->queue_tail->next = entry;
+	else
+		ping->queue_head = entry;
+	ping->queue_tail = entry;
+	ping->queued_replies++;
+	ping->queued_bytes += data_length;
+	counters->icmp_echo_replies_received++;
+	if (ping->ready)
+		ping->ready(ping, ping->ready_context);
+}
+
 void icmp_input(const struct ipv4_packet *packet)
 {
 	struct net_interface_counters *counters = &packet->interface->counters;
@@ -63,7 +120,11 @@ void icmp_input(const struct ipv4_packet *packet)
 		send_echo_reply(packet);
 		return;
 	}
-	/* Echo replies and errors would go to sockets we do not have yet (TCP will want them). */
+	if (packet->payload[0] == ICMP_ECHO_REPLY && packet->payload[1] == 0) {
+		echo_reply_input(packet);
+		return;
+	}
+	/* Errors would go to sockets we do not tell about them yet (TCP will want them). */
 	counters->icmp_ignored++;
 }
 
@@ -115,4 +176,117 @@ void icmp_send_unreachable(const struct ipv4_packet *packet, uint8_t code)
 	if (ipv4_send(stack, &route, IPV4_PROTOCOL_ICMP, header, sizeof(header), packet->header,
 		      quoted, &icmp_checksum) == 0)
 		route.interface->counters.icmp_errors_sent++;
+}
+
+struct net_ping *net_ping_open(struct net_stack *stack, uint16_t identifier)
+{
+	struct net_ping *ping;
+
+	/* Two pings with one identifier could not tell their replies apart. */
+	if (find_ping(stack, identifier))
+		return NULL;
+	ping = net_allocate(stack, sizeof(*ping));
+	if (!ping)
+		return NULL;
+	memset(ping, 0, sizeof(*ping));
+	ping->stack = stack;
+	ping->identifier = identifier;
+	ping->next = stack->pings;
+	stack->pings = ping;
+	return ping;
+}
+
+uint16_t net_ping_identifier(const struct net_ping *ping)
+{
+	return ping->identifier;
+}
+
+int net_ping_send(struct net_ping *ping, uint32_t address, uint16_t sequence, const void *data,
+		  size_t length)
+{
+	struct net_stack *stack = ping->stack;
+	uint8_t header[ICMP_HEADER_SIZE];
+	struct ipv4_route route;
+	int result;
+
+	if (length > NET_PING_MAX_DATA)
+		return NET_ERROR_MESSAGE_TOO_LONG;
+	if (!data && length != 0)
+		return NET_ERROR_INVALID;
+	result = ipv4_route(stack, address, &route);
+	if (result < 0)
+		return result;
+	header[0] = ICMP_ECHO_REQUEST;
+	header[1] = 0;
+	store_be16(header + 2, 0); /* no pseudo-header: the partial sum to start from is 0 */
+	store_be16(header + 4, ping->identifier);
+	store_be16(header + 6, sequence);
+	result = ipv4_send(stack, &route, IPV4_PROTOCOL_ICMP, header, sizeof(header), data, length,
+			   &icmp_checksum);
+	if (result < 0)
+		return result;
+	route.interface->counters.icmp_echo_requests_sent++;
+	return (int)length;
+}
+
+int net_ping_receive(struct net_ping *ping, void *buffer, size_t capacity,
+		     struct net_ping_reply *reply)
+{
+	struct ping_reply *entry = ping->queue_head;
+	int length;
+
+	if (!entry)
+		return NET_ERROR_WOULD_BLOCK;
+	if (!buffer && capacity != 0)
+		return NET_ERROR_INVALID;
+	ping->queue_head = entry->next;
+	if (!ping->queue_head)
+		ping->queue_tail = NULL;
+	ping->queued_replies--;
+	ping->queued_bytes -= entry->reply.length;
+	if (capacity)
+		memcpy(buffer, entry->data,
+		       entry->reply.length < capacity ? entry->reply.length : capacity);
+	if (reply)
+		*reply = entry->reply;
+	length = (int)entry->reply.length;
+	net_free(ping->stack, entry);
+	return length;
+}
+
+bool net_ping_readable(const struct net_ping *ping)
+{
+	return ping->queue_head != NULL;
+}
+
+void net_ping_set_ready_callback(struct net_ping *ping, net_ping_ready_function callback,
+				 void *context)
+{
+	ping->ready = callback;
+	ping->ready_context = context;
+}
+
+void net_ping_close(struct net_ping *ping)
+{
+	struct net_stack *stack = ping->stack;
+	struct net_ping **link;
+	struct ping_reply *entry, *next;
+
+	for (link = &stack->pings; *link; link = &(*link)->next) {
+		if (*link == ping) {
+			*link = ping->next;
+			break;
+		}
+	}
+	for (entry = ping->queue_head; entry; entry = next) {
+		next = entry->next;
+		net_free(stack, entry);
+	}
+	net_free(stack, ping);
+}
+
+void icmp_destroy_all(struct net_stack *stack)
+{
+	while (stack->pings)
+		net_ping_close(stack->pings);
 }

@@ -269,8 +269,11 @@ uint64_t net_next_deadline(const struct net_stack *stack);
 	X(icmp_bad_checksum, "ICMP checksum wrong")                                                \
 	X(icmp_echo_requests, "ICMP echo requests received")                                       \
 	X(icmp_echo_replies_sent, "ICMP echo replies sent")                                        \
+	X(icmp_echo_requests_sent, "ICMP echo requests sent by pings")                             \
+	X(icmp_echo_replies_received, "ICMP echo replies queued to a ping")                        \
+	X(icmp_ping_queue_full, "ICMP echo replies dropped: ping queue full")                      \
 	X(icmp_broadcast_ignored, "ICMP echo requests to a broadcast address")                     \
-	X(icmp_ignored, "ICMP messages of other types, ignored")                                   \
+	X(icmp_ignored, "ICMP messages of other types or for no open ping, ignored")               \
 	X(icmp_errors_sent, "ICMP errors sent")                                                    \
 	X(icmp_errors_rate_limited, "ICMP errors not sent: rate limit")                            \
 	X(udp_truncated, "UDP datagrams shorter than their header")                                \
@@ -350,6 +353,61 @@ void net_udp_set_ready_callback(struct net_udp_socket *socket, net_udp_ready_fun
 
 /* Close the socket and free the datagrams still queued on it. */
 void net_udp_close(struct net_udp_socket *socket);
+
+/*
+ * ICMP echo ("ping") clients. A ping is identified by the identifier its requests carry: echo
+ * replies with that identifier are queued on it (bounded as a UDP socket's queue is, by
+ * udp_receive_queue_datagrams / _bytes), other replies are counted in icmp_ignored. Echo
+ * requests from others are answered by the stack whether or not a ping is open. The stack keeps
+ * no copy of what was sent: a reply hands back its data, and the caller compares.
+ *
+ * As for UDP, every call is non-blocking, sending transmits before it returns (or waits in the
+ * ARP queue while the next hop resolves, and still succeeds), and the optional ready callback is
+ * called from inside net_receive each time a reply is queued; do not call back into the stack
+ * from it.
+ */
+struct net_ping;
+
+/* The most data an echo request can carry: 65535 - 20 (IPv4 header) - 8 (ICMP header). */
+#define NET_PING_MAX_DATA 65507
+
+struct net_ping_reply {
+	uint32_t source;      /* who answered */
+	uint16_t sequence;    /* as the reply carried it */
+	size_t length;	      /* data bytes after the 8-byte ICMP header */
+	uint64_t received_ns; /* operations.now_ns() when the stack took it, for round trips */
+};
+
+typedef void (*net_ping_ready_function)(struct net_ping *ping, void *context);
+
+/* NULL if allocate() fails or another open ping has this identifier. */
+struct net_ping *net_ping_open(struct net_stack *stack, uint16_t identifier);
+
+uint16_t net_ping_identifier(const struct net_ping *ping);
+
+/*
+ * Send one echo request with up to NET_PING_MAX_DATA bytes of data (IP fragments it to the MTU)
+ * to address. Returns length or a negative enum net_error.
+ */
+int net_ping_send(struct net_ping *ping, uint32_t address, uint16_t sequence, const void *data,
+		  size_t length);
+
+/*
+ * Take the oldest queued reply: copy up to capacity bytes of its data into buffer, fill *reply
+ * (may be NULL), and return its full data length (more than capacity: the rest was discarded).
+ * NET_ERROR_WOULD_BLOCK if none is queued.
+ */
+int net_ping_receive(struct net_ping *ping, void *buffer, size_t capacity,
+		     struct net_ping_reply *reply);
+
+bool net_ping_readable(const struct net_ping *ping);
+
+void net_ping_set_ready_callback(struct net_ping *ping, net_ping_ready_function callback,
+				 void *context);
+
+/* Close the ping and free the replies still queued on it (net_stack_destroy() closes any left
+ * open). */
+void net_ping_close(struct net_ping *ping);
 
 /*
  * TCP sockets (RFC 9293). All calls are non-blocking and every socket is in one stack.

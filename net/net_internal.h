@@ -6,9 +6,9 @@
  * Receive path:  net_receive -> ethernet_input -> arp_input
  *                                              -> ipv4_input -> [reassembly_input] -> ipv4_deliver
  *                                                    -> icmp_input | udp_input | tcp_input
- * Transmit path: udp/icmp -> ipv4_send (fragments, finishes checksums in software when the
- *                interface cannot) -> interface->link_output (Ethernet: ARP resolves or queues)
- *                -> interface_transmit -> the driver's transmit().
+ * Transmit path: udp/icmp (replies, errors, pings) -> ipv4_send (fragments, finishes checksums
+ *                in software when the interface cannot) -> interface->link_output (Ethernet: ARP
+ *                resolves or queues) -> interface_transmit -> the driver's transmit().
  * The loopback interface's link_output queues the frame on the stack; net_poll_timers hands it
  * to ipv4_input. TCP builds its frames itself and sends them with ipv4_send_frame (no copy, no
  * fragmentation, TSO). TCP's own structures are in tcp_internal.h.
@@ -129,6 +129,23 @@ struct net_udp_socket {
 	void *ready_context;
 };
 
+struct ping_reply {
+	struct ping_reply *next;
+	struct net_ping_reply reply;
+	uint8_t data[];
+};
+
+struct net_ping {
+	struct net_stack *stack;
+	struct net_ping *next;
+	uint16_t identifier;
+	struct ping_reply *queue_head, *queue_tail;
+	uint32_t queued_replies;
+	size_t queued_bytes;
+	net_ping_ready_function ready;
+	void *ready_context;
+};
+
 #define TCP_HASH_BUCKETS 256
 
 /* The stack's TCP state. */
@@ -148,6 +165,7 @@ struct net_stack {
 	uint32_t reassembly_datagrams;
 	uint32_t reassembly_bytes;
 	struct net_udp_socket *udp_sockets;
+	struct net_ping *pings;
 	uint16_t next_ephemeral_port;
 	uint16_t next_ipv4_identification;
 	uint32_t icmp_error_tokens;
@@ -263,6 +281,8 @@ void icmp_input(const struct ipv4_packet *packet);
 #define ICMP_UNREACHABLE_PROTOCOL 2
 #define ICMP_UNREACHABLE_PORT 3
 void icmp_send_unreachable(const struct ipv4_packet *packet, uint8_t code);
+/* Close every ping: for net_stack_destroy. */
+void icmp_destroy_all(struct net_stack *stack);
 
 /* udp.c */
 void udp_input(const struct ipv4_packet *packet);

@@ -145,6 +145,7 @@ void net_stack_destroy(struct net_stack *stack)
 		return;
 	tcp_destroy_all(stack);
 	udp_destroy_all(stack);
+	icmp_destroy_all(stack);
 	reassembly_destroy(stack);
 	loopback_destroy(stack);
 	for (interface = stack->interfaces; interface; interface = next) {
