@@ -9,7 +9,8 @@
 #   - the host: its loopback, a veth pair to a "remote" namespace, the same through a Linux bridge;
 #   - the rivals (--peers): QEMU with TCG and virtio-net on a TAP (Debian's kernel and an
 #     initramfs holding iperf3), and User-Mode Linux with the vector TAP transport;
-#   - the Ringvisor guest, once it has TCP and an iperf3 app (see "Systems under test" below).
+#   - the Ringvisor guest, once it has TCP and an iperf3 app (see "Systems under test" below),
+#     and two Ringvisor guests on its `share` switch (lguest's --sharenet, done again).
 # A row whose system is not available prints "-" and a footnote saying why; no number is made up.
 #
 # Topology (all inside namespaces this script creates, removed by the trap on every exit path;
@@ -46,8 +47,9 @@ usage: bench/table/lguest_table.sh [--runs N] [--seconds S] [--omit S] [--quick]
 
 lguest's 2007 network table (Rusty Russell's iperf figures, MByte/s) measured again on this
 machine with the stock iperf3 (TCP, one stream): host loopback, host to a "remote" network
-namespace over veth and through a Linux bridge, and the guest rows (bridged, NAT, guest to host)
-for every system under test that can run here. Prints the table in MByte/s, in Gbit/s and as a
+namespace over veth and through a Linux bridge, and the guest rows (bridged, NAT, guest to host,
+guest to guest on a bridge, and for Ringvisor guest to guest on its shared-memory switch) for
+every system under test that can run here. Prints the table in MByte/s, in Gbit/s and as a
 percentage of the host row measured in the same run, with the 2007 table beside it; writes
 OUT/results.json (every run, versions, machine) and OUT/throughput.png and .svg.
 
@@ -157,6 +159,7 @@ cleanup() {
 	ip netns exec "$host_ns" nft delete table ip "$nat_table" 2>/dev/null
 	ip netns del "$host_ns" 2>/dev/null # takes its veth ends, the bridge and the TAP with it
 	ip netns del "$remote_ns" 2>/dev/null
+	rm -f /dev/shm/ringvisor-share-"$tag"* # a share switch left by a killed launcher
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -271,6 +274,9 @@ EOF
 #                                 B/24; A runs "iperf3 -s" (the guest-to-guest row)
 #   SYSTEM_pair_client ARGS...    run "iperf3 -c ARGS..." in guest B; print its output
 #   SYSTEM_pair_stop              shut both down
+#   SYSTEM_share_pair_start A B   (optional) the same over the system's own guest-to-guest
+#   SYSTEM_share_pair_client ...  path without the host's network stack (Ringvisor's share
+#   SYSTEM_share_pair_stop        backend); systems without it have no "guest to guest, share" row
 # and optionally SYSTEM_probe (run once before the rows), SYSTEM_iperf3_loopback ADDR ARGS...
 # (the loopback column in one go, instead of _iperf3_server then _iperf3_client) and
 # SYSTEM_loopback_why (a variable: why there is no loopback column).
@@ -396,6 +402,31 @@ ringvisor_pair_client() {
 ringvisor_pair_stop() {
 	[ -n "$ringvisor_pair_server" ] && stop "$ringvisor_pair_server"
 	ringvisor_pair_server=
+}
+# Guest to guest over the share backend (issue 6): the same two launchers, each with a NIC on
+# one shared-memory switch instead of a TAP on the bridge. The server is stopped with SIGTERM so
+# that it leaves the switch and, as the last one out, removes its file.
+ringvisor_share_server=
+ringvisor_share_net=
+ringvisor_share_pair_start() {
+	spawn "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" --net "share,name=$tag,ip=$1/24" \
+		"$ringvisor_guest" -- -s >"$work/ringvisor-share-server" 2>&1
+	ringvisor_share_server=$spawned
+	ringvisor_share_net="share,name=$tag,ip=$2/24"
+	sleep 0.5
+	running "$ringvisor_share_server" || { progress "the Ringvisor server guest exited: $(tail -n 3 "$work/ringvisor-share-server")"; ringvisor_share_pair_stop; return 1; }
+}
+ringvisor_share_pair_client() {
+	local arguments
+	ringvisor_arguments "$@"
+	timeout $((seconds + 60)) ip netns exec "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" \
+		--net "$ringvisor_share_net" "$ringvisor_guest" -- -c "${arguments[@]}" 2>&1
+}
+ringvisor_share_pair_stop() {
+	[ -n "$ringvisor_share_server" ] || return 0
+	kill -TERM -- "-$ringvisor_share_server" 2>/dev/null
+	stop "$ringvisor_share_server" 5
+	ringvisor_share_server=
 }
 # ==== END OF THE RINGVISOR GUEST ================================================================
 
@@ -700,7 +731,7 @@ measure() {
 	local row=$1 system=$2 column=$3 path=$4 how=$5 run bps retransmits failure= sender sender_cc
 	cell_count=$((cell_count + 1))
 	case $how in
-	loopback | client | guests) sender=$system sender_cc=$("$system"_congestion_control) ;;
+	loopback | client | guests | guests-share) sender=$system sender_cc=$("$system"_congestion_control) ;;
 	server) sender=$6 sender_cc=$(ip netns exec "$6" sysctl -n net.ipv4.tcp_congestion_control) ;;
 	esac
 	if [ "$how" = server ] || { [ "$how" = loopback ] && ! declare -F "$system"_iperf3_loopback >/dev/null; }; then
@@ -710,9 +741,11 @@ measure() {
 		progress "[cell $cell_count/$cells_total] $(row_title "$row"): $("$system"_title), $column: run $run of $runs"
 		bps= retransmits=
 		case $how in
-		loopback | guests)
+		loopback | guests | guests-share)
 			if [ "$how" = guests ]; then
 				"$system"_pair_client "$6" $(iperf3_args) -f k >"$work/client.txt"
+			elif [ "$how" = guests-share ]; then
+				"$system"_share_pair_client "$6" $(iperf3_args) -f k >"$work/client.txt"
 			elif declare -F "$system"_iperf3_loopback >/dev/null; then
 				"$system"_iperf3_loopback "$6" $(iperf3_args) >"$work/client.txt"
 			else
@@ -762,6 +795,7 @@ row_title() {
 	nat) echo "guest, NAT" ;;
 	to-host) echo "guest to host" ;;
 	guests) echo "guest to guest" ;;
+	guests-share) echo "guest to guest, share" ;;
 	esac
 }
 
@@ -846,6 +880,24 @@ row_guests() {
 	"$system"_pair_stop
 }
 
+# Guest to guest without the host's network stack: Ringvisor's share backend, the counterpart of
+# lguest's --sharenet. Guest A (198.18.6.21) runs the server, guest B (198.18.6.22) the client.
+row_guests_share() {
+	local system=$1
+	no_column guests-share "$system" loopback "one figure in 2007 (shown as client)"
+	no_column guests-share "$system" server "one figure in 2007 (shown as client)"
+	if ! declare -F "$system"_share_pair_start >/dev/null; then
+		no_column guests-share "$system" client "no shared-memory path between guests"
+		return
+	fi
+	if ! "$system"_share_pair_start 198.18.6.21 198.18.6.22; then
+		unavailable guests-share "$system" client "$("$system"_title): the two guests did not start (see the log above)"
+		return
+	fi
+	measure guests-share "$system" client "guest -> guest through a shared-memory switch (--net share)" guests-share 198.18.6.21
+	"$system"_share_pair_stop
+}
+
 # ---- run ---------------------------------------------------------------------------------------
 
 mkdir -p "$out"
@@ -867,6 +919,7 @@ for system in "${systems[@]}"; do
 	[ -n "$("$system"_why_unavailable)" ] && continue
 	declare -F "$system"_probe >/dev/null && "$system"_probe
 	cells_total=$((cells_total + 7))
+	declare -F "$system"_share_pair_start >/dev/null && cells_total=$((cells_total + 1))
 	[ -n "$("$system"_loopback)" ] && cells_total=$((cells_total + 1))
 done
 progress "$runs runs of $seconds s (+$omit s omitted) for each cell; iperf3 $(iperf3 --version | head -n 1 | awk '{ print $2 }')"
@@ -876,10 +929,10 @@ row_host_bridge host
 for system in "${systems[@]}"; do
 	why=$("$system"_why_unavailable)
 	if [ -n "$why" ]; then
-		for row in bridged nat to-host guests; do
+		for row in bridged nat to-host guests guests-share; do
 			for column in loopback client server; do
 				case $row:$column in
-				bridged:* | nat:[cs]* | to-host:[cs]* | guests:client)
+				bridged:* | nat:[cs]* | to-host:[cs]* | guests:client | guests-share:client)
 					unavailable "$row" "$system" "$column" "$why" ;;
 				*) no_column "$row" "$system" "$column" "not in the 2007 layout" ;;
 				esac
@@ -891,6 +944,7 @@ for system in "${systems[@]}"; do
 	row_nat "$system"
 	row_to_host "$system"
 	row_guests "$system"
+	row_guests_share "$system"
 done
 
 # ---- report ------------------------------------------------------------------------------------
@@ -902,7 +956,7 @@ declare -A lguest2007=(
 	[bridged|loopback]=42.6 [bridged|client]=8.3 [bridged|server]=10.5
 	[nat|client]=8.5 [nat|server]=9.9
 	[to-host|client]=8 [to-host|server]=11.8
-	[guests|client]=20.1
+	[guests|client]=20.1 [guests-share|client]=20.1
 )
 
 # stats KEY: "median min max" in bits per second, or nothing.
@@ -959,8 +1013,11 @@ lguest_cell() {
 }
 
 table_rows=("host host" "bridge host")
-for row in bridged nat to-host guests; do
-	for system in "${systems[@]}"; do table_rows+=("$row $system"); done
+for row in bridged nat to-host guests guests-share; do
+	for system in "${systems[@]}"; do
+		[ "$row" = guests-share ] && ! declare -F "$system"_share_pair_start >/dev/null && continue
+		table_rows+=("$row $system")
+	done
 done
 
 # Footnote numbers are given here, in table order, outside the subshells that print the cells.
@@ -1032,9 +1089,17 @@ host_cc=$(ip netns exec "$host_ns" sysctl -n net.ipv4.tcp_congestion_control)
 		for i in "${!footnotes[@]}"; do echo "[$((i + 1))] ${footnotes[$i]}"; done
 	fi
 	echo "[guest to guest] 2007: 20.1 MByte/s through lguest's --sharenet (one figure, shown as client)."
-	echo "  Here: two guests, each with its own TAP, on one Linux bridge in the host namespace; guest B"
-	echo "  runs the client, guest A the server. Ringvisor's shared-memory \"share\" backend (issue 6),"
-	echo "  the counterpart of --sharenet, will get its own row."
+	echo "  Here, twice: two guests, each with its own TAP, on one Linux bridge in the host namespace;"
+	echo "  and (\"share\") the same two guests on Ringvisor's shared-memory switch, --sharenet's"
+	echo "  counterpart, where frames never touch the host's network stack. Guest B runs the client."
+	share_bps=$(stats "guests-share|ringvisor|client") loopback_bps=$(stats "host|host|loopback")
+	if [ -n "$share_bps" ] && [ -n "$loopback_bps" ]; then
+		awk -v s="$share_bps" -v l="$loopback_bps" -v b="$(stats "guests|ringvisor|client")" 'BEGIN {
+			split(s, v); split(l, h); split(b, g)
+			printf "  Guest to guest over share: %.2f Gbit/s, %.0f%% of the host'"'"'s own loopback (%.2f Gbit/s)", v[1] / 1e9, 100 * v[1] / h[1], h[1] / 1e9
+			if (g[1] > 0) printf ",\n  %.2fx the two guests on a bridge", v[1] / g[1]
+			printf ". DESIGN.md'"'"'s target: at least 100%% of loopback.\n" }'
+	fi
 } | tee "$out/table.txt"
 
 # ---- JSON --------------------------------------------------------------------------------------
@@ -1106,7 +1171,8 @@ chart_cells=("host|loopback|host loopback" "host|client|host client" "host|serve
 	"bridge|client|bridge client" "bridge|server|bridge server"
 	"bridged|loopback|bridged loopback" "bridged|client|bridged client" "bridged|server|bridged server"
 	"nat|client|NAT client" "nat|server|NAT server"
-	"to-host|client|guest to host" "to-host|server|host to guest" "guests|client|guest to guest")
+	"to-host|client|guest to host" "to-host|server|host to guest" "guests|client|guest to guest"
+	"guests-share|client|guest to guest (share)")
 {
 	echo "# configuration host ringvisor qemu uml lguest2007 (Gbit/s; NaN: not measured)"
 	for entry in "${chart_cells[@]}"; do

@@ -98,7 +98,7 @@ wait_for_exit() {
 
 # expect_no_sanitizer_report [FILE...]: nothing in $stderr_file (or the FILEs) from ASan/UBSan.
 expect_no_sanitizer_report() {
-	! grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' \
+	! grep -sqE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' \
 		"$stderr_file" "$@" || fail_check "a sanitizer report in the output"
 }
 

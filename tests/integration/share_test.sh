@@ -1,0 +1,326 @@
+#!/usr/bin/env bash
+# The `share` backend: guests on one shared-memory switch talking to each other with no host
+# network stack in between, run by `make share-tests`.
+#
+# Every test starts real launchers on real KVM, each joining a switch named rvs-PID-N (a file
+# /dev/shm/ringvisor-share-rvs-PID-N and a FIFO per port), with guest addresses in
+# 198.18.100.0/24. Guests: udp-echo (answers pings and echoes UDP), iperf3 (server and
+# client), netcheck (pings, or checks UDP echoes byte for byte). The trap kills every launcher
+# and removes whatever a killed one left in /dev/shm, on every exit path.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integration/lib.sh
+
+: "${RINGVISOR:?set RINGVISOR to the launcher to test}"
+: "${BUILD:=build}"
+guests=$BUILD/guests
+vandal=$BUILD/tests/share_vandal
+switch_prefix=rvs-$$
+switch_index=0
+
+remove_switch_files() {
+	rm -f /dev/shm/ringvisor-share-"$switch_prefix"-*
+}
+trap 'teardown; remove_switch_files; cleanup_work_directory' EXIT
+
+new_switch() {
+	switch_index=$((switch_index + 1))
+	switch=$switch_prefix-$switch_index
+}
+
+# launch NAME HOST EXTRA GUEST ARGUMENTS...: a launcher in the background on $switch at
+# 198.18.100.HOST, with EXTRA appended to its --net (e.g. ",offload=off"), running GUEST with
+# ARGUMENTS; $memory (default 64M) of RAM. Its output goes to $work_directory/NAME.out and
+# NAME.err, its pid to $pid_NAME.
+launch() {
+	local name=$1 host=$2 extra=$3 guest=$4
+	shift 4
+	"$RINGVISOR" run --stats --mem "${memory:-64M}" \
+		--net "share,name=$switch,ip=198.18.100.$host/24$extra" "$guests/$guest.elf" -- "$@" \
+		>"$work_directory/$name.out" 2>"$work_directory/$name.err" &
+	processes+=("$!")
+	printf -v "pid_$name" '%s' "$!"
+}
+
+# await NAME TEXT SECONDS: NAME's console shows TEXT, or the check fails.
+await() {
+	wait_for_output "$work_directory/$1.out" "$2" "$3" && return 0
+	fail_check "$1 never printed '$2' within $3 s"
+	return 1
+}
+
+# finish NAME SECONDS EXPECTED-STATUS: NAME's launcher exits with that status in time, and
+# without a sanitizer report.
+finish() {
+	local pid_variable=pid_$1
+	wait_for_exit "${!pid_variable}" "$2"
+	[ "$status" -eq "$3" ] ||
+		fail_check "$1 exited with status $status, not $3: $(tail -n 3 "$work_directory/$1.err")"
+	expect_no_sanitizer_report "$work_directory/$1.err"
+}
+
+# counter NAME COUNTER: the value from NAME's --stats (the last one printed).
+counter() {
+	awk -v counter="$2" '$1 == "nic" && $3 == counter { value = $4 } END { print value + 0 }' \
+		"$work_directory/$1.err"
+}
+
+expect_counter() { # NAME COUNTER OPERATOR VALUE, e.g. expect_counter a receive_frames -gt 0
+	local value
+	value=$(counter "$1" "$2")
+	[ "$value" "$3" "$4" ] || fail_check "$1's $2 is $value, expected $3 $4"
+}
+
+expect_switch_gone() {
+	local left
+	left=$(ls /dev/shm/ | grep -F "ringvisor-share-$switch" | tr '\n' ' ')
+	[ -z "$left" ] || fail_check "files left in /dev/shm after the last launcher: $left"
+}
+
+# iperf3 between two guests: server A (.1), client B (.2) with ARGUMENTS; both exit 0.
+# $server_extra is appended to A's --net, $server_memory is its RAM (default: $memory).
+iperf3_pair() {
+	memory=${server_memory:-${memory:-64M}} launch a 1 "${server_extra:-}" iperf3 -s -1
+	await a "Server listening" 20 || return
+	launch b 2 "" iperf3 -c 198.18.100.1 "$@"
+	finish b 60 0
+	finish a 30 0
+	grep -qE 'bits/sec.*receiver' "$work_directory/b.out" ||
+		fail_check "no iperf3 receiver summary from the client"
+	printf '    %s\n' "$(grep -E 'bits/sec.*receiver' "$work_directory/b.out" | tail -n 1 |
+		sed 's/  */ /g')"
+}
+
+test_two_guests_tcp() {
+	new_switch
+	memory=512M iperf3_pair -t 2
+	expect_counter a switch_received_unicast -gt 1000
+	expect_counter a switch_received_not_ours -eq 0
+	expect_counter b switch_sent_unicast -gt 1000
+	expect_counter a switch_corrupt -eq 0
+	expect_switch_gone
+}
+
+test_two_guests_tcp_reverse() {
+	new_switch
+	memory=512M iperf3_pair -t 2 -R
+	expect_counter b switch_received_unicast -gt 1000
+	expect_switch_gone
+}
+
+# 64 KiB TSO frames cross whole to a guest that takes them, and are cut up for one that does not
+# (a 24 MiB guest negotiates no TSO; offload=off takes checksum offload away as well).
+test_large_frames_cross_whole() {
+	new_switch
+	memory=512M iperf3_pair -n 64M
+	expect_counter a switch_segmented -eq 0
+	[ "$(counter a receive_bytes)" -gt $((64 * 1024 * 1024)) ] &&
+		[ "$(counter a receive_frames)" -lt $((64 * 1024 * 1024 / 8000)) ] ||
+		fail_check "64 MiB took $(counter a receive_frames) frames: not large frames"
+}
+
+test_segmented_for_a_guest_without_tso() {
+	new_switch
+	server_memory=24M memory=512M iperf3_pair -n 16M
+	expect_counter a switch_segmented -gt 0
+	expect_counter a receive_truncated -eq 0
+}
+
+test_checksummed_for_a_guest_without_offloads() {
+	new_switch
+	server_extra=,offload=off memory=512M iperf3_pair -n 16M
+	expect_counter a switch_segmented -gt 0
+	expect_counter a switch_checksummed -gt 0
+	expect_counter a receive_truncated -eq 0
+}
+
+test_ping_and_udp_echo() {
+	new_switch
+	launch echo 1 "" udp-echo 7
+	await echo "listening on" 20 || return
+	launch ping 2 "" netcheck ping 198.18.100.1 5
+	finish ping 30 0
+	launch large 3 "" netcheck ping 198.18.100.1 2 8000
+	finish large 30 0
+	launch udp 4 "" netcheck udp 198.18.100.1 7 --quit
+	finish udp 60 0
+	finish echo 30 0
+	expect_counter echo switch_received_broadcast -gt 0 # ARP requests
+	expect_counter ping receive_frames -gt 4
+	expect_switch_gone
+}
+
+# Four guests: three answer, a fourth (each netcheck in turn) pings and UDP-echoes all three.
+test_four_guests() {
+	new_switch
+	local host
+	for host in 1 2 3; do
+		launch "echo$host" "$host" "" udp-echo 7
+	done
+	for host in 1 2 3; do
+		await "echo$host" "listening on" 20 || return
+	done
+	for host in 1 2 3; do
+		launch "ping$host" 4 "" netcheck ping "198.18.100.$host" 3
+		finish "ping$host" 30 0
+		launch "udp$host" 4 "" netcheck udp "198.18.100.$host" 7 1 1472 8000 --quit
+		finish "udp$host" 60 0
+		finish "echo$host" 30 0
+	done
+	expect_switch_gone
+}
+
+# A third guest on the switch sees the broadcasts (ARP) but none of the unicast traffic between
+# the other two: the switch learned where each MAC is.
+test_bystander_sees_no_unicast() {
+	new_switch
+	launch bystander 3 "" udp-echo 7
+	await bystander "listening on" 20 || return
+	memory=512M iperf3_pair -n 32M
+	kill -USR1 "$pid_bystander"
+	wait_for_output "$work_directory/bystander.err" "switch_port" 10 ||
+		fail_check "the bystander printed no counters on SIGUSR1"
+	expect_counter a switch_received_unicast -gt 1000
+	expect_counter bystander switch_received_unicast -eq 0
+	expect_counter bystander switch_received_not_ours -eq 0
+	expect_counter bystander switch_received_broadcast -gt 0
+	expect_counter bystander receive_frames -lt 20
+}
+
+# SIGKILL one launcher mid-transfer: the others go on, and a newcomer joins (reclaiming the
+# dead port) and talks to them.
+test_killed_member_mid_transfer() {
+	new_switch
+	launch echo 3 "" udp-echo 7
+	await echo "listening on" 20 || return
+	memory=512M launch a 1 "" iperf3 -s -1
+	await a "Server listening" 20 || return
+	memory=512M launch b 2 "" iperf3 -c 198.18.100.1 -t 30
+	await b "sec" 20 || return
+	kill -KILL "$pid_b"
+	wait "$pid_b" 2>/dev/null
+	launch ping 2 "" netcheck ping 198.18.100.1 3
+	finish ping 30 0
+	launch udp 4 "" netcheck udp 198.18.100.3 7 --quit
+	finish udp 60 0
+	finish echo 30 0
+	kill -TERM "$pid_a"
+	finish a 30 143
+	# The dead port was reclaimed once: by the newcomer joining, or by a member that found
+	# its wakeup FIFO without a reader.
+	local reclaimed=$(($(counter a switch_reclaimed_ports) + $(counter echo switch_reclaimed_ports) +
+		$(counter ping switch_reclaimed_ports)))
+	[ "$reclaimed" -eq 1 ] || fail_check "the dead port was reclaimed $reclaimed times, not once"
+	expect_switch_gone
+}
+
+# Every launcher killed: the files stay, and the next one to join and leave clears them.
+test_all_killed_then_rejoined() {
+	new_switch
+	launch one 1 "" udp-echo 7
+	launch two 2 "" udp-echo 7
+	await one "listening on" 20 && await two "listening on" 20 || return
+	kill -KILL "$pid_one" "$pid_two"
+	wait "$pid_one" "$pid_two" 2>/dev/null
+	[ -e "/dev/shm/ringvisor-share-$switch" ] || fail_check "expected the killed switch's file"
+	launch three 3 "" netcheck ping 198.18.100.1 1
+	finish three 30 1 # nobody answers any more
+	expect_counter three switch_reclaimed_ports -eq 2
+	expect_switch_gone
+}
+
+test_port_limit() {
+	new_switch
+	local index
+	for index in $(seq 16); do
+		memory=8M launch "member$index" "$((index + 10))" "" udp-echo 7
+	done
+	for index in $(seq 16); do
+		await "member$index" "listening on" 30 || return
+	done
+	run_launcher run --net "share,name=$switch" "$guests/udp-echo.elf" -- 7
+	expect_status 125
+	expect_stderr "switch $switch is full: all 16 ports are in use"
+	teardown
+	launch last 1 "" netcheck ping 198.18.100.2 1
+	finish last 30 1
+	expect_switch_gone
+}
+
+test_not_a_switch() {
+	new_switch
+	head -c 4096 /dev/zero >"/dev/shm/ringvisor-share-$switch"
+	run_launcher run --net "share,name=$switch" "$guests/hello.elf"
+	expect_status 125
+	expect_stderr "is 4096 bytes, not the"
+	local size
+	size=$(sed -n 's/.*is 4096 bytes, not the \([0-9]*\) of.*/\1/p' "$stderr_file")
+	rm -f "/dev/shm/ringvisor-share-$switch"
+	[ -n "$size" ] || { fail_check "the refusal did not say what size a switch is"; return; }
+	# The right size with a foreign header: refused, not trusted.
+	truncate -s "$size" "/dev/shm/ringvisor-share-$switch"
+	printf 'not a switch....' | dd of="/dev/shm/ringvisor-share-$switch" conv=notrunc \
+		status=none
+	run_launcher run --net "share,name=$switch" "$guests/hello.elf"
+	expect_status 125
+	expect_stderr "is not a version-1 Ringvisor switch"
+	rm -f "/dev/shm/ringvisor-share-$switch"
+}
+
+test_bad_options() {
+	local value expected
+	while IFS='|' read -r value expected; do
+		run_launcher run --net "$value" "$guests/hello.elf"
+		expect_status 125
+		expect_stderr "$expected"
+	done <<-'EOF'
+		share|say which switch with name=NAME
+		share,name=|switch name '' is not
+		share,name=../etc|switch name '../etc' is not
+		share,name=a,ifname=x|'ifname' is for tap NICs, not share
+		share,name=a,bridge=br0|'bridge' is for tap NICs, not share
+		tap,ifname=x,name=a|a tap NIC takes ifname=, not name=
+		share,name=a,offload=maybe|offload 'maybe' is not 'on' or 'off'
+		carrier-pigeon,name=a|the backend must come first: 'tap' or 'share'
+	EOF
+	run_launcher run --net share,name=a --net share,name=a "$guests/hello.elf"
+	expect_status 125
+	expect_stderr "two NICs on share:a"
+}
+
+# Another process scribbling on the switch (ring indices, records, port entries) while two
+# guests move data: the launchers say the rings are corrupt and go on; nobody crashes.
+test_vandalized_switch() {
+	new_switch
+	memory=512M launch a 1 "" iperf3 -s
+	await a "Server listening" 20 || return
+	memory=512M launch b 2 "" iperf3 -c 198.18.100.1 -t 60
+	await b "sec" 20 || return
+	"$vandal" "/dev/shm/ringvisor-share-$switch" 2000 ||
+		fail_check "the vandal could not scribble on the switch"
+	grep -qF "is corrupt" "$work_directory/a.err" "$work_directory/b.err" ||
+		fail_check "neither launcher reported a corrupt ring"
+	kill -TERM "$pid_a" "$pid_b"
+	finish a 30 143
+	finish b 30 143
+}
+
+share_test() {
+	run_test "$1" "$2"
+	teardown
+}
+
+share_test "two guests: TCP (iperf3 guest to guest)" test_two_guests_tcp
+share_test "two guests: TCP, -R" test_two_guests_tcp_reverse
+share_test "64 KiB frames cross whole" test_large_frames_cross_whole
+share_test "segmented for a guest without TSO" test_segmented_for_a_guest_without_tso
+share_test "checksummed for a guest without offloads" test_checksummed_for_a_guest_without_offloads
+share_test "ping and UDP echo between guests" test_ping_and_udp_echo
+share_test "four guests" test_four_guests
+share_test "a bystander sees no unicast" test_bystander_sees_no_unicast
+share_test "SIGKILL mid-transfer; a newcomer joins" test_killed_member_mid_transfer
+share_test "all killed; the next one clears the files" test_all_killed_then_rejoined
+share_test "16 ports, and a clear error for the 17th" test_port_limit
+share_test "a file that is not a switch is refused" test_not_a_switch
+share_test "bad --net share options" test_bad_options
+share_test "a vandalized switch: reported, nobody crashes" test_vandalized_switch
+summary
