@@ -302,7 +302,7 @@ host_congestion_control() { ip netns exec "$host_ns" sysctl -n net.ipv4.tcp_cong
 
 # ==== THE RINGVISOR GUEST GOES HERE ============================================================
 # Guest TCP and the iperf3 guest app (issue 4): build/guests/iperf3.elf, run as
-#   build/ringvisor run --mem 256M --net tap,ifname=TAP,ip=ADDR/LEN,gw=GW build/guests/iperf3.elf -- -s
+#   build/ringvisor run --mem 512M --net tap,ifname=TAP,ip=ADDR/LEN,gw=GW build/guests/iperf3.elf -- -s
 # Each iperf3 invocation is one launcher (start-up takes milliseconds), so _start only records
 # the NIC, _iperf3_server starts a launcher running "-s" and _iperf3_client one running "-c ...".
 # Both use the TAP this script created (the launcher opens an existing TAP and leaves it in place).
@@ -312,7 +312,7 @@ host_congestion_control() { ip netns exec "$host_ns" sysctl -n net.ipv4.tcp_cong
 # Guest to guest: two launchers, each creating its own TAP on the host's bridge (bridge=BR).
 ringvisor_title() { echo "Ringvisor"; }
 ringvisor_guest=$BUILD/guests/iperf3.elf
-ringvisor_mem=256M
+ringvisor_mem=512M # as the QEMU and UML guests; the guest sizes its TCP buffers from it (4 MiB here)
 ringvisor_why_unavailable() {
 	if [ ! -f "$ringvisor_guest" ]; then
 		echo "Ringvisor guest rows need guest TCP and the iperf3 guest (issue 4): $ringvisor_guest does not exist yet"
