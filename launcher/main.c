@@ -8,7 +8,9 @@
  *   ring3_setup.c  page tables (page_tables.c), GDT, TSS, IDT, boot info (boot_info.c)
  *   vcpu_loop.c    KVM_RUN and every reason it returns
  *   hypercall.c    what the guest may ask of us
- *   nic.c          the paravirtual NIC (nic_config.c, tap.c, virtqueue.c, fault_injection.c)
+ *   nic.c          the paravirtual NIC (nic_config.c, virtqueue.c, fault_injection.c) and
+ *                  its backends: tap.c, and the share switch (share_switch.c: joining;
+ *                  share_port.c: the data path; share_ring.c; frame_offload.c)
  *   io_thread.c    the thread that moves its frames
  *   crash_report.c what we say when it goes wrong
  */

@@ -4,15 +4,17 @@
 # Creates a network namespace (rvdemo-PID), starts the udp-echo guest in it behind a TAP
 # (198.18.0.2/24, the host side 198.18.0.1/24), pings it, sends it UDP datagrams from 1 byte
 # to 65,507 bytes (fragmented) and checks every echoed byte, asks it to quit, and prints the
-# guest's output and the NIC's counters. Deletes the namespace (and with it the TAP) on every
-# exit path. Needs root (or CAP_NET_ADMIN and /dev/kvm), iproute2 and ping.
+# guest's output and the NIC's counters. Then two guests on a share switch (no host network stack
+# between them): netcheck pings a udp-echo guest and checks its UDP echoes byte for byte.
+# Deletes the namespace (and with it the TAP) and stops the guests on every exit path. Needs
+# root (or CAP_NET_ADMIN and /dev/kvm), iproute2 and ping.
 #
 #	tools/demo.sh [--help]
 set -u
 cd "$(dirname "$0")/.." || exit 1
 case "${1:-}" in
 -h | --help)
-	sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
 	exit 0
 	;;
 esac
@@ -21,7 +23,7 @@ esac
 launcher=$BUILD/ringvisor
 client=$BUILD/tests/udp_echo_client
 [ -x "$BUILD/bench/udp_echo_client" ] && client=$BUILD/bench/udp_echo_client
-for needed in "$launcher" "$BUILD/guests/udp-echo.elf" "$client"; do
+for needed in "$launcher" "$BUILD/guests/udp-echo.elf" "$BUILD/guests/netcheck.elf" "$client"; do
 	[ -x "$needed" ] || [ -f "$needed" ] || { echo "demo: $needed is missing; run make" >&2; exit 1; }
 done
 command -v ping >/dev/null || { echo "demo: needs ping (Debian: iputils-ping)" >&2; exit 1; }
@@ -29,8 +31,10 @@ command -v ping >/dev/null || { echo "demo: needs ping (Debian: iputils-ping)" >
 namespace=rvdemo-$$
 output=$(mktemp /tmp/rvdemo.XXXXXX)
 launcher_pid=
+switch=rvdemo-$$
 cleanup() {
 	[ -n "$launcher_pid" ] && kill "$launcher_pid" 2>/dev/null && wait "$launcher_pid" 2>/dev/null
+	rm -f /dev/shm/ringvisor-share-"$switch"* # only if a guest was killed before it left
 	ip netns del "$namespace" 2>/dev/null
 	rm -f "$output"
 }
@@ -61,4 +65,26 @@ status=$?
 launcher_pid=
 echo "== the guest's output and the NIC's counters (launcher exit status $status)"
 cat "$output"
+[ "$status" -eq 0 ] || exit "$status"
+
+echo
+echo "== two guests on share switch $switch: udp-echo at 198.18.0.2, netcheck at 198.18.0.3"
+"$launcher" run --stats --net "share,name=$switch,ip=198.18.0.2/24" "$BUILD/guests/udp-echo.elf" \
+	-- 7 >"$output" 2>&1 &
+launcher_pid=$!
+for _ in $(seq 200); do
+	grep -q "listening on" "$output" && break
+	kill -0 "$launcher_pid" 2>/dev/null || break
+	sleep 0.05
+done
+grep -q "listening on" "$output" || { echo "demo: the guest did not start:"; cat "$output"; exit 1; }
+"$launcher" run --net "share,name=$switch,ip=198.18.0.3/24" "$BUILD/guests/netcheck.elf" \
+	-- ping 198.18.0.2 5 || exit 1
+"$launcher" run --net "share,name=$switch,ip=198.18.0.3/24" "$BUILD/guests/netcheck.elf" \
+	-- udp 198.18.0.2 7 --quit || exit 1
+wait "$launcher_pid"
+status=$?
+launcher_pid=
+echo "== the echo guest's switch port (launcher exit status $status)"
+grep -E "switch_(sent|received)_(unicast|broadcast|flooded)|switch_port" "$output"
 exit "$status"
