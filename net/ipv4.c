@@ -344,3 +344,22 @@ int ipv4_send_frame(struct net_stack *stack, const struct ipv4_route *route, uin
 	interface->link_output(interface, route->next_hop, route->broadcast, frame);
 	return 0;
 }
+
+bool net_ipv4_address_parse(const char *text, uint32_t *address)
+{
+	uint32_t result = 0;
+	for (int part = 0; part < 4; part++) {
+		unsigned value = 0, digits = 0;
+		for (; *text >= '0' && *text <= '9' && digits < 4; text++, digits++)
+			value = value * 10 + (unsigned)(*text - '0');
+		if (digits == 0 || digits > 3 || value > 255)
+			return false;
+		result = result << 8 | value;
+		if (part < 3 && *text++ != '.')
+			return false;
+	}
+	if (*text != '\0')
+		return false;
+	*address = result;
+	return true;
+}

@@ -30,6 +30,10 @@
 #define NET_IPV4_ADDRESS(a, b, c, d)                                                               \
 	(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
 
+/* Reads a dotted quad ("198.18.0.2": four decimal numbers of 0-255, at most three digits each,
+ * nothing after) into host byte order; false, leaving *address alone, for anything else. */
+bool net_ipv4_address_parse(const char *text, uint32_t *address);
+
 /* No timer is pending: net_next_deadline() returns this. */
 #define NET_NO_DEADLINE UINT64_MAX
 

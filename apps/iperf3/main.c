@@ -102,30 +102,6 @@ static bool parse_quantity(const char *text, bool binary, uint64_t maximum, uint
 	return true;
 }
 
-static bool parse_address(const char *text, uint32_t *address)
-{
-	uint32_t result = 0;
-	for (int part = 0; part < 4; part++) {
-		if (*text < '0' || *text > '9')
-			return false;
-		char *end;
-		unsigned long byte = strtoul(text, &end, 10);
-		if (byte > 255 || end - text > 3)
-			return false;
-		result = result << 8 | (uint32_t)byte;
-		text = end;
-		if (part < 3) {
-			if (*text != '.')
-				return false;
-			text++;
-		}
-	}
-	if (*text != '\0')
-		return false;
-	*address = result;
-	return true;
-}
-
 struct option_spec {
 	char short_name;
 	const char *long_name;
@@ -170,7 +146,7 @@ static int apply_option(struct options *options, char name, const char *value, b
 		options->server = true;
 		break;
 	case 'c':
-		if (!parse_address(value, &options->address))
+		if (!net_ipv4_address_parse(value, &options->address))
 			return bad_option("\"%s\" is not an IPv4 address (A.B.C.D)", value);
 		break;
 	case 'p':

@@ -492,23 +492,6 @@ static bool parse_number(const char *text, unsigned long maximum, unsigned long 
 	return *end == '\0' && *value <= maximum;
 }
 
-static bool parse_address(const char *text, uint32_t *address)
-{
-	uint32_t value = 0;
-	for (int part = 0; part < 4; part++) {
-		char *end;
-		if (text[0] < '0' || text[0] > '9')
-			return false;
-		unsigned long byte = strtoul(text, &end, 10);
-		if (byte > 255 || (part < 3 && *end != '.') || (part == 3 && *end != '\0'))
-			return false;
-		value = value << 8 | (uint32_t)byte;
-		text = end + 1;
-	}
-	*address = value;
-	return true;
-}
-
 static int usage(void)
 {
 	printf("usage: netcheck ping ADDRESS [COUNT] [SIZE] [--counters]\n"
@@ -548,7 +531,7 @@ static bool parse_arguments(int argc, char **argv, bool *is_ping)
 		else
 			positional[count++] = argv[index];
 	}
-	if (count < 1 || !parse_address(positional[0], &peer_address))
+	if (count < 1 || !net_ipv4_address_parse(positional[0], &peer_address))
 		return false;
 
 	if (*is_ping) {

@@ -346,23 +346,6 @@ static bool parse_number(const char *text, unsigned long long maximum, unsigned 
 	return *end == '\0' && *value <= maximum;
 }
 
-static bool parse_address(const char *text, uint32_t *address)
-{
-	uint32_t value = 0;
-	for (int part = 0; part < 4; part++) {
-		char *end;
-		if (text[0] < '0' || text[0] > '9')
-			return false;
-		unsigned long byte = strtoul(text, &end, 10);
-		if (byte > 255 || (part < 3 && *end != '.') || (part == 3 && *end != '\0'))
-			return false;
-		value = value << 8 | (uint32_t)byte;
-		text = end + 1;
-	}
-	*address = value;
-	return true;
-}
-
 static void print_address(uint32_t address)
 {
 	printf("%u.%u.%u.%u", address >> 24, (address >> 16) & 0xff, (address >> 8) & 0xff,
@@ -385,7 +368,7 @@ static bool parse_arguments(int argc, char **argv)
 		listening = true;
 		next = 2;
 	} else if (argc >= 4 && strcmp(argv[1], "connect") == 0) {
-		if (!parse_address(argv[2], &peer_address))
+		if (!net_ipv4_address_parse(argv[2], &peer_address))
 			return false;
 		next = 3;
 	} else {

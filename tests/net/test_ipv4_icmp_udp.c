@@ -559,6 +559,30 @@ static void test_allocation_failures(void **state)
 	}
 }
 
+static void test_address_parsing(void **state)
+{
+	(void)state;
+	uint32_t address = 7;
+	assert_true(net_ipv4_address_parse("198.18.0.2", &address));
+	assert_int_equal(address, NET_IPV4_ADDRESS(198, 18, 0, 2));
+	assert_true(net_ipv4_address_parse("0.0.0.0", &address));
+	assert_int_equal(address, 0);
+	assert_true(net_ipv4_address_parse("255.255.255.255", &address));
+	assert_int_equal(address, 0xffffffffu);
+	assert_true(net_ipv4_address_parse("010.001.0.9", &address)); /* decimal, not octal */
+	assert_int_equal(address, NET_IPV4_ADDRESS(10, 1, 0, 9));
+	static const char *const refused[] = {
+		"",	     "1",	   "1.2.3",	 "1.2.3.4.", "1.2.3.4.5", "256.0.0.1",
+		"1.2.3.256", "1..2.3",	   ".1.2.3",	 "1.2.3.4 ", " 1.2.3.4",  "1.2.3.-4",
+		"1.2.3.0x4", "1111.2.3.4", "0001.2.3.4", "1.2.3.4x", "a.b.c.d",
+	};
+	for (size_t index = 0; index < sizeof refused / sizeof refused[0]; index++) {
+		address = 7;
+		assert_false(net_ipv4_address_parse(refused[index], &address));
+		assert_int_equal(address, 7);
+	}
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup_stack, teardown_stack)
@@ -588,6 +612,7 @@ int main(void)
 		TEST(test_transmit_failure_counted),
 		TEST(test_virtio_header_conversion),
 		TEST(test_allocation_failures),
+		cmocka_unit_test(test_address_parsing),
 	};
 #undef TEST
 
