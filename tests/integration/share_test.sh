@@ -48,12 +48,12 @@ await() {
 	return 1
 }
 
-# finish NAME SECONDS EXPECTED-STATUS: NAME's launcher exits with that status in time, and
-# without a sanitizer report.
+# finish NAME SECONDS EXPECTED-STATUS: NAME's launcher exits with that status (or one of
+# "A|B|...") in time, and without a sanitizer report.
 finish() {
 	local pid_variable=pid_$1
 	wait_for_exit "${!pid_variable}" "$2"
-	[ "$status" -eq "$3" ] ||
+	[[ "|$3|" == *"|$status|"* ]] ||
 		fail_check "$1 exited with status $status, not $3: $(tail -n 3 "$work_directory/$1.err")"
 	expect_no_sanitizer_report "$work_directory/$1.err"
 }
@@ -300,9 +300,11 @@ test_vandalized_switch() {
 		fail_check "the vandal could not scribble on the switch"
 	grep -qF "is corrupt" "$work_directory/a.err" "$work_directory/b.err" ||
 		fail_check "neither launcher reported a corrupt ring"
-	kill -TERM "$pid_a" "$pid_b"
-	finish a 30 143
-	finish b 30 143
+	# Stopped by us (143), or the guest gave up on a connection the garbage broke (1): either
+	# way a launcher that neither crashed (126) nor failed (125), with no sanitizer report.
+	kill -TERM "$pid_a" "$pid_b" 2>/dev/null
+	finish a 30 "143|1|0"
+	finish b 30 "143|1|0"
 }
 
 # On failure: the end of every launcher's output in this test (lib.sh's show_output shows the
