@@ -112,8 +112,14 @@ $(BUILD)/tests/launcher/test_frame_offload: tests/unit/test_frame_offload.c \
 	$(HOST_CC) $(HOST_CFLAGS) -D_GNU_SOURCE $(SANITIZE) $< launcher/frame_offload.c -lcmocka \
 		-o $@
 
+$(BUILD)/tests/launcher/test_share_ring: tests/unit/test_share_ring.c launcher/share_ring.c \
+		launcher/segments.c launcher/share_ring.h launcher/segments.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -D_GNU_SOURCE $(SANITIZE) $< launcher/share_ring.c \
+		launcher/segments.c -lcmocka -o $@
+
 LAUNCHER_UNIT_TESTS := $(BUILD)/tests/launcher/test_virtqueue \
-	$(BUILD)/tests/launcher/test_frame_offload
+	$(BUILD)/tests/launcher/test_frame_offload $(BUILD)/tests/launcher/test_share_ring
 
 launcher-unit-tests: $(LAUNCHER_UNIT_TESTS)
 	@set -e; for test in $(LAUNCHER_UNIT_TESTS); do echo "== $$test"; $$test; done

@@ -30,6 +30,10 @@
 #define FRAME_GSO_NONE 0u
 #define FRAME_GSO_TCPV4 1u
 
+#define FRAME_ETHERNET_HEADER_BYTES 14u
+/* The largest frame either way: the header, an Ethernet header and a 64 KiB IPv4 packet. */
+#define FRAME_BYTES_MAX (RINGVISOR_NIC_HEADER_BYTES + FRAME_ETHERNET_HEADER_BYTES + 65535u)
+
 /*
  * Finishes a NEEDS_CSUM checksum: csum_start counts from the Ethernet header, and the 16-bit
  * field at csum_start + csum_offset holds the pseudo-header sum; the Internet checksum from

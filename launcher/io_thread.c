@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fail.h"
@@ -37,12 +38,29 @@ static void print_counters(struct io_thread *io)
 	fflush(stderr);
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+/* Once a second, whether or not anything happened: nic_tick() (share NICs' safety net). */
+#define TICK_MS 1000
+
 static void *run(void *argument)
 {
 	struct io_thread *io = argument;
 	struct epoll_event events[32];
+	uint64_t next_tick = now_ms() + TICK_MS;
 	for (;;) {
-		int count = epoll_wait(io->epoll_fd, events, 32, -1);
+		uint64_t now = now_ms();
+		if (now >= next_tick) {
+			for (unsigned index = 0; index < io->nic_count; index++)
+				nic_tick(&io->nics[index]);
+			next_tick = now + TICK_MS;
+		}
+		int count = epoll_wait(io->epoll_fd, events, 32, (int)(next_tick - now));
 		if (count < 0 && errno == EINTR)
 			continue;
 		if (count < 0)

@@ -1,7 +1,8 @@
 /*
  * The I/O thread: one thread, one epoll set, every NIC's file descriptors (the TAP, the two
  * doorbell eventfds), SIGUSR1 for counters on demand, and an eventfd that tells it to stop.
- * The vCPU thread never moves a frame; this thread never runs the guest.
+ * The vCPU thread never moves a frame; this thread never runs the guest. Once a second it also
+ * gives every NIC a tick (nic_tick), for what no file descriptor announces.
  */
 #ifndef RINGVISOR_IO_THREAD_H
 #define RINGVISOR_IO_THREAD_H

@@ -36,8 +36,6 @@ static uint64_t features_offered(const struct nic *nic)
 	return FEATURES_BASIC | (nic->config.offloads_off ? 0 : FEATURES_OFFLOAD);
 }
 
-/* The largest frame either way: the header, then up to 64 KiB of IP and an Ethernet header. */
-#define FRAME_BYTES_MAX (RINGVISOR_NIC_HEADER_BYTES + 14 + 65535)
 /* Frames read per TAP wakeup before the I/O thread looks at its other work. */
 #define RECEIVE_BATCH 256
 
@@ -569,7 +567,8 @@ void nic_handle_event(struct nic *nic, enum nic_event event, bool failed)
 {
 	uint64_t count;
 	if (event == NIC_EVENT_BACKEND_READABLE && failed) {
-		mark_broken(nic, "the TAP failed (was it deleted?)");
+		mark_broken(nic, nic->share ? "the switch port's wakeup FIFO failed"
+					    : "the TAP failed (was it deleted?)");
 		return;
 	}
 	if (event == NIC_EVENT_BACKEND_READABLE && nic->share)
@@ -599,6 +598,16 @@ void nic_handle_event(struct nic *nic, enum nic_event event, bool failed)
 		transmit_to_backend(nic);
 		break;
 	}
+}
+
+void nic_tick(struct nic *nic)
+{
+	if (!nic->share)
+		return; /* a TAP needs nothing: its readability is the kernel's */
+	share_port_tick(nic->share);
+	/* A wakeup a dying sender took with it would leave frames waiting: look. */
+	if (__atomic_load_n(&nic->active, __ATOMIC_ACQUIRE) && !nic->broken && nic->backend_reading)
+		receive_from_backend(nic);
 }
 
 void nic_print_counters(const struct nic *nic, FILE *stream)

@@ -108,6 +108,10 @@ int64_t nic_setup(struct nic *nic, uint64_t setup_address);
  * reported an error or hang-up on it. */
 void nic_handle_event(struct nic *nic, enum nic_event event, bool failed);
 
+/* I/O thread, about once a second: a share NIC checks its port entry and its rings (nothing
+ * is lost if a wakeup was); a TAP NIC has nothing to do. */
+void nic_tick(struct nic *nic);
+
 /* One `nic NAME COUNTER VALUE` line per counter. */
 void nic_print_counters(const struct nic *nic, FILE *stream);
 

@@ -13,29 +13,27 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../abi/ringvisor_abi.h"
 #include "segments.h"
 
 #define FEATURE(bit) (1ull << (bit))
-#define ETHERNET_HEADER_BYTES 14u
 /* What routing looks at: the virtio-net header and the Ethernet header. */
-#define ROUTE_BYTES (RINGVISOR_NIC_HEADER_BYTES + ETHERNET_HEADER_BYTES)
-#define FRAME_BYTES_MAX (RINGVISOR_NIC_HEADER_BYTES + ETHERNET_HEADER_BYTES + 65535)
+#define ROUTE_BYTES (RINGVISOR_NIC_HEADER_BYTES + FRAME_ETHERNET_HEADER_BYTES)
+/* Records that are not for our guest (flooded, malformed) skipped in one receive call, before
+ * the I/O thread looks at its other work. */
+#define SKIPPED_RECORDS_MAX 64
+/* A hostile member could make every ring look corrupt again and again: the first few reports
+ * say so, the counter says how often. */
+#define CORRUPT_REPORTS_MAX 10
+/* How often a live peer whose ring we found full is woken without having asked. */
+#define FORCED_WAKEUP_INTERVAL_NS (10ull * 1000000)
 
 static bool is_multicast(const uint8_t mac[6])
 {
 	return mac[0] & 1; /* broadcast included */
-}
-
-/* A MAC as a port entry holds it: the address in the low 48 bits, bit 63 for "valid". */
-static uint64_t mac_key(const uint8_t mac[6])
-{
-	uint64_t key = 1ull << 63;
-	for (int index = 0; index < 6; index++)
-		key |= (uint64_t)mac[index] << (8 * index);
-	return key;
 }
 
 static struct share_port_entry *entry_of(const struct share_port *port, unsigned index)
@@ -49,7 +47,12 @@ static bool port_is_active(const struct share_port *port, unsigned index)
 	       SHARE_PORT_ACTIVE;
 }
 
-static bool port_has_mac(const struct share_port *port, unsigned index, uint64_t key)
+static bool port_owns_mac(const struct share_port *port, unsigned index, uint64_t key)
+{
+	return __atomic_load_n(&entry_of(port, index)->own_mac, __ATOMIC_RELAXED) == key;
+}
+
+static bool port_learned_mac(const struct share_port *port, unsigned index, uint64_t key)
 {
 	for (unsigned slot = 0; slot < SHARE_MACS_PER_PORT; slot++)
 		if (__atomic_load_n(&entry_of(port, index)->macs[slot], __ATOMIC_RELAXED) == key)
@@ -57,35 +60,75 @@ static bool port_has_mac(const struct share_port *port, unsigned index, uint64_t
 	return false;
 }
 
-/* The learning half of the switch: our guest sends from `source`, so frames for it come to
- * us. Only we write our entry's addresses. */
+/* Another active port has `key` as its NIC's own MAC. */
+static bool owned_elsewhere(const struct share_port *port, uint64_t key)
+{
+	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++)
+		if (index != port->port && port_is_active(port, index) &&
+		    port_owns_mac(port, index, key))
+			return true;
+	return false;
+}
+
+/*
+ * The learning half of the switch: our guest sends from `source`, so frames for it come to us.
+ * Our NIC's own MAC was published when we joined; another one is learned unless another port's
+ * NIC owns it, so that a guest sending from a neighbour's address cannot steal its traffic.
+ */
 static void learn(struct share_port *port, const uint8_t source[6])
 {
 	static const uint8_t zero[6];
-	if (is_multicast(source) || memcmp(source, zero, 6) == 0)
+	uint64_t key = share_mac_key(source);
+	if (is_multicast(source) || memcmp(source, zero, 6) == 0 ||
+	    memcmp(source, port->mac, 6) == 0)
 		return;
-	uint64_t key = mac_key(source);
-	if (port_has_mac(port, port->port, key))
+	for (unsigned slot = 0; slot < SHARE_MACS_PER_PORT; slot++)
+		if (port->learned[slot] == key) {
+			/* Known; put it back if someone scribbled over it. */
+			struct share_port_entry *entry = entry_of(port, port->port);
+			if (__atomic_load_n(&entry->macs[slot], __ATOMIC_RELAXED) != key)
+				__atomic_store_n(&entry->macs[slot], key, __ATOMIC_RELEASE);
+			return;
+		}
+	if (owned_elsewhere(port, key))
 		return;
-	struct share_port_entry *entry = entry_of(port, port->port);
-	__atomic_store_n(&entry->macs[port->next_mac_slot], key, __ATOMIC_RELEASE);
+	port->learned[port->next_mac_slot] = key;
+	__atomic_store_n(&entry_of(port, port->port)->macs[port->next_mac_slot], key,
+			 __ATOMIC_RELEASE);
 	port->next_mac_slot = (port->next_mac_slot + 1) % SHARE_MACS_PER_PORT;
 }
 
-/* The port that has published `destination`, or -1 if none has. */
+static bool is_ours(const struct share_port *port, const uint8_t destination[6])
+{
+	if (memcmp(destination, port->mac, 6) == 0)
+		return true;
+	uint64_t key = share_mac_key(destination);
+	for (unsigned slot = 0; slot < SHARE_MACS_PER_PORT; slot++)
+		if (port->learned[slot] == key)
+			return true;
+	return false;
+}
+
+/* The port for `destination`: the one whose NIC owns it, else one that learned it; -1 if none
+ * has published it. */
 static int find_port(struct share_port *port, const uint8_t destination[6])
 {
-	uint64_t key = mac_key(destination);
+	uint64_t key = share_mac_key(destination);
 	unsigned cached = port->last_destination_port;
 	if (port->last_destination == key && port_is_active(port, cached) &&
-	    port_has_mac(port, cached, key))
+	    port_owns_mac(port, cached, key))
 		return (int)cached;
-	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++) {
-		if (index != port->port && port_is_active(port, index) &&
-		    port_has_mac(port, index, key)) {
-			port->last_destination = key;
-			port->last_destination_port = index;
-			return (int)index;
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned index = 0; index < SHARE_PORTS_MAX; index++) {
+			if (index == port->port || !port_is_active(port, index))
+				continue;
+			if (pass == 0 && port_owns_mac(port, index, key)) {
+				port->last_destination = key;
+				port->last_destination_port = index;
+				return (int)index;
+			}
+			if (pass == 1 && port_learned_mac(port, index, key))
+				return (int)index;
 		}
 	}
 	return -1;
@@ -93,8 +136,8 @@ static int find_port(struct share_port *port, const uint8_t destination[6])
 
 /*
  * A peer's port changed hands since we last looked. A ring we had stopped trusting gets a
- * fresh start: the new owner began reading ours at our tail, and we skip to the tail of
- * theirs (a frame or two of the newcomer's may be lost; the ring was corrupt).
+ * fresh start: the new owner began reading ours where we publish, and we skip to where it
+ * publishes (a frame or two of the newcomer's may be lost; the ring was corrupt).
  */
 static void notice_new_owner(struct share_port *port, unsigned index)
 {
@@ -113,10 +156,6 @@ static void notice_new_owner(struct share_port *port, unsigned index)
 	}
 }
 
-/* A hostile member could make every ring look corrupt again and again: the first few reports
- * say so, the counter says how often. */
-#define CORRUPT_REPORTS_MAX 10
-
 static void report_corrupt(struct share_port *port, unsigned index, const char *which)
 {
 	if (port->counters.switch_corrupt++ < CORRUPT_REPORTS_MAX)
@@ -128,8 +167,32 @@ static void report_corrupt(struct share_port *port, unsigned index, const char *
 
 /* ---- sending -------------------------------------------------------------------------------- */
 
-/* Wakes the peer if it asked to be woken; the fence orders our tail's publication before our
- * look at its flag, as its flag is ordered before its last look at our tail. */
+static uint64_t now_ns(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
+}
+
+static bool write_wakeup(struct share_port *port, unsigned index)
+{
+	int fd = share_peer_wakeup_fd(port, index);
+	char byte = 1;
+	if (fd >= 0 && write(fd, &byte, 1) == 1)
+		return true;
+	if (fd >= 0 && errno == EAGAIN)
+		return true; /* the FIFO is full of wakeups already */
+	if (fd >= 0)
+		share_peer_wakeup_failed(port, index);
+	return false;
+}
+
+/*
+ * Wakes the peer if it asked to be woken. The fence orders our tail's publication before our
+ * look at its flag, as its flag is ordered before its last look at our tail. The first sender
+ * to find the flag set takes it; if it then cannot deliver the byte, it puts the flag back, so
+ * that the wakeup is not lost with it.
+ */
 static void wake_peer(struct share_port *port, unsigned index)
 {
 	uint32_t *wanted = &entry_of(port, index)->wakeup_wanted;
@@ -137,14 +200,29 @@ static void wake_peer(struct share_port *port, unsigned index)
 	if (!__atomic_load_n(wanted, __ATOMIC_RELAXED) ||
 	    !__atomic_exchange_n(wanted, 0, __ATOMIC_ACQ_REL))
 		return;
-	int fd = share_peer_wakeup_fd(port, index);
-	if (fd < 0)
-		return;
-	char byte = 1;
-	if (write(fd, &byte, 1) == 1)
+	if (write_wakeup(port, index))
 		port->counters.switch_wakeups_sent++;
-	else if (errno != EAGAIN) /* EAGAIN: the FIFO is full of wakeups already */
-		share_peer_wakeup_failed(port, index);
+	else
+		__atomic_store_n(wanted, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * The ring to a peer is full. Either its launcher is dead (and its port is reclaimed), or slow,
+ * or asleep having lost a wakeup (a sender killed between taking the flag and writing the byte):
+ * a live peer is woken anyway, now and then.
+ */
+static void ring_full(struct share_port *port, unsigned index)
+{
+	port->counters.switch_dropped_full++;
+	if (!share_reclaim_if_dead(port, index))
+		return;
+	struct share_peer *peer = &port->peers[index];
+	uint64_t now = now_ns();
+	if (now - peer->forced_wakeup_ns < FORCED_WAKEUP_INTERVAL_NS)
+		return;
+	peer->forced_wakeup_ns = now;
+	if (write_wakeup(port, index))
+		port->counters.switch_wakeups_forced++;
 }
 
 static void send_to(struct share_port *port, unsigned index, const uint8_t *route,
@@ -153,25 +231,40 @@ static void send_to(struct share_port *port, unsigned index, const uint8_t *rout
 	struct share_peer *peer = &port->peers[index];
 	notice_new_owner(port, index);
 	if (peer->transmit_corrupt) {
-		port->counters.switch_dropped_full++;
+		port->counters.switch_dropped_corrupt++;
 		return;
 	}
+	if (!share_reserve_transmit_ring(port, index))
+		return; /* no room in /dev/shm: counted and said once */
 	switch (share_ring_write(&peer->transmit, route, ROUTE_BYTES, segments, count,
 				 (uint32_t)length)) {
 	case SHARE_RING_DONE:
 		wake_peer(port, index);
 		break;
-	case SHARE_RING_FULL: /* its launcher is slow, or dead: see which */
-		port->counters.switch_dropped_full++;
-		share_reclaim_if_dead(port, index);
+	case SHARE_RING_FULL:
+		ring_full(port, index);
 		break;
 	case SHARE_RING_CORRUPT:
 		peer->transmit_corrupt = true;
+		port->counters.switch_dropped_corrupt++;
 		report_corrupt(port, index, "to");
 		break;
 	case SHARE_RING_EMPTY:
 		break;
 	}
+}
+
+/* Offloads in a frame header that our guest did not negotiate: a TAP's kernel would refuse
+ * them, and the receiving launcher must not have to guess. */
+static bool offloads_offered(const struct share_port *port, const uint8_t header[2])
+{
+	uint8_t flags = header[0], gso_type = header[1];
+	if ((flags & FRAME_FLAG_NEEDS_CSUM) &&
+	    !(port->guest_features & FEATURE(RINGVISOR_NIC_FEATURE_CSUM)))
+		return false;
+	return gso_type == FRAME_GSO_NONE ||
+	       (gso_type == FRAME_GSO_TCPV4 &&
+		(port->guest_features & FEATURE(RINGVISOR_NIC_FEATURE_HOST_TSO4)));
 }
 
 bool share_port_send(struct share_port *port, const struct iovec *segments, unsigned count,
@@ -182,6 +275,11 @@ bool share_port_send(struct share_port *port, const struct iovec *segments, unsi
 	if (length < ROUTE_BYTES || length > FRAME_BYTES_MAX ||
 	    segments_copy(&route_buffer, 1, 0, segments, count, 0, sizeof route) != sizeof route)
 		return false;
+	if (!offloads_offered(port, route)) {
+		port->counters.switch_dropped_not_offered++;
+		return false;
+	}
+	route[0] &= FRAME_FLAG_NEEDS_CSUM; /* DATA_VALID is a receiver's word, not a sender's */
 	const uint8_t *destination = route + RINGVISOR_NIC_HEADER_BYTES;
 	learn(port, destination + 6);
 
@@ -193,7 +291,7 @@ bool share_port_send(struct share_port *port, const struct iovec *segments, unsi
 			return true;
 		}
 	}
-	/* Broadcast, multicast, or a destination nobody has sent from yet: every other port. */
+	/* Broadcast, multicast, or a destination nobody has published: every other port. */
 	bool sent = false;
 	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++) {
 		if (index != port->port && port_is_active(port, index)) {
@@ -273,7 +371,7 @@ static long receive_record(struct share_port *port, struct share_peer *peer, uns
 	const uint8_t *destination = route + RINGVISOR_NIC_HEADER_BYTES;
 	if (is_multicast(destination)) {
 		port->counters.switch_received_broadcast++;
-	} else if (memcmp(destination, port->mac, 6) != 0) {
+	} else if (!is_ours(port, destination)) {
 		port->counters.switch_received_not_ours++; /* flooded, or misrouted */
 		share_ring_consume(&peer->receive, length);
 		return 0;
@@ -282,19 +380,19 @@ static long receive_record(struct share_port *port, struct share_peer *peer, uns
 	}
 
 	uint8_t flags = route[0], gso_type = route[1];
+	if ((flags & ~FRAME_FLAG_NEEDS_CSUM) ||
+	    (gso_type != FRAME_GSO_NONE && gso_type != FRAME_GSO_TCPV4)) {
+		port->counters.switch_received_malformed++; /* no launcher of ours sends these */
+		share_ring_consume(&peer->receive, length);
+		return 0;
+	}
 	/* Large frames need checksum offload too (the TSO segments' checksums are partial). */
 	const uint64_t large = FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4) |
 			       FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM);
 	bool segment = gso_type != FRAME_GSO_NONE && (port->guest_features & large) != large;
 	bool checksum = (flags & FRAME_FLAG_NEEDS_CSUM) &&
 			!(port->guest_features & FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM));
-	if (!(port->guest_features & FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM)))
-		route[0] &= (uint8_t)~FRAME_FLAG_DATA_VALID; /* not ours to claim for it */
-	if (gso_type != FRAME_GSO_NONE && gso_type != FRAME_GSO_TCPV4) {
-		port->counters.switch_corrupt++; /* no guest of ours makes any other kind */
-		share_ring_consume(&peer->receive, length);
-		return 0;
-	}
+	route[10] = 1, route[11] = 0; /* num_buffers: one buffer per frame, always */
 
 	if (!segment && !checksum) { /* the fast path: straight into the guest's buffer */
 		long delivered = -EMSGSIZE;
@@ -317,7 +415,7 @@ static long receive_record(struct share_port *port, struct share_peer *peer, uns
 	if (segment) {
 		if (!frame_segmenter_start(&port->segmenter, port->offload_frame, length,
 					   &reason)) {
-			port->counters.switch_corrupt++;
+			port->counters.switch_received_malformed++;
 			return 0;
 		}
 		port->segmenting = true;
@@ -325,7 +423,7 @@ static long receive_record(struct share_port *port, struct share_peer *peer, uns
 		return next_segment(port, segments, count, room);
 	}
 	if (!frame_finish_checksum(port->offload_frame, length, &reason)) {
-		port->counters.switch_corrupt++;
+		port->counters.switch_received_malformed++;
 		return 0;
 	}
 	port->counters.switch_checksummed++;
@@ -345,7 +443,9 @@ long share_port_receive(struct share_port *port, const struct iovec *segments, u
 	}
 	unsigned index;
 	struct share_peer *peer;
-	while ((peer = next_ring_with_data(port, &index))) {
+	for (unsigned skipped = 0; skipped < SKIPPED_RECORDS_MAX; skipped++) {
+		if (!(peer = next_ring_with_data(port, &index)))
+			break;
 		long length = receive_record(port, peer, index, segments, count, room);
 		if (length != 0)
 			return length;
@@ -374,16 +474,16 @@ void share_port_pause_wakeups(struct share_port *port)
 	__atomic_store_n(&entry_of(port, port->port)->wakeup_wanted, 0, __ATOMIC_RELAXED);
 }
 
-int share_port_wakeup_fd(const struct share_port *port)
-{
-	return port->wakeup_fd;
-}
-
 void share_port_wake_self(struct share_port *port)
 {
 	char byte = 1;
 	if (write(port->wakeup_fd, &byte, 1) == 1)
-		port->counters.switch_wakeups_received--; /* not a peer's: drain counts it */
+		port->counters.switch_wakeups_self++;
+}
+
+int share_port_wakeup_fd(const struct share_port *port)
+{
+	return port->wakeup_fd;
 }
 
 void share_port_drain_wakeups(struct share_port *port)
@@ -396,9 +496,9 @@ void share_port_drain_wakeups(struct share_port *port)
 
 void share_port_print_counters(const struct share_port *port, const char *nic_name, FILE *stream)
 {
-#define SHARE_PRINT_COUNTER(name)                                                                  \
-	fprintf(stream, "nic %s %s %llu\n", nic_name, #name,                                       \
-		(unsigned long long)port->counters.name);
+#define SHARE_PRINT_COUNTER(counter)                                                               \
+	fprintf(stream, "nic %s %s %llu\n", nic_name, #counter,                                    \
+		(unsigned long long)port->counters.counter);
 	SHARE_COUNTERS(SHARE_PRINT_COUNTER)
 #undef SHARE_PRINT_COUNTER
 	fprintf(stream, "nic %s switch_port %u\n", nic_name, port->port);

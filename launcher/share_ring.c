@@ -26,7 +26,9 @@ enum share_ring_result share_ring_write(struct share_ring *ring, const uint8_t *
 {
 	uint32_t head = __atomic_load_n(&ring->indices->head, __ATOMIC_ACQUIRE);
 	uint32_t used = ring->position - head;
-	if (used > SHARE_RING_BYTES || used % 8)
+	/* Our position came from shared memory once, when we joined: it must be aligned too, or
+	 * a record header would straddle the ring's end. */
+	if (used > SHARE_RING_BYTES || used % 8 || ring->position % 8)
 		return SHARE_RING_CORRUPT; /* the consumer's head is not behind our tail */
 	uint32_t bytes = share_record_bytes(length);
 	if (bytes > SHARE_RING_BYTES - used)
@@ -56,7 +58,7 @@ enum share_ring_result share_ring_peek(struct share_ring *ring, uint32_t minimum
 	uint32_t available = tail - ring->position;
 	if (available == 0)
 		return SHARE_RING_EMPTY;
-	if (available > SHARE_RING_BYTES || available % 8 || available < SHARE_RECORD_HEADER_BYTES)
+	if (available > SHARE_RING_BYTES || available % 8 || ring->position % 8)
 		return SHARE_RING_CORRUPT;
 	uint32_t record_length; /* read once: the producer could change it under us */
 	__atomic_load((const uint32_t *)(const void *)(ring->data + (ring->position & RING_MASK)),

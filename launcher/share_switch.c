@@ -1,12 +1,14 @@
 /*
  * Joining and leaving a `share` switch (see share_switch.h): the file, its two kinds of lock,
- * the wakeup FIFOs, and reclaiming the port of a launcher that died without leaving.
+ * the wakeup FIFOs, reclaiming the port of a launcher that died without leaving, and keeping
+ * our own port entry true against anyone who scribbles on it.
  */
 #include "share_switch.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -18,11 +20,13 @@
 #include "fail.h"
 
 #define SHARE_DIRECTORY "/dev/shm"
-#define SHARE_FRAME_BYTES_MAX (RINGVISOR_NIC_HEADER_BYTES + 14 + 65535)
-/* How long joining or leaving waits for another launcher's membership change. */
-#define MEMBERSHIP_WAIT_NS (5ull * 1000000000)
+/* How long joining or leaving waits for another launcher's membership change: a change takes
+ * a few system calls, so waiting longer means its holder is stuck (or hostile). */
+#define MEMBERSHIP_WAIT_SECONDS 5
 /* How often a member may ask the kernel whether one peer is still alive. */
 #define LIVENESS_CHECK_INTERVAL_NS (100ull * 1000000)
+/* The port table and every ring's indices: the part of the file that is not ring data. */
+#define TABLES_BYTES offsetof(struct share_region, rings)
 
 static uint64_t now_ns(void)
 {
@@ -40,14 +44,14 @@ bool share_name_is_valid(const char *name)
 	       length;
 }
 
-static void region_path(const char *name, char path[96])
+static void region_path(const char *name, char path[SHARE_PATH_MAX])
 {
-	snprintf(path, 96, SHARE_DIRECTORY "/ringvisor-share-%s", name);
+	snprintf(path, SHARE_PATH_MAX, SHARE_DIRECTORY "/ringvisor-share-%s", name);
 }
 
-static void wakeup_path(const char *name, unsigned port, char path[96])
+static void wakeup_path(const char *name, unsigned port, char path[SHARE_PATH_MAX])
 {
-	snprintf(path, 96, SHARE_DIRECTORY "/ringvisor-share-%s.port-%u", name, port);
+	snprintf(path, SHARE_PATH_MAX, SHARE_DIRECTORY "/ringvisor-share-%s@port-%u", name, port);
 }
 
 /* ---- the locks: open-file-description locks on single bytes of the file ------------------
@@ -60,11 +64,9 @@ static bool set_lock(int fd, unsigned byte, short type)
 	return fcntl(fd, F_OFD_SETLK, &lock) == 0;
 }
 
-/* Waits up to MEMBERSHIP_WAIT_NS; a lock is only ever held for a few system calls, so
- * waiting longer means its holder is stuck (or hostile). */
 static bool lock_membership(int fd)
 {
-	uint64_t deadline = now_ns() + MEMBERSHIP_WAIT_NS;
+	uint64_t deadline = now_ns() + MEMBERSHIP_WAIT_SECONDS * 1000000000ull;
 	while (!set_lock(fd, 0, F_WRLCK)) {
 		if ((errno != EAGAIN && errno != EACCES) || now_ns() > deadline)
 			return false;
@@ -89,16 +91,31 @@ static bool port_is_alive(int fd, unsigned index)
 	return lock.l_type != F_UNLCK;
 }
 
+/* Is the file at our path still the one we have open? Someone may have removed it (rm, or
+ * systemd's RemoveIPC) and another switch of the same name taken its place: its files are
+ * not ours to remove. */
+static bool region_is_ours(const struct share_port *port)
+{
+	char path[SHARE_PATH_MAX];
+	struct stat at_path, ours;
+	region_path(port->switch_name, path);
+	return stat(path, &at_path) == 0 && fstat(port->region_fd, &ours) == 0 &&
+	       at_path.st_dev == ours.st_dev && at_path.st_ino == ours.st_ino;
+}
+
 /* Marks a dead member's port free (under the membership lock). */
 static void free_port(struct share_port *port, unsigned index)
 {
 	struct share_port_entry *entry = &port->region->ports[index];
-	char path[96];
+	__atomic_store_n(&entry->own_mac, 0, __ATOMIC_RELAXED);
 	for (unsigned slot = 0; slot < SHARE_MACS_PER_PORT; slot++)
 		__atomic_store_n(&entry->macs[slot], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&entry->state, SHARE_PORT_FREE, __ATOMIC_RELEASE);
-	wakeup_path(port->switch_name, index, path);
-	unlink(path);
+	if (region_is_ours(port)) {
+		char path[SHARE_PATH_MAX];
+		wakeup_path(port->switch_name, index, path);
+		unlink(path);
+	}
 }
 
 /* ---- the file ------------------------------------------------------------------------------ */
@@ -112,10 +129,9 @@ static int open_locked_region(const char *name, const char *path)
 		if (fd < 0)
 			fail_errno("switch %s: cannot open or create %s", name, path);
 		if (!lock_membership(fd))
-			fail("switch %s: cannot take the lock of %s: another launcher has held it "
-			     "for "
-			     "more than 5 s",
-			     name, path);
+			fail("switch %s: another launcher has held the lock of %s for more than %d "
+			     "s",
+			     name, path, MEMBERSHIP_WAIT_SECONDS);
 		struct stat status;
 		if (fstat(fd, &status) < 0)
 			fail_errno("switch %s: fstat %s", name, path);
@@ -126,6 +142,12 @@ static int open_locked_region(const char *name, const char *path)
 	fail("switch %s: %s keeps disappearing under us", name, path);
 }
 
+/*
+ * Maps the file, sizing and initializing it if it is new. A header of zeros is a switch that
+ * its creator did not finish (killed, or refused later): it is initialized again. Any other
+ * header must be exactly ours. The tables get their memory now, so that a full /dev/shm is an
+ * error here and not a SIGBUS later.
+ */
 static struct share_region *map_region(const char *name, const char *path, int fd)
 {
 	struct stat status;
@@ -133,14 +155,18 @@ static struct share_region *map_region(const char *name, const char *path, int f
 		fail_errno("switch %s: fstat %s", name, path);
 	if (!S_ISREG(status.st_mode))
 		fail("switch %s: %s is not a regular file", name, path);
-	bool created = status.st_size == 0;
-	if (!created && status.st_size != (off_t)sizeof(struct share_region))
+	if (status.st_size != 0 && status.st_size != (off_t)sizeof(struct share_region))
 		fail("switch %s: %s is %lld bytes, not the %zu of a version-%d Ringvisor switch "
 		     "(is another program using that name?)",
 		     name, path, (long long)status.st_size, sizeof(struct share_region),
 		     SHARE_VERSION);
-	if (created && ftruncate(fd, sizeof(struct share_region)) < 0)
+	if (status.st_size == 0 && ftruncate(fd, sizeof(struct share_region)) < 0)
 		fail_errno("switch %s: cannot size %s", name, path);
+	int error = posix_fallocate(fd, 0, TABLES_BYTES);
+	if (error) {
+		errno = error;
+		fail_errno("switch %s: no room in " SHARE_DIRECTORY " for %s's tables", name, path);
+	}
 	struct share_region *region =
 		mmap(NULL, sizeof *region, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (region == MAP_FAILED)
@@ -153,22 +179,22 @@ static struct share_region *map_region(const char *name, const char *path, int f
 		.ring_bytes = SHARE_RING_BYTES,
 		.region_bytes = sizeof(struct share_region),
 	};
+	static const struct share_header blank;
 	struct share_header found;
 	memcpy(&found, &region->header, sizeof found); /* read once */
-	if (created) {
+	if (memcmp(&found, &blank, sizeof found) == 0)
 		memcpy(&region->header, &expected, sizeof expected);
-	} else if (memcmp(&found, &expected, sizeof found) != 0) {
+	else if (memcmp(&found, &expected, sizeof found) != 0)
 		fail("switch %s: %s is not a version-%d Ringvisor switch with %d ports of %u-byte "
 		     "rings (its header says otherwise)",
 		     name, path, SHARE_VERSION, SHARE_PORTS_MAX, SHARE_RING_BYTES);
-	}
 	return region;
 }
 
 /* Our own FIFO, made afresh: whatever a dead predecessor left at the path goes. */
 static int create_wakeup_fifo(const char *name, unsigned index)
 {
-	char path[96];
+	char path[SHARE_PATH_MAX];
 	wakeup_path(name, index, path);
 	unlink(path);
 	if (mkfifo(path, 0600) < 0)
@@ -180,25 +206,68 @@ static int create_wakeup_fifo(const char *name, unsigned index)
 	return fd;
 }
 
-/* ---- leaving at exit ------------------------------------------------------------------------
- * main() leaves through nic_destroy(); this catches fail() after joining, so that a launcher
- * refused later in its start does not leave a port or a file behind. */
+/* ---- leaving ----------------------------------------------------------------------------------
+ */
 
-static struct share_port *joined_ports[16];
-
-static void leave_all(void)
+/*
+ * The membership half of leaving: our port becomes free, and the last one out removes the
+ * files. It touches nothing the I/O thread uses (the mapping stays, the buffers stay), so it is
+ * also what runs at exit when fail() ends the launcher while its threads still run.
+ */
+static void leave_switch(struct share_port *port)
 {
-	for (unsigned index = 0; index < 16; index++)
+	if (!port->joined)
+		return;
+	port->joined = false;
+	if (!lock_membership(port->region_fd)) {
+		fprintf(stderr,
+			"ringvisor: %s: cannot take the switch's lock to leave it; the next "
+			"launcher "
+			"to find our port dead will free it\n",
+			port->display_name);
+		return;
+	}
+	free_port(port, port->port);
+	bool others = false;
+	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++) {
+		if (index == port->port)
+			continue;
+		if (port_is_alive(port->region_fd, index))
+			others = true;
+		else if (__atomic_load_n(&port->region->ports[index].state, __ATOMIC_ACQUIRE) !=
+			 SHARE_PORT_FREE)
+			free_port(port, index);
+	}
+	if (!others && region_is_ours(port)) { /* the last one out: nothing may remain */
+		char path[SHARE_PATH_MAX];
+		for (unsigned index = 0; index < SHARE_PORTS_MAX; index++) {
+			wakeup_path(port->switch_name, index, path);
+			unlink(path);
+		}
+		region_path(port->switch_name, path);
+		unlink(path);
+	}
+	/* Our port's lock goes before the membership lock, so that whoever takes that next sees
+	 * us gone (and, if it is the last, removes the files). */
+	set_lock(port->region_fd, 1 + port->port, F_UNLCK);
+	unlock_membership(port->region_fd);
+}
+
+static struct share_port *joined_ports[RINGVISOR_NICS_MAX];
+
+static void leave_all_at_exit(void)
+{
+	for (unsigned index = 0; index < RINGVISOR_NICS_MAX; index++)
 		if (joined_ports[index])
-			share_port_leave(joined_ports[index]);
+			leave_switch(joined_ports[index]);
 }
 
 static void remember_joined(struct share_port *port, bool joined)
 {
 	static bool registered;
 	if (!registered)
-		registered = atexit(leave_all) == 0;
-	for (unsigned index = 0; index < 16; index++) {
+		registered = atexit(leave_all_at_exit) == 0;
+	for (unsigned index = 0; index < RINGVISOR_NICS_MAX; index++) {
 		if (joined && !joined_ports[index]) {
 			joined_ports[index] = port;
 			return;
@@ -208,7 +277,62 @@ static void remember_joined(struct share_port *port, bool joined)
 	}
 }
 
-/* ---- joining and leaving -------------------------------------------------------------------- */
+void share_port_leave(struct share_port *port)
+{
+	if (!port->region)
+		return;
+	leave_switch(port);
+	remember_joined(port, false);
+	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++)
+		if (port->peers[index].wakeup_fd >= 0)
+			close(port->peers[index].wakeup_fd);
+	close(port->wakeup_fd);
+	munmap(port->region, sizeof *port->region);
+	port->region = NULL;
+	close(port->region_fd); /* drops our port's lock */
+	free(port->offload_frame);
+	free(port->segment_frame);
+}
+
+/* ---- joining -----------------------------------------------------------------------------------
+ */
+
+/* Publishes our entry: what share_port_tick() puts back if it finds it changed. */
+static void publish_entry(struct share_port *port)
+{
+	struct share_port_entry *entry = &port->region->ports[port->port];
+	__atomic_store_n(&entry->own_mac, share_mac_key(port->mac), __ATOMIC_RELAXED);
+	__atomic_store_n(&entry->owner_pid, (int32_t)getpid(), __ATOMIC_RELAXED);
+	__atomic_store_n(&entry->generation, port->generation, __ATOMIC_RELEASE);
+	__atomic_store_n(&entry->state, SHARE_PORT_ACTIVE, __ATOMIC_RELEASE);
+}
+
+/*
+ * Our two rings with each other port, as we take our port over. With a dead (or no) peer, nobody
+ * else uses them: both start from zero, whatever a vandal or a dead predecessor left. With a live
+ * peer we agree without talking: our rings out start empty where the peer's reading stands (its
+ * head), and we read from wherever it has published to (its tail); it notices our new generation
+ * and, if it had stopped trusting the ring, starts again from our tail.
+ */
+static void take_over_rings(struct share_port *port, unsigned index, bool peer_alive)
+{
+	struct share_region *region = port->region;
+	struct share_peer *peer = &port->peers[index];
+	struct share_ring_indices *out = &region->indices[port->port][index];
+	struct share_ring_indices *in = &region->indices[index][port->port];
+	if (!peer_alive) {
+		__atomic_store_n(&out->head, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&in->tail, 0, __ATOMIC_RELAXED);
+	}
+	uint32_t out_start = __atomic_load_n(&out->head, __ATOMIC_ACQUIRE) & ~7u;
+	uint32_t in_start = peer_alive ? __atomic_load_n(&in->tail, __ATOMIC_ACQUIRE) : 0;
+	peer->transmit = (struct share_ring){ out, region->rings[port->port][index], out_start };
+	peer->receive = (struct share_ring){ in, region->rings[index][port->port], in_start };
+	__atomic_store_n(&out->tail, out_start, __ATOMIC_RELEASE);
+	__atomic_store_n(&in->head, in_start, __ATOMIC_RELEASE);
+	peer->generation = __atomic_load_n(&region->ports[index].generation, __ATOMIC_ACQUIRE);
+	peer->wakeup_fd = -1;
+}
 
 void share_port_join(struct share_port *port, const char *name, const uint8_t mac[6])
 {
@@ -216,14 +340,14 @@ void share_port_join(struct share_port *port, const char *name, const uint8_t ma
 	snprintf(port->switch_name, sizeof port->switch_name, "%s", name);
 	snprintf(port->display_name, sizeof port->display_name, "share:%s", name);
 	memcpy(port->mac, mac, 6);
-	port->offload_frame = malloc(SHARE_FRAME_BYTES_MAX);
-	port->segment_frame = malloc(SHARE_FRAME_BYTES_MAX);
+	port->offload_frame = malloc(FRAME_BYTES_MAX);
+	port->segment_frame = malloc(FRAME_BYTES_MAX);
 	if (!port->offload_frame || !port->segment_frame)
 		fail("switch %s: out of memory", name);
 	/* A FIFO whose reader died raises SIGPIPE on write; we want EPIPE, and a reclaim. */
 	signal(SIGPIPE, SIG_IGN);
 
-	char path[96];
+	char path[SHARE_PATH_MAX];
 	region_path(name, path);
 	port->region_fd = open_locked_region(name, path);
 	port->region = map_region(name, path, port->region_fd);
@@ -231,9 +355,11 @@ void share_port_join(struct share_port *port, const char *name, const uint8_t ma
 
 	/* A port is taken exactly when its byte is locked; any other port is ours to have, and
 	 * a dead member's leftovers are cleared on the way. */
+	bool alive[SHARE_PORTS_MAX];
 	int chosen = -1;
 	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++) {
-		if (port_is_alive(port->region_fd, index))
+		alive[index] = port_is_alive(port->region_fd, index);
+		if (alive[index])
 			continue;
 		if (__atomic_load_n(&region->ports[index].state, __ATOMIC_ACQUIRE) !=
 		    SHARE_PORT_FREE) {
@@ -251,93 +377,50 @@ void share_port_join(struct share_port *port, const char *name, const uint8_t ma
 		fail_errno("switch %s: cannot lock port %d", name, chosen);
 	port->port = (unsigned)chosen;
 	port->wakeup_fd = create_wakeup_fifo(name, port->port);
-
-	/* Rings into us start empty (what a dead predecessor was sent is not our guest's);
-	 * rings out of us continue where the last owner published, so their readers stay in
-	 * step. */
-	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++) {
-		struct share_peer *peer = &port->peers[index];
-		peer->wakeup_fd = -1;
-		peer->transmit = (struct share_ring){
-			&region->indices[port->port][index], region->rings[port->port][index],
-			__atomic_load_n(&region->indices[port->port][index].tail, __ATOMIC_ACQUIRE)
-		};
-		peer->receive = (struct share_ring){
-			&region->indices[index][port->port], region->rings[index][port->port],
-			__atomic_load_n(&region->indices[index][port->port].tail, __ATOMIC_ACQUIRE)
-		};
-		__atomic_store_n(&peer->receive.indices->head, peer->receive.position,
-				 __ATOMIC_RELEASE);
-		peer->generation =
-			__atomic_load_n(&region->ports[index].generation, __ATOMIC_ACQUIRE);
-	}
+	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++)
+		if (index != port->port)
+			take_over_rings(port, index, alive[index]);
 
 	struct share_port_entry *entry = &region->ports[port->port];
 	for (unsigned slot = 0; slot < SHARE_MACS_PER_PORT; slot++)
 		__atomic_store_n(&entry->macs[slot], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&entry->wakeup_wanted, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&entry->owner_pid, (int32_t)getpid(), __ATOMIC_RELAXED);
-	__atomic_add_fetch(&entry->generation, 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&entry->state, SHARE_PORT_ACTIVE, __ATOMIC_RELEASE);
+	port->generation = __atomic_load_n(&entry->generation, __ATOMIC_RELAXED) + 1;
+	publish_entry(port);
+	port->joined = true;
 	unlock_membership(port->region_fd);
 	remember_joined(port, true);
 }
 
-void share_port_leave(struct share_port *port)
-{
-	if (!port->region)
-		return;
-	remember_joined(port, false);
-	bool locked = lock_membership(port->region_fd);
-	if (!locked)
-		fprintf(stderr,
-			"ringvisor: %s: cannot take the switch's lock to leave it; its port will "
-			"be reclaimed when the next launcher finds it dead\n",
-			port->display_name);
-	if (locked) {
-		free_port(port, port->port);
-		bool others = false;
-		for (unsigned index = 0; index < SHARE_PORTS_MAX; index++) {
-			if (index == port->port)
-				continue;
-			if (port_is_alive(port->region_fd, index))
-				others = true;
-			else if (__atomic_load_n(&port->region->ports[index].state,
-						 __ATOMIC_ACQUIRE) != SHARE_PORT_FREE)
-				free_port(port, index);
-		}
-		if (!others) { /* the last one out: nothing may remain */
-			char path[96];
-			for (unsigned index = 0; index < SHARE_PORTS_MAX; index++) {
-				wakeup_path(port->switch_name, index, path);
-				unlink(path);
-			}
-			region_path(port->switch_name, path);
-			unlink(path);
-		}
-	}
-	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++)
-		if (port->peers[index].wakeup_fd >= 0)
-			close(port->peers[index].wakeup_fd);
-	close(port->wakeup_fd);
-	munmap(port->region, sizeof *port->region);
-	port->region = NULL;
-	close(port->region_fd); /* drops both locks */
-	free(port->offload_frame);
-	free(port->segment_frame);
-}
-
 /* ---- for the data path (share_port.c) ------------------------------------------------------- */
 
-void share_reclaim_if_dead(struct share_port *port, unsigned index)
+void share_port_tick(struct share_port *port)
+{
+	struct share_port_entry *entry = &port->region->ports[port->port];
+	if (__atomic_load_n(&entry->state, __ATOMIC_ACQUIRE) == SHARE_PORT_ACTIVE &&
+	    __atomic_load_n(&entry->generation, __ATOMIC_ACQUIRE) == port->generation &&
+	    __atomic_load_n(&entry->own_mac, __ATOMIC_RELAXED) == share_mac_key(port->mac))
+		return;
+	if (port->counters.switch_entry_restored++ < 10)
+		fprintf(stderr,
+			"ringvisor: %s: someone overwrote our port entry (port %u); restored\n",
+			port->display_name, port->port);
+	publish_entry(port);
+}
+
+bool share_reclaim_if_dead(struct share_port *port, unsigned index)
 {
 	struct share_peer *peer = &port->peers[index];
 	uint64_t now = now_ns();
 	if (now - peer->liveness_checked_ns < LIVENESS_CHECK_INTERVAL_NS)
-		return;
+		return true;
 	peer->liveness_checked_ns = now;
-	if (port_is_alive(port->region_fd, index) || !set_lock(port->region_fd, 0, F_WRLCK))
-		return; /* alive, or someone is changing membership: look again later */
+	if (port_is_alive(port->region_fd, index))
+		return true;
+	/* Never wait here (this is the I/O thread): someone is changing membership, so look
+	 * again later. Our own leave cannot be under way: the I/O thread stops first. */
+	if (!set_lock(port->region_fd, 0, F_WRLCK))
+		return false;
 	struct share_port_entry *entry = &port->region->ports[index];
 	if (!port_is_alive(port->region_fd, index) &&
 	    __atomic_load_n(&entry->state, __ATOMIC_ACQUIRE) != SHARE_PORT_FREE) {
@@ -350,6 +433,28 @@ void share_reclaim_if_dead(struct share_port *port, unsigned index)
 		port->counters.switch_reclaimed_ports++;
 	}
 	unlock_membership(port->region_fd);
+	return false;
+}
+
+bool share_reserve_transmit_ring(struct share_port *port, unsigned index)
+{
+	struct share_peer *peer = &port->peers[index];
+	if (peer->transmit_reserved)
+		return true;
+	off_t offset = (off_t)((const uint8_t *)port->region->rings[port->port][index] -
+			       (const uint8_t *)port->region);
+	int error = posix_fallocate(port->region_fd, offset, SHARE_RING_BYTES);
+	if (error == 0) {
+		peer->transmit_reserved = true;
+		return true;
+	}
+	if (port->counters.switch_dropped_no_space++ == 0)
+		fprintf(stderr,
+			"ringvisor: %s: no room in " SHARE_DIRECTORY
+			" for the %u KiB ring to port %u "
+			"(%s): frames to it are dropped\n",
+			port->display_name, SHARE_RING_BYTES >> 10, index, strerror(error));
+	return false;
 }
 
 int share_peer_wakeup_fd(struct share_port *port, unsigned index)
@@ -361,7 +466,7 @@ int share_peer_wakeup_fd(struct share_port *port, unsigned index)
 		return peer->wakeup_fd;
 	if (peer->wakeup_fd >= 0)
 		close(peer->wakeup_fd);
-	char path[96];
+	char path[SHARE_PATH_MAX];
 	wakeup_path(port->switch_name, index, path);
 	peer->wakeup_fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
 	peer->wakeup_generation = generation;

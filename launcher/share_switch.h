@@ -5,10 +5,11 @@
  * A switch is a file, /dev/shm/ringvisor-share-NAME, that every launcher naming NAME maps.
  * It holds a header, a table of SHARE_PORTS_MAX ports, and a ring for every ordered pair of
  * ports (share_ring.h): port A sends to port B by writing into ring A->B, which only A writes
- * and only B reads. Each launcher is its own switch: it learns the MAC addresses its guest sends
- * from and publishes them in its port entry, and it sends a unicast frame only to the port that
- * published its destination (broadcast, multicast and unknown destinations go to every other
- * port). There is no switch process and no lock on the data path.
+ * and only B reads. Each launcher is its own half of the switch: it publishes its NIC's MAC in
+ * its port entry when it joins, learns any other address its guest sends from (unless another
+ * port owns it), and sends a unicast frame only to the port that published its destination
+ * (broadcast, multicast and unknown destinations go to every other port). There is no switch
+ * process and no lock on the data path.
  *
  * Who is alive is kept by the kernel, not by the file: each member holds an open-file-
  * description lock on its port's byte of the file, which dies with the process however it
@@ -17,9 +18,12 @@
  * launcher to join, or any member that finds that port's ring full or its wakeup FIFO gone,
  * reclaims it. The last launcher out removes the file and the FIFOs.
  *
- * Wakeups: each port has a FIFO, /dev/shm/ringvisor-share-NAME.port-N, that its launcher's
- * I/O thread watches with epoll. A sender writes a byte to it only when the receiver has said,
- * in its port entry, that it is about to sleep; while it is busy, no wakeups are sent.
+ * Wakeups: each port has a FIFO, /dev/shm/ringvisor-share-NAME@port-N ('@' cannot be in a
+ * switch name, so no switch's file is another's FIFO), that its launcher's I/O thread watches
+ * with epoll. A sender writes a byte to it only when the receiver has said, in its port entry,
+ * that it is about to sleep; while it is busy, no wakeups are sent. A wakeup that a sender
+ * dying at the wrong moment took with it is made up for: a sender that finds a live peer's ring
+ * full wakes it regardless, and every member looks at its rings once a second.
  */
 #ifndef RINGVISOR_SHARE_SWITCH_H
 #define RINGVISOR_SHARE_SWITCH_H
@@ -36,6 +40,7 @@
  * it is SHARE_PORTS_MAX^2 x 4 MiB of sparse memory: only rings in use take pages. */
 #define SHARE_PORTS_MAX 16
 #define SHARE_NAME_MAX 32
+#define SHARE_PATH_MAX 96 /* "/dev/shm/ringvisor-share-" + a name + "@port-15" */
 /* MAC addresses remembered per port, the most recently seen replacing the oldest. */
 #define SHARE_MACS_PER_PORT 4
 
@@ -43,16 +48,23 @@
 	X(switch_sent_unicast)                                                                     \
 	X(switch_sent_flooded)                                                                     \
 	X(switch_dropped_full)                                                                     \
+	X(switch_dropped_corrupt)                                                                  \
+	X(switch_dropped_no_space)                                                                 \
 	X(switch_dropped_no_port)                                                                  \
+	X(switch_dropped_not_offered)                                                              \
 	X(switch_received_unicast)                                                                 \
 	X(switch_received_broadcast)                                                               \
 	X(switch_received_not_ours)                                                                \
+	X(switch_received_malformed)                                                               \
 	X(switch_segmented)                                                                        \
 	X(switch_checksummed)                                                                      \
 	X(switch_corrupt)                                                                          \
+	X(switch_entry_restored)                                                                   \
 	X(switch_reclaimed_ports)                                                                  \
 	X(switch_wakeups_sent)                                                                     \
-	X(switch_wakeups_received)
+	X(switch_wakeups_forced)                                                                   \
+	X(switch_wakeups_received)                                                                 \
+	X(switch_wakeups_self)
 
 struct share_counters {
 #define SHARE_COUNTER_FIELD(name) uint64_t name;
@@ -75,8 +87,9 @@ struct share_port_entry {
 	uint32_t generation; /* counts the launchers that have had this port */
 	int32_t owner_pid;   /* for people reading the file; liveness is the lock */
 	uint32_t reserved;
-	/* The MACs this port's guest sends from, learned by its launcher, the only writer:
-	 * bit 63 set for a valid entry, the address in the low 48 bits. */
+	/* MACs, as bit 63 set for a valid entry and the address in the low 48 bits, written only
+	 * by this port's launcher: its NIC's own (at join), and others its guest sent from. */
+	uint64_t own_mac;
 	uint64_t macs[SHARE_MACS_PER_PORT];
 	/* Set by the port's launcher when it is about to sleep; the first sender to find it set
 	 * clears it and writes to the port's FIFO. */
@@ -97,6 +110,15 @@ struct share_region {
 	_Alignas(4096) uint8_t rings[SHARE_PORTS_MAX][SHARE_PORTS_MAX][SHARE_RING_BYTES];
 };
 
+/* A MAC as a port entry holds it: the address in the low 48 bits, bit 63 for "valid". */
+static inline uint64_t share_mac_key(const uint8_t mac[6])
+{
+	uint64_t key = 1ull << 63;
+	for (int index = 0; index < 6; index++)
+		key |= (uint64_t)mac[index] << (8 * index);
+	return key;
+}
+
 /* ---- what one launcher keeps for itself ------------------------------------------------ */
 
 /* What this launcher knows of one other port, kept in its own memory. */
@@ -108,22 +130,27 @@ struct share_peer {
 	uint32_t wakeup_generation; /* the generation wakeup_fd belongs to */
 	bool receive_corrupt;	    /* ring peer->us failed a check: ignored until it rejoins */
 	bool transmit_corrupt;
+	bool transmit_reserved;	      /* ring us->peer has its memory (fallocate) */
 	uint64_t liveness_checked_ns; /* when we last asked the kernel if the peer is alive */
+	uint64_t forced_wakeup_ns;    /* when we last woke it without being asked */
 };
 
 /* One NIC's membership of a switch. */
 struct share_port {
 	char switch_name[SHARE_NAME_MAX + 1];
 	char display_name[SHARE_NAME_MAX + 8]; /* "share:NAME", for messages */
-	int region_fd;
+	int region_fd; /* our own open file description: our locks are held through it */
 	struct share_region *region;
-	unsigned port; /* our index */
-	int wakeup_fd; /* our FIFO, open for reading */
+	bool joined;	     /* our port is ours (share_port_leave clears it first) */
+	unsigned port;	     /* our index */
+	uint32_t generation; /* our port's, as we published it */
+	int wakeup_fd;	     /* our FIFO, open for reading */
 	uint8_t mac[6];
 	uint64_t guest_features; /* what our guest negotiated: decides what offloads we finish */
 	struct share_peer peers[SHARE_PORTS_MAX];
-	unsigned next_peer;	   /* receive round-robin */
-	unsigned next_mac_slot;	   /* the learned-address slot to overwrite next */
+	unsigned next_peer;		       /* receive round-robin */
+	uint64_t learned[SHARE_MACS_PER_PORT]; /* our own copy of what we published */
+	unsigned next_mac_slot;		       /* the learned-address slot to overwrite next */
 	uint64_t last_destination; /* a one-entry cache of the unicast route: MAC key and port */
 	unsigned last_destination_port;
 
@@ -146,6 +173,9 @@ void share_port_join(struct share_port *port, const char *name, const uint8_t ma
 
 /* Leaves the switch; the last member out removes its files. Safe to call twice. */
 void share_port_leave(struct share_port *port);
+
+/* Once a second, from the I/O thread: puts our port entry back if someone overwrote it. */
+void share_port_tick(struct share_port *port);
 
 /* The I/O thread: the FIFO to watch, and draining it when it is readable. */
 int share_port_wakeup_fd(const struct share_port *port);
@@ -176,8 +206,12 @@ void share_port_pause_wakeups(struct share_port *port);
 
 /* ---- between share_switch.c (membership) and share_port.c (the data path) ---- */
 
-/* Frees a peer's port if its launcher is dead (at most every 100 ms per peer; never waits). */
-void share_reclaim_if_dead(struct share_port *port, unsigned index);
+/* Frees a peer's port if its launcher is dead (at most every 100 ms per peer; never waits).
+ * True if the peer is (still) alive, as far as we can tell. */
+bool share_reclaim_if_dead(struct share_port *port, unsigned index);
+/* Gives ring us->peer its memory, once, so that a full /dev/shm is an error we report rather
+ * than a SIGBUS; false (reported once) if there is no room. */
+bool share_reserve_transmit_ring(struct share_port *port, unsigned index);
 /* The peer's wakeup FIFO, opened for writing (again if the port changed hands); -1 if none. */
 int share_peer_wakeup_fd(struct share_port *port, unsigned index);
 /* Writing the FIFO failed: forget it, and see whether the peer is dead. */

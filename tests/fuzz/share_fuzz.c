@@ -34,6 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Which peer, what our guest negotiated, and the room in its receive buffer. */
 	unsigned peer = 1 + data[0] % (SHARE_PORTS_MAX - 1);
 	unsigned buffer_count = data[0] & 0x80 ? 2 : 1; /* one buffer, or two halves */
+	bool vandalized_position = data[0] & 0x40;	/* our own position is what a vandal left */
 	port.guest_features = (uint64_t)data[1] << 1;	/* bits 1 (GUEST_CSUM) to 8 (GUEST_TSO4) */
 	size_t room = 60 + ((size_t)data[2] << 8 | data[3]) % (BUFFER_BYTES - 60);
 	uint32_t tail;
@@ -41,20 +42,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct share_port_entry *entry = &port.region->ports[peer];
 	entry->state = data[8] & 1 ? SHARE_PORT_ACTIVE : SHARE_PORT_FREE;
 	entry->generation = data[9];
-	memcpy(&entry->macs[0], data + 10, 6);
+	memcpy(data[8] & 2 ? &entry->own_mac : &entry->macs[0], data + 10, 6);
+	entry->own_mac |= 1ull << 63;
 	entry->macs[0] |= 1ull << 63;
+	port.guest_features |= (uint64_t)data[9] << 9; /* HOST_TSO4 is bit 11 */
 	data += 16, size -= 16;
 
 	/* The peer's ring to us: its records from the input, its tail from the input, read
 	 * from the start. */
-	struct share_peer *ring = &port.peers[peer];
-	ring->receive.position = 0;
-	ring->receive_corrupt = false;
+	struct share_peer *sender = &port.peers[peer];
+	sender->receive.position = 0;
+	sender->receive_corrupt = false;
 	port.segmenting = false;
 	port.region->indices[peer][port.port].head = 0;
 	size_t ring_bytes = size < RING_INPUT_MAX ? size : RING_INPUT_MAX;
 	memcpy(port.region->rings[peer][port.port], data, ring_bytes);
 	port.region->indices[peer][port.port].tail = tail % 4 ? tail : tail % (ring_bytes + 64);
+	if (vandalized_position)
+		sender->receive.position = tail >> 8;
 
 	struct iovec segments[2] = { { buffer, room / 2 }, { buffer + room / 2, room - room / 2 } };
 	for (unsigned frames = 0; frames < 4096; frames++) {
@@ -66,6 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	share_port_ask_for_wakeup(&port);
 	share_port_drain_wakeups(&port);
+	share_port_tick(&port);
 
 	/* Our guest sends the input as a frame: routed by its own headers to the peer or flooded;
 	 * the transmit ring is reset first so that it never fills up. */

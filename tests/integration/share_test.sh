@@ -97,6 +97,9 @@ test_two_guests_tcp() {
 	expect_counter a switch_received_not_ours -eq 0
 	expect_counter b switch_sent_unicast -gt 1000
 	expect_counter a switch_corrupt -eq 0
+	# Wakeups only when the receiver sleeps: far fewer than frames.
+	[ $((2 * $(counter b switch_wakeups_sent))) -lt "$(counter b switch_sent_unicast)" ] ||
+		fail_check "b sent $(counter b switch_wakeups_sent) wakeups for $(counter b switch_sent_unicast) frames: not suppressed"
 	expect_switch_gone
 }
 
@@ -244,6 +247,62 @@ test_port_limit() {
 	teardown
 	launch last 1 "" netcheck ping 198.18.100.2 1
 	finish last 30 1
+	expect_counter last switch_reclaimed_ports -eq 16
+	expect_switch_gone
+}
+
+# Four launchers joining a new switch at the same moment: four different ports, one switch.
+test_simultaneous_joins() {
+	new_switch
+	local index ports=""
+	for index in 1 2 3 4; do
+		launch "member$index" "$index" "" udp-echo 7
+	done
+	for index in 1 2 3 4; do
+		await "member$index" "listening on" 30 || return
+		kill -USR1 "${processes[$((${#processes[@]} - 5 + index))]}"
+	done
+	for index in 1 2 3 4; do
+		wait_for_output "$work_directory/member$index.err" "switch_port" 10 ||
+			fail_check "member$index printed no counters on SIGUSR1"
+		ports="$ports $(counter "member$index" switch_port)"
+	done
+	[ "$(tr ' ' '\n' <<<"$ports" | grep . | sort -u | wc -l)" -eq 4 ] ||
+		fail_check "four launchers got ports$ports, not four different ones"
+	launch ping 5 "" netcheck ping 198.18.100.4 2
+	finish ping 30 0
+}
+
+# A receiver that stops (SIGSTOP) under a UDP flood: its ring fills, the sender drops and
+# counts and goes on; once it runs again, both finish the test.
+test_stopped_receiver() {
+	new_switch
+	memory=512M launch a 1 "" iperf3 -s -1
+	await a "Server listening" 20 || return
+	memory=512M launch b 2 "" iperf3 -c 198.18.100.1 -u -b 4G -t 3
+	await b "sec" 20 || return
+	kill -STOP "$pid_a"
+	wait_for_output "$work_directory/b.out" "2.00-" 10 # a second of flooding while stopped
+	kill -CONT "$pid_a"
+	finish b 60 0
+	finish a 30 0
+	expect_counter b switch_dropped_full -gt 0
+}
+
+# A switch whose name looks like another's wakeup FIFO ("NAME.port-0") is a switch of its own.
+test_names_do_not_collide() {
+	new_switch
+	local first=$switch
+	launch echo 1 "" udp-echo 7
+	await echo "listening on" 20 || return
+	switch=$first.port-0
+	launch lonely 2 "" netcheck ping 198.18.100.1 1
+	finish lonely 30 1 # alone on its own switch: nobody answers
+	expect_switch_gone
+	switch=$first
+	launch ping 3 "" netcheck udp 198.18.100.1 7 1 --quit
+	finish ping 30 0
+	finish echo 30 0
 	expect_switch_gone
 }
 
@@ -300,6 +359,17 @@ test_vandalized_switch() {
 		fail_check "the vandal could not scribble on the switch"
 	grep -qF "is corrupt" "$work_directory/a.err" "$work_directory/b.err" ||
 		fail_check "neither launcher reported a corrupt ring"
+	# Afterwards the switch still works for newcomers, and the old members still run (their
+	# I/O threads answer SIGUSR1) and have put their port entries back.
+	launch echo 3 "" udp-echo 7
+	await echo "listening on" 20 || return
+	launch check 4 "" netcheck udp 198.18.100.3 7 1 1472 --quit
+	finish check 30 0
+	finish echo 30 0
+	kill -USR1 "$pid_a" "$pid_b"
+	wait_for_output "$work_directory/a.err" "switch_port" 10 &&
+		wait_for_output "$work_directory/b.err" "switch_port" 10 ||
+		fail_check "an old member did not answer SIGUSR1"
 	# Stopped by us (143), or the guest gave up on a connection the garbage broke (1): either
 	# way a launcher that neither crashed (126) nor failed (125), with no sanitizer report.
 	kill -TERM "$pid_a" "$pid_b" 2>/dev/null
@@ -335,6 +405,9 @@ share_test "a bystander sees no unicast" test_bystander_sees_no_unicast
 share_test "SIGKILL mid-transfer; a newcomer joins" test_killed_member_mid_transfer
 share_test "all killed; the next one clears the files" test_all_killed_then_rejoined
 share_test "16 ports, and a clear error for the 17th" test_port_limit
+share_test "four launchers join at once" test_simultaneous_joins
+share_test "a stopped receiver: the sender drops and goes on" test_stopped_receiver
+share_test "switch names never collide with FIFOs" test_names_do_not_collide
 share_test "a file that is not a switch is refused" test_not_a_switch
 share_test "bad --net share options" test_bad_options
 share_test "a vandalized switch: reported, nobody crashes" test_vandalized_switch

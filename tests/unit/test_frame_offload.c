@@ -36,8 +36,6 @@
 #define ECE 0x40
 #define CWR 0x80
 
-#define FRAME_BYTES_MAX (VNET_BYTES + ETHERNET_BYTES + 65535u)
-
 static const uint8_t source_ip[4] = { 10, 0, 0, 1 };
 static const uint8_t destination_ip[4] = { 10, 0, 0, 2 };
 
