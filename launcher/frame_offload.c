@@ -123,12 +123,13 @@ bool frame_finish_checksum(uint8_t *frame, size_t length, const char **reason)
 	return true;
 }
 
-bool frame_segmenter_start(struct frame_segmenter *s, const uint8_t *frame, size_t length,
+bool frame_segmenter_start(struct frame_segmenter *segmenter, const uint8_t *frame, size_t length,
 			   const char **reason)
 {
 	const size_t header = RINGVISOR_NIC_HEADER_BYTES;
-	memset(s, 0, sizeof *s);
-	s->done = true; /* until the frame passes every check, there is nothing to segment */
+	memset(segmenter, 0, sizeof *segmenter);
+	segmenter->done =
+		true; /* until the frame passes every check, there is nothing to segment */
 
 	/* The virtio-net header. */
 	if (length < header)
@@ -141,9 +142,10 @@ bool frame_segmenter_start(struct frame_segmenter *s, const uint8_t *frame, size
 	/* Checks run on a copy of the headers, so what is checked is what goes into every
 	 * segment even if the sender rewrites its frame meanwhile. */
 	size_t ethernet_bytes = length - header;
-	const uint8_t *ethernet = s->headers;
-	memcpy(s->headers, frame + header,
-	       ethernet_bytes < sizeof s->headers ? ethernet_bytes : sizeof s->headers);
+	const uint8_t *ethernet = segmenter->headers;
+	memcpy(segmenter->headers, frame + header,
+	       ethernet_bytes < sizeof segmenter->headers ? ethernet_bytes
+							  : sizeof segmenter->headers);
 
 	/* Ethernet and the fixed part of IPv4. */
 	if (ethernet_bytes < ETHERNET_HEADER_BYTES + 20)
@@ -177,61 +179,63 @@ bool frame_segmenter_start(struct frame_segmenter *s, const uint8_t *frame, size
 	if (total_length < ipv4_header_bytes + tcp_header_bytes)
 		return refuse(reason, "TCP data offset beyond the frame");
 
-	s->payload = frame + header + ETHERNET_HEADER_BYTES + ipv4_header_bytes + tcp_header_bytes;
-	s->payload_bytes = (uint32_t)(total_length - ipv4_header_bytes - tcp_header_bytes);
-	s->segment_payload = gso_size;
-	s->ipv4_header_bytes = (uint16_t)ipv4_header_bytes;
-	s->tcp_header_bytes = (uint16_t)tcp_header_bytes;
-	s->done = false;
+	segmenter->payload =
+		frame + header + ETHERNET_HEADER_BYTES + ipv4_header_bytes + tcp_header_bytes;
+	segmenter->payload_bytes = (uint32_t)(total_length - ipv4_header_bytes - tcp_header_bytes);
+	segmenter->segment_payload = gso_size;
+	segmenter->ipv4_header_bytes = (uint16_t)ipv4_header_bytes;
+	segmenter->tcp_header_bytes = (uint16_t)tcp_header_bytes;
+	segmenter->done = false;
 	return true;
 }
 
-static size_t next_payload_bytes(const struct frame_segmenter *s)
+static size_t next_payload_bytes(const struct frame_segmenter *segmenter)
 {
-	uint32_t left = s->payload_bytes - s->payload_done;
-	return left < s->segment_payload ? left : s->segment_payload;
+	uint32_t left = segmenter->payload_bytes - segmenter->payload_done;
+	return left < segmenter->segment_payload ? left : segmenter->segment_payload;
 }
 
-size_t frame_segmenter_next_length(const struct frame_segmenter *s)
+size_t frame_segmenter_next_length(const struct frame_segmenter *segmenter)
 {
-	if (s->done)
+	if (segmenter->done)
 		return 0;
-	return RINGVISOR_NIC_HEADER_BYTES + ETHERNET_HEADER_BYTES + s->ipv4_header_bytes +
-	       s->tcp_header_bytes + next_payload_bytes(s);
+	return RINGVISOR_NIC_HEADER_BYTES + ETHERNET_HEADER_BYTES + segmenter->ipv4_header_bytes +
+	       segmenter->tcp_header_bytes + next_payload_bytes(segmenter);
 }
 
-size_t frame_segmenter_next(struct frame_segmenter *s, uint8_t *out, size_t room)
+size_t frame_segmenter_next(struct frame_segmenter *segmenter, uint8_t *out, size_t room)
 {
-	size_t length = frame_segmenter_next_length(s);
+	size_t length = frame_segmenter_next_length(segmenter);
 	if (length == 0 || room < length)
 		return 0;
-	size_t payload_bytes = next_payload_bytes(s);
-	bool last = s->payload_done + payload_bytes == s->payload_bytes;
-	size_t ipv4_header_bytes = s->ipv4_header_bytes;
-	size_t tcp_bytes = s->tcp_header_bytes + payload_bytes;
+	size_t payload_bytes = next_payload_bytes(segmenter);
+	bool last = segmenter->payload_done + payload_bytes == segmenter->payload_bytes;
+	size_t ipv4_header_bytes = segmenter->ipv4_header_bytes;
+	size_t tcp_bytes = segmenter->tcp_header_bytes + payload_bytes;
 
 	memset(out, 0, RINGVISOR_NIC_HEADER_BYTES);
 	/* One buffer per segment: virtio's num_buffers without MRG_RXBUF. */
 	put_le16(out + HEADER_NUM_BUFFERS, 1);
 	uint8_t *ethernet = out + RINGVISOR_NIC_HEADER_BYTES;
-	memcpy(ethernet, s->headers,
-	       ETHERNET_HEADER_BYTES + ipv4_header_bytes + s->tcp_header_bytes);
+	memcpy(ethernet, segmenter->headers,
+	       ETHERNET_HEADER_BYTES + ipv4_header_bytes + segmenter->tcp_header_bytes);
 	uint8_t *ipv4 = ethernet + ETHERNET_HEADER_BYTES;
 	uint8_t *tcp = ipv4 + ipv4_header_bytes;
-	memcpy(tcp + s->tcp_header_bytes, s->payload + s->payload_done, payload_bytes);
+	memcpy(tcp + segmenter->tcp_header_bytes, segmenter->payload + segmenter->payload_done,
+	       payload_bytes);
 
 	/* At most the original's total length, so it fits in 16 bits. */
 	put_be16(ipv4 + IPV4_TOTAL_LENGTH, (uint16_t)(ipv4_header_bytes + tcp_bytes));
-	put_be16(ipv4 + IPV4_ID, (uint16_t)(get_be16(ipv4 + IPV4_ID) + s->segments_done));
+	put_be16(ipv4 + IPV4_ID, (uint16_t)(get_be16(ipv4 + IPV4_ID) + segmenter->segments_done));
 	put_be16(ipv4 + IPV4_CHECKSUM, 0);
 	put_be16(ipv4 + IPV4_CHECKSUM, checksum_of(add_to_sum(0, ipv4, ipv4_header_bytes)));
 
-	put_be32(tcp + TCP_SEQUENCE, get_be32(tcp + TCP_SEQUENCE) + s->payload_done);
+	put_be32(tcp + TCP_SEQUENCE, get_be32(tcp + TCP_SEQUENCE) + segmenter->payload_done);
 	/* As Linux: the end of the burst (FIN, PSH) belongs to its last segment, and the
 	 * congestion-window-reduced signal to its first only. */
 	if (!last)
 		tcp[TCP_FLAGS] = (uint8_t)(tcp[TCP_FLAGS] & ~(TCP_FIN | TCP_PSH));
-	if (s->segments_done > 0)
+	if (segmenter->segments_done > 0)
 		tcp[TCP_FLAGS] = (uint8_t)(tcp[TCP_FLAGS] & ~TCP_CWR);
 	uint8_t pseudo_header[12];
 	memcpy(pseudo_header, ipv4 + IPV4_SOURCE, 8);
@@ -242,8 +246,8 @@ size_t frame_segmenter_next(struct frame_segmenter *s, uint8_t *out, size_t room
 	uint64_t sum = add_to_sum(0, pseudo_header, sizeof pseudo_header);
 	put_be16(tcp + TCP_CHECKSUM, checksum_of(add_to_sum(sum, tcp, tcp_bytes)));
 
-	s->payload_done += (uint32_t)payload_bytes;
-	s->segments_done++;
-	s->done = last;
+	segmenter->payload_done += (uint32_t)payload_bytes;
+	segmenter->segments_done++;
+	segmenter->done = last;
 	return length;
 }

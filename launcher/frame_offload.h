@@ -93,11 +93,11 @@ struct frame_segmenter {
  * A frame whose payload fits in gso_size bytes, or that has none, yields one segment. The 16-bit
  * IPv4 total length bounds the payload to 64 KiB, so segments never outgrow the original.
  */
-bool frame_segmenter_start(struct frame_segmenter *s, const uint8_t *frame, size_t length,
+bool frame_segmenter_start(struct frame_segmenter *segmenter, const uint8_t *frame, size_t length,
 			   const char **reason);
 
 /* Bytes the next segment takes, virtio-net header included; 0 when there are no more. */
-size_t frame_segmenter_next_length(const struct frame_segmenter *s);
+size_t frame_segmenter_next_length(const struct frame_segmenter *segmenter);
 
 /*
  * Writes the next segment into `out`: a 12-byte header (flags 0, gso_type NONE, num_buffers 1,
@@ -109,6 +109,6 @@ size_t frame_segmenter_next_length(const struct frame_segmenter *s);
  * Returns the segment's length, or 0 without writing anything if there are no more segments or
  * `room` is less than frame_segmenter_next_length(): tell the two apart with that function.
  */
-size_t frame_segmenter_next(struct frame_segmenter *s, uint8_t *out, size_t room);
+size_t frame_segmenter_next(struct frame_segmenter *segmenter, uint8_t *out, size_t room);
 
 #endif
