@@ -81,7 +81,7 @@ void nic_create(struct nic *nic, struct vm *vm, unsigned index, const struct nic
 		nic->share = malloc(sizeof *nic->share);
 		if (!nic->share)
 			fail("out of memory for NIC %s", config->name);
-		share_port_join(nic->share, config->switch_name, nic->config.mac);
+		share_port_join(nic->share, config->switch_name, nic->config.mac, config->mtu);
 		nic->backend_fd = share_port_wakeup_fd(nic->share);
 	}
 	nic->receive_doorbell_fd = bind_doorbell(vm, receive_doorbell_port(index), config->name);

@@ -303,6 +303,7 @@ static void publish_entry(struct share_port *port)
 	struct share_port_entry *entry = &port->region->ports[port->port];
 	__atomic_store_n(&entry->own_mac, share_mac_key(port->mac), __ATOMIC_RELAXED);
 	__atomic_store_n(&entry->owner_pid, (int32_t)getpid(), __ATOMIC_RELAXED);
+	__atomic_store_n(&entry->mtu, port->mtu, __ATOMIC_RELAXED);
 	__atomic_store_n(&entry->generation, port->generation, __ATOMIC_RELEASE);
 	__atomic_store_n(&entry->state, SHARE_PORT_ACTIVE, __ATOMIC_RELEASE);
 }
@@ -334,12 +335,27 @@ static void take_over_rings(struct share_port *port, unsigned index, bool peer_a
 	peer->wakeup_fd = -1;
 }
 
-void share_port_join(struct share_port *port, const char *name, const uint8_t mac[6])
+/* Frames bigger than the smaller MTU would be dropped as too big for the receiver's buffers:
+ * say so now rather than leave it to a counter. */
+static void warn_about_other_mtus(const struct share_port *port, const bool alive[])
+{
+	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++) {
+		uint32_t mtu = __atomic_load_n(&port->region->ports[index].mtu, __ATOMIC_RELAXED);
+		if (index != port->port && alive[index] && mtu != port->mtu)
+			fprintf(stderr,
+				"ringvisor: %s: warning: port %u has MTU %u, ours is %u; frames "
+				"bigger than the smaller one will be dropped\n",
+				port->display_name, index, mtu, port->mtu);
+	}
+}
+
+void share_port_join(struct share_port *port, const char *name, const uint8_t mac[6], unsigned mtu)
 {
 	memset(port, 0, sizeof *port);
 	snprintf(port->switch_name, sizeof port->switch_name, "%s", name);
 	snprintf(port->display_name, sizeof port->display_name, "share:%s", name);
 	memcpy(port->mac, mac, 6);
+	port->mtu = mtu;
 	port->offload_frame = malloc(FRAME_BYTES_MAX);
 	port->segment_frame = malloc(FRAME_BYTES_MAX);
 	if (!port->offload_frame || !port->segment_frame)
@@ -389,6 +405,7 @@ void share_port_join(struct share_port *port, const char *name, const uint8_t ma
 	publish_entry(port);
 	port->joined = true;
 	unlock_membership(port->region_fd);
+	warn_about_other_mtus(port, alive);
 	remember_joined(port, true);
 }
 

@@ -86,7 +86,7 @@ struct share_port_entry {
 	uint32_t state;	     /* enum share_port_state; written under the membership lock */
 	uint32_t generation; /* counts the launchers that have had this port */
 	int32_t owner_pid;   /* for people reading the file; liveness is the lock */
-	uint32_t reserved;
+	uint32_t mtu;	     /* its NIC's, so that a newcomer with another can be warned */
 	/* MACs, as bit 63 set for a valid entry and the address in the low 48 bits, written only
 	 * by this port's launcher: its NIC's own (at join), and others its guest sent from. */
 	uint64_t own_mac;
@@ -146,6 +146,7 @@ struct share_port {
 	uint32_t generation; /* our port's, as we published it */
 	int wakeup_fd;	     /* our FIFO, open for reading */
 	uint8_t mac[6];
+	unsigned mtu;
 	uint64_t guest_features; /* what our guest negotiated: decides what offloads we finish */
 	struct share_peer peers[SHARE_PORTS_MAX];
 	unsigned next_peer;		       /* receive round-robin */
@@ -167,9 +168,10 @@ struct share_port {
 /* Checks a switch name: 1-32 of [A-Za-z0-9_.-], not starting with '.'. */
 bool share_name_is_valid(const char *name);
 
-/* Joins switch `name` (creating it if no launcher has), as the NIC with `mac`. Fails the
- * launcher with a message naming the problem (a full switch, a file that is not a switch). */
-void share_port_join(struct share_port *port, const char *name, const uint8_t mac[6]);
+/* Joins switch `name` (creating it if no launcher has), as the NIC with `mac` and `mtu`. Fails
+ * the launcher with a message naming the problem (a full switch, a file that is not a switch);
+ * warns if a member has another MTU. */
+void share_port_join(struct share_port *port, const char *name, const uint8_t mac[6], unsigned mtu);
 
 /* Leaves the switch; the last member out removes its files. Safe to call twice. */
 void share_port_leave(struct share_port *port);

@@ -423,8 +423,7 @@ int client_run(const struct options *options)
 	client.options = *options;
 	client.stack = network_start();
 	if (!client.stack) {
-		printf("iperf3: error - no usable NIC: run the launcher with --net "
-		       "tap,ifname=NAME,ip=ADDR/PREFIX\n");
+		printf("iperf3: error - no usable NIC (see above)\n");
 		return 1;
 	}
 	if (options->loopback) {

@@ -473,8 +473,7 @@ int server_start(const struct options *options)
 {
 	struct net_stack *stack = network_start();
 	if (!stack) {
-		printf("iperf3: error - no usable NIC: run the launcher with --net "
-		       "tap,ifname=NAME,ip=ADDR/PREFIX\n");
+		printf("iperf3: error - no usable NIC (see above)\n");
 		return 1;
 	}
 	server.options = *options;

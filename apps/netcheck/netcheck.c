@@ -576,8 +576,7 @@ int main(int argc, char **argv)
 
 	stack = network_start();
 	if (!stack) {
-		printf("netcheck: no usable NIC: run the launcher with --net "
-		       "tap,ifname=NAME,ip=ADDR/PREFIX\n");
+		printf("netcheck: no usable NIC (see above)\n");
 		return 1;
 	}
 	/* One pair of buffers serves both modes. */

@@ -413,8 +413,7 @@ int main(int argc, char **argv)
 	memory_get_statistics(&heap_before_network);
 	stack = network_start();
 	if (!stack) {
-		printf("tcp-check: no usable NIC: run the launcher with --net "
-		       "tap,ifname=NAME,ip=ADDR/PREFIX\n");
+		printf("tcp-check: no usable NIC (see above)\n");
 		return 1;
 	}
 	chunk = malloc(CHUNK_BYTES);

@@ -234,8 +234,7 @@ int main(int argc, char **argv)
 	}
 	stack = network_start();
 	if (!stack) {
-		printf("tcp-echo: no usable NIC: run the launcher with --net "
-		       "tap,ifname=NAME,ip=ADDR/PREFIX\n");
+		printf("tcp-echo: no usable NIC (see above)\n");
 		return 1;
 	}
 	/* The event loop allocates its timer array at the first timer_arm and keeps it: have that

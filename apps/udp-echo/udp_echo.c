@@ -121,8 +121,7 @@ int main(int argc, char **argv)
 
 	struct net_stack *stack = network_start();
 	if (!stack) {
-		printf("udp-echo: no usable NIC: run the launcher with --net "
-		       "tap,ifname=NAME,ip=ADDR/PREFIX\n");
+		printf("udp-echo: no usable NIC (see above)\n");
 		return 1;
 	}
 	buffer = malloc(NET_UDP_MAX_PAYLOAD);

@@ -129,7 +129,8 @@ struct net_stack *network_start(void)
 	const struct ringvisor_boot_info *boot_info = kernel_boot_info();
 	unsigned count = boot_info->nic_count;
 	if (count == 0) {
-		printf("network: this guest has no NIC (give the launcher --net)\n");
+		printf("network: this guest has no NIC (give the launcher --net "
+		       "tap,ifname=NAME,ip=ADDR/PREFIX or --net share,name=NAME,ip=ADDR/PREFIX)\n");
 		return NULL;
 	}
 	if (count > RINGVISOR_NICS_MAX)
@@ -197,7 +198,8 @@ struct net_stack *network_start(void)
 		addresses[interface_count++] = address;
 	}
 	if (interface_count == 0) {
-		printf("network: no NIC has an IPv4 address\n");
+		printf("network: no NIC has an IPv4 address (give one ip=ADDR/PREFIX in its "
+		       "--net)\n");
 		return NULL;
 	}
 	/* 127.0.0.1, so that two apps in one guest can talk (iperf3's loopback column). */

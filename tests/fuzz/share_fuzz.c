@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!port.region) {
 		char name[32];
 		snprintf(name, sizeof name, "fuzz-%d", (int)getpid());
-		share_port_join(&port, name, our_mac); /* port 0: the switch is new */
+		share_port_join(&port, name, our_mac, 1500); /* port 0: the switch is new */
 	}
 	if (size < 16)
 		return 0;
