@@ -14,8 +14,10 @@
  *   io_thread.c    the thread that moves its frames
  *   crash_report.c what we say when it goes wrong
  */
+#include <sched.h>
 #include <stdio.h>
 
+#include "fail.h"
 #include "io_thread.h"
 #include "nic.h"
 #include "options.h"
@@ -36,6 +38,15 @@ int main(int argc, char **argv)
 	vm_load_guest(&vm, options.guest_path, options.guest_argument_count,
 		      options.guest_arguments);
 
+	/* Threads inherit the creating thread's CPUs: pinning this one (the vCPU thread) before
+	 * the I/O thread starts pins both. */
+	if (options.cpu >= 0) {
+		cpu_set_t cpus;
+		CPU_ZERO(&cpus);
+		CPU_SET(options.cpu, &cpus);
+		if (sched_setaffinity(0, sizeof cpus, &cpus) < 0)
+			fail_errno("cannot run on CPU %d", options.cpu);
+	}
 	io_thread_block_signals();
 	struct io_thread io;
 	io_thread_start(&io, nics, options.nic_count);

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -34,11 +35,14 @@ static const char usage_text[] =
 	"                   a NIC on switch NAME: every launcher naming NAME is on one virtual\n"
 	"                   Ethernet in shared memory (/dev/shm/ringvisor-share-NAME), without\n"
 	"                   the host's network stack; at most %u launchers per switch\n"
-	"                   up to %u NICs, either kind. keys for both: mac=52:54:00:12:34:56\n"
+	"                   Up to %u --net, of either kind. Keys for both: mac=52:54:00:12:34:56\n"
 	"                   (default: random), ip=198.18.0.2/24, gw=198.18.0.1, mtu=1500,\n"
 	"                   offload=off (offer the guest no checksum offload or TSO),\n"
 	"                   and faults on the link, both ways: loss=P, dup=P, reorder=P,\n"
 	"                   corrupt=P (probabilities 0-1), seed=N (default 0: repeatable)\n"
+	"  -c, --cpu N      run the guest's vCPU and the launcher's I/O thread on host CPU N\n"
+	"                   (default: wherever the scheduler puts them). Together they keep\n"
+	"                   the guest's rings and buffers in one core's caches.\n"
 	"  -s, --stats      print each NIC's counters at exit (`nic NAME COUNTER VALUE`);\n"
 	"                   SIGUSR1 prints them any time\n"
 	"  -h, --help       print this help and exit\n"
@@ -105,6 +109,30 @@ static void parse_memory(struct options *options, const char *text)
 	options->memory_bytes = bytes;
 }
 
+/* --cpu N: the CPU must exist and be one this process may run on (cgroups, taskset). */
+static void parse_cpu(struct options *options, const char *text)
+{
+	char *end;
+	errno = 0;
+	long cpu = isdigit((unsigned char)text[0]) ? strtol(text, &end, 10) : -1;
+	if (cpu < 0 || errno || *end || cpu >= CPU_SETSIZE)
+		usage_error("--cpu '%s' is not a CPU number", text);
+	cpu_set_t allowed;
+	if (sched_getaffinity(0, sizeof allowed, &allowed) < 0)
+		usage_error("--cpu: cannot read which CPUs this process may use: %s",
+			    strerror(errno));
+	if (!CPU_ISSET(cpu, &allowed)) {
+		char list[256] = "";
+		for (int index = 0, length = 0; index < CPU_SETSIZE && length < 240; index++)
+			if (CPU_ISSET(index, &allowed))
+				length += snprintf(list + length, sizeof list - (size_t)length,
+						   "%s%d", length ? "," : "", index);
+		usage_error("--cpu %ld: this process may not run there (it may use CPUs %s)", cpu,
+			    list);
+	}
+	options->cpu = (int)cpu;
+}
+
 static void parse_nic(struct options *options, const char *text)
 {
 	if (options->nic_count == RINGVISOR_NICS_MAX)
@@ -122,12 +150,17 @@ static void parse_nic(struct options *options, const char *text)
 void options_parse(struct options *options, int argc, char **argv)
 {
 	static const struct option long_options[] = {
-		{ "mem", required_argument, NULL, 'm' }, { "net", required_argument, NULL, 'n' },
-		{ "stats", no_argument, NULL, 's' },	 { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },	 { NULL, 0, NULL, 0 },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "net", required_argument, NULL, 'n' },
+		{ "stats", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "cpu", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
 	};
 	memset(options, 0, sizeof *options);
 	options->memory_bytes = 64ull << 20;
+	options->cpu = -1;
 
 	/* The one command so far is `run`; --help and --version also work without it. */
 	int first = 1;
@@ -140,7 +173,7 @@ void options_parse(struct options *options, int argc, char **argv)
 	opterr = 0;
 	int option;
 	/* "+": stop at the guest's path, so options after it are never taken for ours. */
-	while ((option = getopt_long(argc, argv, "+:m:n:shV", long_options, NULL)) != -1) {
+	while ((option = getopt_long(argc, argv, "+:m:n:c:shV", long_options, NULL)) != -1) {
 		switch (option) {
 		case 'm':
 			parse_memory(options, optarg);
@@ -150,6 +183,9 @@ void options_parse(struct options *options, int argc, char **argv)
 			break;
 		case 's':
 			options->print_statistics = true;
+			break;
+		case 'c':
+			parse_cpu(options, optarg);
 			break;
 		case 'h':
 			print_usage(stdout);

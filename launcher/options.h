@@ -15,6 +15,7 @@
 struct options {
 	uint64_t memory_bytes;
 	bool print_statistics;
+	int cpu; /* --cpu: the host CPU for the vCPU and I/O threads; -1: the scheduler's choice */
 	unsigned nic_count;
 	struct nic_config nics[RINGVISOR_NICS_MAX];
 	const char *guest_path;

@@ -197,6 +197,24 @@ test_signal_stops_the_launcher_with_a_report() {
 	expect_stderr "kernel_sleep_until+0x"
 }
 
+# --cpu N: both threads (the vCPU thread and the I/O thread) may run on CPU N only.
+test_cpu_pins_both_threads() {
+	local cpu=$(($(nproc) - 1))
+	"$RINGVISOR" run --cpu "$cpu" "$testguest" -- sleep 60000 \
+		>"$stdout_file" 2>"$stderr_file" &
+	local launcher=$! task threads=0
+	processes+=("$launcher")
+	wait_for_output "$stdout_file" "sleeping for 60000 ms" 30 ||
+		fail_check "the guest never said it was sleeping"
+	for task in /proc/"$launcher"/task/*; do
+		threads=$((threads + 1))
+		[ "$(awk '/^Cpus_allowed_list/ { print $2 }' "$task/status")" = "$cpu" ] ||
+			fail_check "thread $(basename "$task") may run on CPUs $(awk '/^Cpus_allowed_list/ { print $2 }' "$task/status"), not $cpu"
+	done
+	[ "$threads" -ge 2 ] || fail_check "expected the vCPU and I/O threads, found $threads"
+	teardown
+}
+
 # ---- refusing bad input --------------------------------------------------------------------
 
 test_help_and_version() {
@@ -234,6 +252,12 @@ test_bad_options_are_refused() {
 	bad_usage "option '-m' needs a value" run "-m"
 	bad_usage "--mem 0 is out of range" run --mem 0 "$hello"
 	bad_usage "--mem '64Q' is not a size" run --mem 64Q "$hello"
+	bad_usage "--cpu 'first' is not a CPU number" run --cpu first "$hello"
+	bad_usage "--cpu '-1' is not a CPU number" run --cpu -1 "$hello"
+	bad_usage "--cpu '99999' is not a CPU number" run --cpu 99999 "$hello"
+	bad_usage "--cpu 1000: this process may not run there (it may use CPUs" \
+		run --cpu 1000 "$hello"
+	bad_usage "--cpu $(nproc): this process may not run there" run --cpu "$(nproc)" "$hello"
 	run_launcher run "$testguest" -- exit -1
 	expect_status 126
 	expect_stderr "outside 0-124"
@@ -295,6 +319,7 @@ run_test "forged exception reports are refused" test_forged_exception_reports_ar
 run_test "request block in code is refused" test_request_block_in_code_is_refused
 run_test "stripped guest" test_stripped_guest_runs_and_reports_addresses
 run_test "signal stops the launcher with a report" test_signal_stops_the_launcher_with_a_report
+run_test "--cpu pins the vCPU and I/O threads" test_cpu_pins_both_threads
 run_test "--help and --version" test_help_and_version
 run_test "bad options are refused" test_bad_options_are_refused
 run_test "guest arguments beyond the limits" test_guest_arguments_beyond_the_limits_are_refused
