@@ -382,12 +382,25 @@ ringvisor_probe() {
 ringvisor_loopback() { [ -z "$ringvisor_loopback_why" ] && echo 127.0.0.1; }
 ringvisor_congestion_control() { echo "the Ringvisor guest's own TCP"; }
 # Guest to guest: the server guest stays up for all runs; each run is a new client launcher.
+# Each of the two guests gets a core of its own (--cpu: its vCPU and its launcher's I/O thread
+# together, so the guest's buffers stay in that core's caches), if there are two to give.
+allowed_cpus() {
+	local item
+	for item in $(awk '/^Cpus_allowed_list/ { gsub(",", " ", $2); print $2 }' /proc/self/status); do
+		if [[ $item == *-* ]]; then seq "${item%-*}" "${item#*-}"; else echo "$item"; fi
+	done
+}
+ringvisor_cpus=($(allowed_cpus | head -n 2))
+ringvisor_server_cpu=() ringvisor_client_cpu=()
+if [ ${#ringvisor_cpus[@]} -eq 2 ]; then
+	ringvisor_server_cpu=(--cpu "${ringvisor_cpus[0]}") ringvisor_client_cpu=(--cpu "${ringvisor_cpus[1]}")
+fi
 ringvisor_pair_server=
 ringvisor_pair_net=
 # ringvisor_pair_start BRIDGE SERVER_ADDR CLIENT_ADDR (both /24 on BRIDGE)
 ringvisor_pair_start() {
-	spawn "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" --net "tap,ifname=${short}g1,ip=$2/24,bridge=$1" \
-		"$ringvisor_guest" -- -s >"$work/ringvisor-pair-server" 2>&1
+	spawn "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" "${ringvisor_server_cpu[@]}" \
+		--net "tap,ifname=${short}g1,ip=$2/24,bridge=$1" "$ringvisor_guest" -- -s >"$work/ringvisor-pair-server" 2>&1
 	ringvisor_pair_server=$spawned
 	ringvisor_pair_net="tap,ifname=${short}g2,ip=$3/24,bridge=$1"
 	sleep 0.5
@@ -397,7 +410,7 @@ ringvisor_pair_client() {
 	local arguments
 	ringvisor_arguments "$@"
 	timeout $((seconds + 60)) ip netns exec "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" \
-		--net "$ringvisor_pair_net" "$ringvisor_guest" -- -c "${arguments[@]}" 2>&1
+		"${ringvisor_client_cpu[@]}" --net "$ringvisor_pair_net" "$ringvisor_guest" -- -c "${arguments[@]}" 2>&1
 }
 ringvisor_pair_stop() {
 	[ -n "$ringvisor_pair_server" ] && stop "$ringvisor_pair_server"
@@ -409,8 +422,8 @@ ringvisor_pair_stop() {
 ringvisor_share_server=
 ringvisor_share_net=
 ringvisor_share_pair_start() {
-	spawn "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" --net "share,name=$tag,ip=$1/24" \
-		"$ringvisor_guest" -- -s >"$work/ringvisor-share-server" 2>&1
+	spawn "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" "${ringvisor_server_cpu[@]}" \
+		--net "share,name=$tag,ip=$1/24" "$ringvisor_guest" -- -s >"$work/ringvisor-share-server" 2>&1
 	ringvisor_share_server=$spawned
 	ringvisor_share_net="share,name=$tag,ip=$2/24"
 	sleep 0.5
@@ -420,7 +433,7 @@ ringvisor_share_pair_client() {
 	local arguments
 	ringvisor_arguments "$@"
 	timeout $((seconds + 60)) ip netns exec "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" \
-		--net "$ringvisor_share_net" "$ringvisor_guest" -- -c "${arguments[@]}" 2>&1
+		"${ringvisor_client_cpu[@]}" --net "$ringvisor_share_net" "$ringvisor_guest" -- -c "${arguments[@]}" 2>&1
 }
 ringvisor_share_pair_stop() {
 	[ -n "$ringvisor_share_server" ] || return 0
@@ -1092,6 +1105,8 @@ host_cc=$(ip netns exec "$host_ns" sysctl -n net.ipv4.tcp_congestion_control)
 	echo "  Here, twice: two guests, each with its own TAP, on one Linux bridge in the host namespace;"
 	echo "  and (\"share\") the same two guests on Ringvisor's shared-memory switch, --sharenet's"
 	echo "  counterpart, where frames never touch the host's network stack. Guest B runs the client."
+	[ ${#ringvisor_cpus[@]} -eq 2 ] &&
+		echo "  Each Ringvisor guest runs on a core of its own (--cpu ${ringvisor_cpus[0]}, --cpu ${ringvisor_cpus[1]}) in both rows."
 	share_bps=$(stats "guests-share|ringvisor|client") loopback_bps=$(stats "host|host|loopback")
 	if [ -n "$share_bps" ] && [ -n "$loopback_bps" ]; then
 		awk -v s="$share_bps" -v l="$loopback_bps" -v b="$(stats "guests|ringvisor|client")" 'BEGIN {
