@@ -41,18 +41,23 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Waits (10 s at most) for the udp-echo guest to say it listens; ends the demo if it does not.
+wait_until_listening() {
+	for _ in $(seq 200); do
+		grep -q "listening on" "$output" && return 0
+		kill -0 "$launcher_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q "listening on" "$output" || { echo "demo: the guest did not start:"; cat "$output"; exit 1; }
+}
+
 ip netns add "$namespace" || exit 1
 ip netns exec "$namespace" ip link set lo up
 echo "== starting: ringvisor run --stats --net tap,ifname=rv0,ip=198.18.0.2/24 udp-echo.elf -- 7"
 ip netns exec "$namespace" "$launcher" run --stats --net tap,ifname=rv0,ip=198.18.0.2/24 \
 	"$BUILD/guests/udp-echo.elf" -- 7 >"$output" 2>&1 &
 launcher_pid=$!
-for _ in $(seq 200); do
-	grep -q "listening on" "$output" && break
-	kill -0 "$launcher_pid" 2>/dev/null || break
-	sleep 0.05
-done
-grep -q "listening on" "$output" || { echo "demo: the guest did not start:"; cat "$output"; exit 1; }
+wait_until_listening
 ip netns exec "$namespace" ip addr add 198.18.0.1/24 dev rv0
 
 echo "== host pings the guest"
@@ -72,12 +77,7 @@ echo "== two guests on share switch $switch: udp-echo at 198.18.0.2, netcheck at
 "$launcher" run --stats --net "share,name=$switch,ip=198.18.0.2/24" "$BUILD/guests/udp-echo.elf" \
 	-- 7 >"$output" 2>&1 &
 launcher_pid=$!
-for _ in $(seq 200); do
-	grep -q "listening on" "$output" && break
-	kill -0 "$launcher_pid" 2>/dev/null || break
-	sleep 0.05
-done
-grep -q "listening on" "$output" || { echo "demo: the guest did not start:"; cat "$output"; exit 1; }
+wait_until_listening
 "$launcher" run --net "share,name=$switch,ip=198.18.0.3/24" "$BUILD/guests/netcheck.elf" \
 	-- ping 198.18.0.2 5 || exit 1
 "$launcher" run --net "share,name=$switch,ip=198.18.0.3/24" "$BUILD/guests/netcheck.elf" \

@@ -397,14 +397,19 @@ if [ ${#ringvisor_cpus[@]} -eq 2 ]; then
 fi
 ringvisor_pair_server=
 ringvisor_pair_net=
-# ringvisor_pair_start BRIDGE SERVER_ADDR CLIENT_ADDR (both /24 on BRIDGE)
-ringvisor_pair_start() {
+# ringvisor_guests_start SERVER_NET CLIENT_NET: guest A (the server) with SERVER_NET, kept up for
+# every run; guest B's --net, for each ringvisor_pair_client.
+ringvisor_guests_start() {
 	spawn "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" "${ringvisor_server_cpu[@]}" \
-		--net "tap,ifname=${short}g1,ip=$2/24,bridge=$1" "$ringvisor_guest" -- -s >"$work/ringvisor-pair-server" 2>&1
+		--net "$1" "$ringvisor_guest" -- -s >"$work/ringvisor-pair-server" 2>&1
 	ringvisor_pair_server=$spawned
-	ringvisor_pair_net="tap,ifname=${short}g2,ip=$3/24,bridge=$1"
+	ringvisor_pair_net=$2
 	sleep 0.5
 	running "$ringvisor_pair_server" || { progress "the Ringvisor server guest exited: $(tail -n 3 "$work/ringvisor-pair-server")"; ringvisor_pair_stop; return 1; }
+}
+# ringvisor_pair_start BRIDGE SERVER_ADDR CLIENT_ADDR (both /24 on BRIDGE)
+ringvisor_pair_start() {
+	ringvisor_guests_start "tap,ifname=${short}g1,ip=$2/24,bridge=$1" "tap,ifname=${short}g2,ip=$3/24,bridge=$1"
 }
 ringvisor_pair_client() {
 	local arguments
@@ -412,35 +417,22 @@ ringvisor_pair_client() {
 	timeout $((seconds + 60)) ip netns exec "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" \
 		"${ringvisor_client_cpu[@]}" --net "$ringvisor_pair_net" "$ringvisor_guest" -- -c "${arguments[@]}" 2>&1
 }
+# SIGTERM first: the launcher removes its TAP, or leaves the switch (the last one out removes
+# the switch's file).
 ringvisor_pair_stop() {
-	[ -n "$ringvisor_pair_server" ] && stop "$ringvisor_pair_server"
+	[ -n "$ringvisor_pair_server" ] || return 0
+	kill -TERM -- "-$ringvisor_pair_server" 2>/dev/null
+	stop "$ringvisor_pair_server" 5
 	ringvisor_pair_server=
 }
 # Guest to guest over the share backend (issue 6): the same two launchers, each with a NIC on
-# one shared-memory switch instead of a TAP on the bridge. The server is stopped with SIGTERM so
-# that it leaves the switch and, as the last one out, removes its file.
-ringvisor_share_server=
-ringvisor_share_net=
+# one shared-memory switch instead of a TAP on the bridge.
+# ringvisor_share_pair_start SERVER_ADDR CLIENT_ADDR (both /24)
 ringvisor_share_pair_start() {
-	spawn "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" "${ringvisor_server_cpu[@]}" \
-		--net "share,name=$tag,ip=$1/24" "$ringvisor_guest" -- -s >"$work/ringvisor-share-server" 2>&1
-	ringvisor_share_server=$spawned
-	ringvisor_share_net="share,name=$tag,ip=$2/24"
-	sleep 0.5
-	running "$ringvisor_share_server" || { progress "the Ringvisor server guest exited: $(tail -n 3 "$work/ringvisor-share-server")"; ringvisor_share_pair_stop; return 1; }
+	ringvisor_guests_start "share,name=$tag,ip=$1/24" "share,name=$tag,ip=$2/24"
 }
-ringvisor_share_pair_client() {
-	local arguments
-	ringvisor_arguments "$@"
-	timeout $((seconds + 60)) ip netns exec "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" \
-		"${ringvisor_client_cpu[@]}" --net "$ringvisor_share_net" "$ringvisor_guest" -- -c "${arguments[@]}" 2>&1
-}
-ringvisor_share_pair_stop() {
-	[ -n "$ringvisor_share_server" ] || return 0
-	kill -TERM -- "-$ringvisor_share_server" 2>/dev/null
-	stop "$ringvisor_share_server" 5
-	ringvisor_share_server=
-}
+ringvisor_share_pair_client() { ringvisor_pair_client "$@"; }
+ringvisor_share_pair_stop() { ringvisor_pair_stop; }
 # ==== END OF THE RINGVISOR GUEST ================================================================
 
 # Linux guests (QEMU, UML): Debian's kernel with an initramfs holding busybox and iperf3, whose
