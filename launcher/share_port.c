@@ -134,34 +134,12 @@ static int find_port(struct share_port *port, const uint8_t destination[6])
 	return -1;
 }
 
-/*
- * A peer's port changed hands since we last looked. A ring we had stopped trusting gets a
- * fresh start: the new owner began reading ours where we publish, and we skip to where it
- * publishes (a frame or two of the newcomer's may be lost; the ring was corrupt).
- */
-static void notice_new_owner(struct share_port *port, unsigned index)
-{
-	struct share_peer *peer = &port->peers[index];
-	uint32_t generation = __atomic_load_n(&entry_of(port, index)->generation, __ATOMIC_ACQUIRE);
-	if (generation == peer->generation)
-		return;
-	peer->generation = generation;
-	peer->transmit_corrupt = false;
-	if (peer->receive_corrupt) {
-		peer->receive_corrupt = false;
-		peer->receive.position =
-			__atomic_load_n(&peer->receive.indices->tail, __ATOMIC_ACQUIRE);
-		__atomic_store_n(&peer->receive.indices->head, peer->receive.position,
-				 __ATOMIC_RELEASE);
-	}
-}
-
 static void report_corrupt(struct share_port *port, unsigned index, const char *which)
 {
 	if (port->counters.switch_corrupt++ < CORRUPT_REPORTS_MAX)
 		fprintf(stderr,
 			"ringvisor: %s: the ring %s port %u is corrupt (an index or a record "
-			"length out of range); ignoring it until that port changes hands\n",
+			"length out of range); left alone until the next tick repairs it\n",
 			port->display_name, which, index);
 }
 
@@ -229,7 +207,6 @@ static void send_to(struct share_port *port, unsigned index, const uint8_t *rout
 		    const struct iovec *segments, unsigned count, size_t length)
 {
 	struct share_peer *peer = &port->peers[index];
-	notice_new_owner(port, index);
 	if (peer->transmit_corrupt) {
 		port->counters.switch_dropped_corrupt++;
 		return;
@@ -337,7 +314,6 @@ static struct share_peer *next_ring_with_data(struct share_port *port, unsigned 
 		struct share_peer *peer = &port->peers[index];
 		if (index == port->port)
 			continue;
-		notice_new_owner(port, index);
 		if (!peer->receive_corrupt && share_ring_has_data(&peer->receive)) {
 			port->next_peer = (index + 1) % SHARE_PORTS_MAX;
 			*found = index;
@@ -486,11 +462,14 @@ int share_port_wakeup_fd(const struct share_port *port)
 	return port->wakeup_fd;
 }
 
+/* A few reads at most: anyone may write to the FIFO, and a writer that never stops must not
+ * keep the I/O thread here (epoll is level-triggered: what is left brings us back). */
 void share_port_drain_wakeups(struct share_port *port)
 {
-	char bytes[256];
+	char bytes[4096];
 	ssize_t count;
-	while ((count = read(port->wakeup_fd, bytes, sizeof bytes)) > 0)
+	for (int reads = 0; reads < 4 && (count = read(port->wakeup_fd, bytes, sizeof bytes)) > 0;
+	     reads++)
 		port->counters.switch_wakeups_received += (uint64_t)count;
 }
 

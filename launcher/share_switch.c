@@ -216,9 +216,8 @@ static int create_wakeup_fifo(const char *name, unsigned index)
  */
 static void leave_switch(struct share_port *port)
 {
-	if (!port->joined)
+	if (!__atomic_exchange_n(&port->joined, false, __ATOMIC_ACQ_REL))
 		return;
-	port->joined = false;
 	if (!lock_membership(port->region_fd)) {
 		fprintf(stderr,
 			"ringvisor: %s: cannot take the switch's lock to leave it; the next "
@@ -311,9 +310,11 @@ static void publish_entry(struct share_port *port)
 /*
  * Our two rings with each other port, as we take our port over. With a dead (or no) peer, nobody
  * else uses them: both start from zero, whatever a vandal or a dead predecessor left. With a live
- * peer we agree without talking: our rings out start empty where the peer's reading stands (its
- * head), and we read from wherever it has published to (its tail); it notices our new generation
- * and, if it had stopped trusting the ring, starts again from our tail.
+ * peer we agree without talking. Our ring out continues where the last owner published (its
+ * tail): the peer may be reading the last owner's frames this very moment, and goes on into ours
+ * without a break. Our ring in starts at the peer's tail: what it sent our predecessor is not our
+ * guest's. If what we adopt is garbage, both sides find the ring corrupt, and the ticks put it
+ * right (share_port_tick).
  */
 static void take_over_rings(struct share_port *port, unsigned index, bool peer_alive)
 {
@@ -323,15 +324,15 @@ static void take_over_rings(struct share_port *port, unsigned index, bool peer_a
 	struct share_ring_indices *in = &region->indices[index][port->port];
 	if (!peer_alive) {
 		__atomic_store_n(&out->head, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&out->tail, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&in->head, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&in->tail, 0, __ATOMIC_RELAXED);
 	}
-	uint32_t out_start = __atomic_load_n(&out->head, __ATOMIC_ACQUIRE) & ~7u;
-	uint32_t in_start = peer_alive ? __atomic_load_n(&in->tail, __ATOMIC_ACQUIRE) : 0;
+	uint32_t out_start = __atomic_load_n(&out->tail, __ATOMIC_ACQUIRE);
+	uint32_t in_start = __atomic_load_n(&in->tail, __ATOMIC_ACQUIRE);
 	peer->transmit = (struct share_ring){ out, region->rings[port->port][index], out_start };
 	peer->receive = (struct share_ring){ in, region->rings[index][port->port], in_start };
-	__atomic_store_n(&out->tail, out_start, __ATOMIC_RELEASE);
 	__atomic_store_n(&in->head, in_start, __ATOMIC_RELEASE);
-	peer->generation = __atomic_load_n(&region->ports[index].generation, __ATOMIC_ACQUIRE);
 	peer->wakeup_fd = -1;
 }
 
@@ -403,7 +404,7 @@ void share_port_join(struct share_port *port, const char *name, const uint8_t ma
 	__atomic_store_n(&entry->wakeup_wanted, 0, __ATOMIC_RELAXED);
 	port->generation = __atomic_load_n(&entry->generation, __ATOMIC_RELAXED) + 1;
 	publish_entry(port);
-	port->joined = true;
+	__atomic_store_n(&port->joined, true, __ATOMIC_RELEASE);
 	unlock_membership(port->region_fd);
 	warn_about_other_mtus(port, alive);
 	remember_joined(port, true);
@@ -411,8 +412,42 @@ void share_port_join(struct share_port *port, const char *name, const uint8_t ma
 
 /* ---- for the data path (share_port.c) ------------------------------------------------------- */
 
+/*
+ * The indices we own, written again: a vandal's value lasts a second at most. A ring found
+ * corrupt gets another chance: our side is looked at again, and a ring in whose record could
+ * not be read is skipped to what its producer has published (what was in it is lost; the
+ * producer's own tick has put its tail right by now).
+ */
+static void repair_rings(struct share_port *port)
+{
+	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++) {
+		struct share_peer *peer = &port->peers[index];
+		if (index == port->port)
+			continue;
+		if (peer->receive_corrupt) {
+			uint32_t tail =
+				__atomic_load_n(&peer->receive.indices->tail, __ATOMIC_ACQUIRE);
+			if (tail % 8 == 0)
+				peer->receive.position = tail;
+			peer->receive_corrupt = false;
+		}
+		peer->transmit_corrupt = false;
+		if (peer->transmit.position % 8)
+			peer->transmit.position =
+				__atomic_load_n(&peer->transmit.indices->head, __ATOMIC_ACQUIRE) &
+				~7u;
+		__atomic_store_n(&peer->receive.indices->head, peer->receive.position,
+				 __ATOMIC_RELEASE);
+		__atomic_store_n(&peer->transmit.indices->tail, peer->transmit.position,
+				 __ATOMIC_RELEASE);
+	}
+}
+
 void share_port_tick(struct share_port *port)
 {
+	if (!__atomic_load_n(&port->joined, __ATOMIC_ACQUIRE))
+		return; /* leaving at exit, while this thread still runs */
+	repair_rings(port);
 	struct share_port_entry *entry = &port->region->ports[port->port];
 	if (__atomic_load_n(&entry->state, __ATOMIC_ACQUIRE) == SHARE_PORT_ACTIVE &&
 	    __atomic_load_n(&entry->generation, __ATOMIC_ACQUIRE) == port->generation &&
@@ -432,7 +467,8 @@ bool share_reclaim_if_dead(struct share_port *port, unsigned index)
 	if (now - peer->liveness_checked_ns < LIVENESS_CHECK_INTERVAL_NS)
 		return true;
 	peer->liveness_checked_ns = now;
-	if (port_is_alive(port->region_fd, index))
+	if (port_is_alive(port->region_fd, index) ||
+	    !__atomic_load_n(&port->joined, __ATOMIC_ACQUIRE))
 		return true;
 	/* Never wait here (this is the I/O thread): someone is changing membership, so look
 	 * again later. Our own leave cannot be under way: the I/O thread stops first. */

@@ -125,10 +125,9 @@ static inline uint64_t share_mac_key(const uint8_t mac[6])
 struct share_peer {
 	struct share_ring transmit; /* ring us->peer: we produce */
 	struct share_ring receive;  /* ring peer->us: we consume */
-	uint32_t generation;	    /* of the peer's port when we last looked */
 	int wakeup_fd;		    /* the peer's FIFO, open for writing; -1 if not open */
 	uint32_t wakeup_generation; /* the generation wakeup_fd belongs to */
-	bool receive_corrupt;	    /* ring peer->us failed a check: ignored until it rejoins */
+	bool receive_corrupt;	    /* ring peer->us failed a check: left alone until the tick */
 	bool transmit_corrupt;
 	bool transmit_reserved;	      /* ring us->peer has its memory (fallocate) */
 	uint64_t liveness_checked_ns; /* when we last asked the kernel if the peer is alive */

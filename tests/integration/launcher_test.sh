@@ -198,8 +198,17 @@ test_signal_stops_the_launcher_with_a_report() {
 }
 
 # --cpu N: both threads (the vCPU thread and the I/O thread) may run on CPU N only.
+# The CPUs this shell may run on, one per line (from "0-1,4" and the like).
+allowed_cpus() {
+	local item
+	for item in $(awk '/^Cpus_allowed_list/ { gsub(",", " ", $2); print $2 }' /proc/self/status); do
+		if [[ $item == *-* ]]; then seq "${item%-*}" "${item#*-}"; else echo "$item"; fi
+	done
+}
+
 test_cpu_pins_both_threads() {
-	local cpu=$(($(nproc) - 1))
+	local cpu
+	cpu=$(allowed_cpus | tail -n 1)
 	"$RINGVISOR" run --cpu "$cpu" "$testguest" -- sleep 60000 \
 		>"$stdout_file" 2>"$stderr_file" &
 	local launcher=$! task threads=0
@@ -257,7 +266,9 @@ test_bad_options_are_refused() {
 	bad_usage "--cpu '99999' is not a CPU number" run --cpu 99999 "$hello"
 	bad_usage "--cpu 1000: this process may not run there (it may use CPUs" \
 		run --cpu 1000 "$hello"
-	bad_usage "--cpu $(nproc): this process may not run there" run --cpu "$(nproc)" "$hello"
+	local outside=0
+	while allowed_cpus | grep -qx "$outside"; do outside=$((outside + 1)); done
+	bad_usage "--cpu $outside: this process may not run there" run --cpu "$outside" "$hello"
 	run_launcher run "$testguest" -- exit -1
 	expect_status 126
 	expect_stderr "outside 0-124"
