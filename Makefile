@@ -94,6 +94,9 @@ $(BUILD)/tests/bad_elf_maker: tests/integration/bad_elf_maker.c
 
 # The launcher's device-model pieces, on the host with sanitizers, and under libFuzzer.
 LAUNCHER_UNIT_SOURCES := launcher/virtqueue.c launcher/guest_memory.c launcher/fail.c
+# The share backend's data path, with the switch file it needs (share_fuzz.c, nic.c).
+SHARE_SOURCES := launcher/share_port.c launcher/share_ring.c launcher/share_switch.c \
+	launcher/frame_offload.c launcher/segments.c
 
 $(BUILD)/tests/launcher/test_virtqueue: tests/unit/test_virtqueue.c $(LAUNCHER_UNIT_SOURCES) \
 		launcher/virtqueue.h abi/ringvisor_abi.h
@@ -118,15 +121,19 @@ $(BUILD)/tests/launcher/test_share_ring: tests/unit/test_share_ring.c launcher/s
 	$(HOST_CC) $(HOST_CFLAGS) -D_GNU_SOURCE $(SANITIZE) $< launcher/share_ring.c \
 		launcher/segments.c -lcmocka -o $@
 
+$(BUILD)/tests/launcher/test_share_switch: tests/unit/test_share_switch.c $(SHARE_SOURCES) \
+		launcher/fail.c launcher/share_switch.h launcher/share_ring.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -D_GNU_SOURCE $(SANITIZE) $< $(SHARE_SOURCES) launcher/fail.c \
+		-lcmocka -o $@
+
 LAUNCHER_UNIT_TESTS := $(BUILD)/tests/launcher/test_virtqueue \
-	$(BUILD)/tests/launcher/test_frame_offload $(BUILD)/tests/launcher/test_share_ring
+	$(BUILD)/tests/launcher/test_frame_offload $(BUILD)/tests/launcher/test_share_ring \
+	$(BUILD)/tests/launcher/test_share_switch
 
 launcher-unit-tests: $(LAUNCHER_UNIT_TESTS)
 	@set -e; for test in $(LAUNCHER_UNIT_TESTS); do echo "== $$test"; $$test; done
 
-# The share backend's data path, with the switch file it needs (share_fuzz.c, nic.c).
-SHARE_SOURCES := launcher/share_port.c launcher/share_ring.c launcher/share_switch.c \
-	launcher/frame_offload.c launcher/segments.c
 NIC_FUZZ_SOURCES := launcher/nic.c launcher/tap.c launcher/fault_injection.c $(SHARE_SOURCES) \
 	$(LAUNCHER_UNIT_SOURCES)
 

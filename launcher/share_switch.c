@@ -333,7 +333,6 @@ static void take_over_rings(struct share_port *port, unsigned index, bool peer_a
 	peer->transmit = (struct share_ring){ out, region->rings[port->port][index], out_start };
 	peer->receive = (struct share_ring){ in, region->rings[index][port->port], in_start };
 	__atomic_store_n(&in->head, in_start, __ATOMIC_RELEASE);
-	peer->wakeup_fd = -1;
 }
 
 /* Frames bigger than the smaller MTU would be dropped as too big for the receiver's buffers:
@@ -357,6 +356,10 @@ void share_port_join(struct share_port *port, const char *name, const uint8_t ma
 	snprintf(port->display_name, sizeof port->display_name, "share:%s", name);
 	memcpy(port->mac, mac, 6);
 	port->mtu = mtu;
+	port->wakeup_fd = -1;
+	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++)
+		port->peers[index].wakeup_fd =
+			-1; /* our own entry's too: leaving closes every one */
 	port->offload_frame = malloc(FRAME_BYTES_MAX);
 	port->segment_frame = malloc(FRAME_BYTES_MAX);
 	if (!port->offload_frame || !port->segment_frame)
