@@ -363,3 +363,18 @@ bool net_ipv4_address_parse(const char *text, uint32_t *address)
 	*address = result;
 	return true;
 }
+
+char *net_ipv4_address_format(uint32_t address, char text[NET_IPV4_ADDRESS_TEXT_BYTES])
+{
+	char *at = text;
+	for (int shift = 24; shift >= 0; shift -= 8) {
+		unsigned byte = (address >> shift) & 0xff;
+		if (byte >= 100)
+			*at++ = (char)('0' + byte / 100);
+		if (byte >= 10)
+			*at++ = (char)('0' + byte / 10 % 10);
+		*at++ = (char)('0' + byte % 10);
+		*at++ = shift ? '.' : '\0';
+	}
+	return text;
+}

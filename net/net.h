@@ -34,6 +34,10 @@
  * nothing after) into host byte order; false, leaving *address alone, for anything else. */
 bool net_ipv4_address_parse(const char *text, uint32_t *address);
 
+/* Writes an address (host byte order) as a dotted quad into `text`, and returns it. */
+#define NET_IPV4_ADDRESS_TEXT_BYTES 16
+char *net_ipv4_address_format(uint32_t address, char text[NET_IPV4_ADDRESS_TEXT_BYTES]);
+
 /* No timer is pending: net_next_deadline() returns this. */
 #define NET_NO_DEADLINE UINT64_MAX
 
@@ -62,6 +66,9 @@ enum net_error {
 	NET_ERROR_SHUT_DOWN = -11,	   /* TCP: send after shutdown() or close */
 	NET_ERROR_IS_CONNECTED = -12	   /* TCP: connect or listen on a socket already in use */
 };
+
+/* What a net_error means, in a few words, for messages. */
+const char *net_error_name(int error);
 
 /*
  * Offload metadata that travels with a frame, with the meaning and the numeric values of

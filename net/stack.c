@@ -271,3 +271,35 @@ uint64_t net_counter_value(const struct net_interface_counters *counters, size_t
 	memcpy(&value, (const uint8_t *)counters + counter_table[index].offset, sizeof(value));
 	return value;
 }
+
+const char *net_error_name(int error)
+{
+	switch (error) {
+	case NET_ERROR_WOULD_BLOCK:
+		return "would block";
+	case NET_ERROR_NO_MEMORY:
+		return "out of memory";
+	case NET_ERROR_INVALID:
+		return "invalid argument";
+	case NET_ERROR_ADDRESS_IN_USE:
+		return "address in use";
+	case NET_ERROR_NO_ROUTE:
+		return "no route to host";
+	case NET_ERROR_MESSAGE_TOO_LONG:
+		return "message too long";
+	case NET_ERROR_NOT_CONNECTED:
+		return "not connected";
+	case NET_ERROR_CONNECTION_REFUSED:
+		return "connection refused";
+	case NET_ERROR_CONNECTION_RESET:
+		return "connection reset by peer";
+	case NET_ERROR_TIMED_OUT:
+		return "connection timed out";
+	case NET_ERROR_SHUT_DOWN:
+		return "connection shut down";
+	case NET_ERROR_IS_CONNECTED:
+		return "already connected";
+	default:
+		return "unknown error";
+	}
+}

@@ -105,12 +105,12 @@ static bool stream_sends(unsigned index)
 /* local_port 0: not known (the stack does not say which port a UDP socket got). */
 static void print_stream(const struct stream *stream, uint32_t local_address, uint16_t local_port)
 {
+	char text[NET_IPV4_ADDRESS_TEXT_BYTES];
 	printf("[%4d] local ", stream->id);
 	if (local_port)
 		print_address("", local_address, local_port);
 	else
-		printf("%u.%u.%u.%u", local_address >> 24, (local_address >> 16) & 0xff,
-		       (local_address >> 8) & 0xff, local_address & 0xff);
+		printf("%s", net_ipv4_address_format(local_address, text));
 	print_address(" connected to ", client.options.address, client.options.port);
 	printf("\n");
 }

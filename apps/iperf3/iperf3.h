@@ -281,7 +281,6 @@ void print_interval(struct test *test);
 void print_summary(const struct test *test);
 const char *format_bytes(char *buffer, size_t size, double bytes);
 void print_address(const char *prefix, uint32_t address, uint16_t port);
-const char *net_error_name(int error);
 
 /* ---- the two roles ------------------------------------------------------------------------ */
 

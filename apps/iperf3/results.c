@@ -32,40 +32,8 @@ static double megabits(uint64_t bytes, double seconds)
 
 void print_address(const char *prefix, uint32_t address, uint16_t port)
 {
-	printf("%s%u.%u.%u.%u port %u", prefix, address >> 24, (address >> 16) & 0xff,
-	       (address >> 8) & 0xff, address & 0xff, port);
-}
-
-const char *net_error_name(int error)
-{
-	switch (error) {
-	case NET_ERROR_WOULD_BLOCK:
-		return "would block";
-	case NET_ERROR_NO_MEMORY:
-		return "out of memory";
-	case NET_ERROR_INVALID:
-		return "invalid argument";
-	case NET_ERROR_ADDRESS_IN_USE:
-		return "address in use";
-	case NET_ERROR_NO_ROUTE:
-		return "no route to host";
-	case NET_ERROR_MESSAGE_TOO_LONG:
-		return "message too long";
-	case NET_ERROR_NOT_CONNECTED:
-		return "not connected";
-	case NET_ERROR_CONNECTION_REFUSED:
-		return "connection refused";
-	case NET_ERROR_CONNECTION_RESET:
-		return "connection reset by peer";
-	case NET_ERROR_TIMED_OUT:
-		return "connection timed out";
-	case NET_ERROR_SHUT_DOWN:
-		return "connection shut down";
-	case NET_ERROR_IS_CONNECTED:
-		return "already connected";
-	default:
-		return "unknown error";
-	}
+	char text[NET_IPV4_ADDRESS_TEXT_BYTES];
+	printf("%s%s port %u", prefix, net_ipv4_address_format(address, text), port);
 }
 
 static void print_rate_line(const char *id, double from, double to, uint64_t bytes,

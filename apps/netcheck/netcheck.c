@@ -117,26 +117,8 @@ static size_t check_pattern(const uint8_t *buffer, size_t length, uint32_t seed)
 
 static const char *address_text(uint32_t address)
 {
-	static char text[16];
-	snprintf(text, sizeof(text), "%u.%u.%u.%u", address >> 24, (address >> 16) & 0xff,
-		 (address >> 8) & 0xff, address & 0xff);
-	return text;
-}
-
-static const char *error_name(int error)
-{
-	switch (error) {
-	case NET_ERROR_NO_MEMORY:
-		return "out of memory";
-	case NET_ERROR_INVALID:
-		return "invalid argument";
-	case NET_ERROR_NO_ROUTE:
-		return "no route to the address";
-	case NET_ERROR_MESSAGE_TOO_LONG:
-		return "message too long";
-	default:
-		return "error";
-	}
+	static char text[NET_IPV4_ADDRESS_TEXT_BYTES]; /* one address per printf, always */
+	return net_ipv4_address_format(address, text);
 }
 
 static double milliseconds(uint64_t nanoseconds)
@@ -171,7 +153,7 @@ static void ping_send_next(void)
 	ping.send_due = false;
 	int result = net_ping_send(ping.ping, peer_address, sequence, send_buffer, ping.size);
 	if (result < 0) {
-		printf("netcheck: cannot send icmp_seq=%u: %s\n", sequence, error_name(result));
+		printf("netcheck: cannot send icmp_seq=%u: %s\n", sequence, net_error_name(result));
 		ping.status[index] = REQUEST_TIMED_OUT; /* lost, as far as the summary goes */
 	}
 	if (ping.sent < ping.count)
@@ -355,7 +337,7 @@ static void udp_send(void)
 	udp.sent_ns = clock_now_ns();
 	int result = net_udp_send_to(udp.socket, peer_address, udp.port, send_buffer, length);
 	if (result < 0)
-		printf("netcheck: cannot send %zu bytes: %s\n", length, error_name(result));
+		printf("netcheck: cannot send %zu bytes: %s\n", length, net_error_name(result));
 	timer_arm(&udp.timeout_timer, udp.sent_ns + UDP_TIMEOUT_NS);
 }
 

@@ -69,36 +69,6 @@ static uint64_t settle_until;
 static struct heap_statistics heap_before_network, heap_baseline;
 static struct net_tcp_statistics totals;
 
-static const char *error_name(int error)
-{
-	switch (error) {
-	case NET_ERROR_WOULD_BLOCK:
-		return "would block";
-	case NET_ERROR_NO_MEMORY:
-		return "out of memory";
-	case NET_ERROR_INVALID:
-		return "invalid argument";
-	case NET_ERROR_ADDRESS_IN_USE:
-		return "address in use";
-	case NET_ERROR_NO_ROUTE:
-		return "no route";
-	case NET_ERROR_NOT_CONNECTED:
-		return "not connected";
-	case NET_ERROR_CONNECTION_REFUSED:
-		return "connection refused";
-	case NET_ERROR_CONNECTION_RESET:
-		return "connection reset";
-	case NET_ERROR_TIMED_OUT:
-		return "timed out";
-	case NET_ERROR_SHUT_DOWN:
-		return "shut down";
-	case NET_ERROR_IS_CONNECTED:
-		return "already connected";
-	default:
-		return "unknown error";
-	}
-}
-
 static void add_statistics(struct net_tcp_socket *socket)
 {
 	struct net_tcp_statistics statistics;
@@ -131,7 +101,7 @@ static void fail(const struct connection *connection, uint64_t at, const char *w
 	failed = true;
 	printf("tcp-check: FAILED at byte %llu: %s", (unsigned long long)at, why);
 	if (error)
-		printf(" (%s)", error_name(error));
+		printf(" (%s)", net_error_name(error));
 	if (connection)
 		printf(" (connection %lu of %lu, state %s)", connection->index + 1, total,
 		       net_tcp_state_name(net_tcp_state(connection->socket)));
@@ -348,8 +318,8 @@ static bool parse_number(const char *text, unsigned long long maximum, unsigned 
 
 static void print_address(uint32_t address)
 {
-	printf("%u.%u.%u.%u", address >> 24, (address >> 16) & 0xff, (address >> 8) & 0xff,
-	       address & 0xff);
+	char text[NET_IPV4_ADDRESS_TEXT_BYTES];
+	printf("%s", net_ipv4_address_format(address, text));
 }
 
 static int usage(void)
@@ -437,7 +407,7 @@ int main(int argc, char **argv)
 			result = net_tcp_listen(listener, concurrent * 2 + 16);
 		if (result < 0) {
 			printf("tcp-check: cannot listen on port %u (%s)\n", port,
-			       error_name(result));
+			       net_error_name(result));
 			return 1;
 		}
 		printf("tcp-check: listening on ");

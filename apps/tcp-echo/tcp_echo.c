@@ -254,9 +254,9 @@ int main(int argc, char **argv)
 	struct poller poller = { .poll = echo_poll };
 	event_loop_add_poller(&poller);
 
-	uint32_t address = network_interface_address(0);
-	printf("tcp-echo: listening on %u.%u.%u.%u:%lu\n", address >> 24, (address >> 16) & 0xff,
-	       (address >> 8) & 0xff, address & 0xff, port);
+	char address[NET_IPV4_ADDRESS_TEXT_BYTES];
+	printf("tcp-echo: listening on %s:%lu\n",
+	       net_ipv4_address_format(network_interface_address(0), address), port);
 
 	event_loop_run();
 	event_loop_remove_poller(&poller);

@@ -143,9 +143,9 @@ int main(int argc, char **argv)
 	if (idle_ns)
 		timer_arm(&idle_timer, clock_now_ns() + idle_ns);
 
-	uint32_t address = network_interface_address(0);
-	printf("udp-echo: listening on %u.%u.%u.%u:%lu\n", address >> 24, (address >> 16) & 0xff,
-	       (address >> 8) & 0xff, address & 0xff, port);
+	char address[NET_IPV4_ADDRESS_TEXT_BYTES];
+	printf("udp-echo: listening on %s:%lu\n",
+	       net_ipv4_address_format(network_interface_address(0), address), port);
 
 	event_loop_run();
 

@@ -581,6 +581,17 @@ static void test_address_parsing(void **state)
 		assert_false(net_ipv4_address_parse(refused[index], &address));
 		assert_int_equal(address, 7);
 	}
+	/* Formatting, and back: every width of each byte. */
+	static const uint32_t samples[] = { 0, 0xffffffffu, NET_IPV4_ADDRESS(198, 18, 0, 2),
+					    NET_IPV4_ADDRESS(9, 10, 99, 100) };
+	char text[NET_IPV4_ADDRESS_TEXT_BYTES];
+	assert_string_equal(net_ipv4_address_format(samples[2], text), "198.18.0.2");
+	assert_string_equal(net_ipv4_address_format(samples[1], text), "255.255.255.255");
+	for (size_t index = 0; index < sizeof samples / sizeof samples[0]; index++) {
+		assert_true(net_ipv4_address_parse(net_ipv4_address_format(samples[index], text),
+						   &address));
+		assert_int_equal(address, samples[index]);
+	}
 }
 
 int main(void)
