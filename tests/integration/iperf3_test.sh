@@ -15,7 +15,6 @@ cd "$(dirname "$0")/../.." || exit 1
 guest=$BUILD/guests/iperf3.elf
 seconds=2
 
-index=0
 
 # start_guest ARGUMENTS...: the guest iperf3 with ARGUMENTS, behind the TAP; waits for the TAP
 # and gives the host side its address. Its output: $stdout_file, $stderr_file; pid: $launcher.
@@ -26,14 +25,7 @@ start_guest() {
 		>"$stdout_file" 2>"$stderr_file" &
 	launcher=$!
 	processes+=("$launcher")
-	local deadline=$((SECONDS + 20))
-	until ip -n "$ns" link show dev "$ns" >/dev/null 2>&1; do
-		if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$launcher" 2>/dev/null; then
-			fail_check "the launcher never created TAP $ns"
-			return 1
-		fi
-		sleep 0.02
-	done
+	wait_for_tap "$ns" "$ns" "$launcher" 20 || return 1
 	ip -n "$ns" addr add "$host_ip/24" dev "$ns"
 }
 
@@ -53,18 +45,12 @@ expect_rate() {
 
 # Stock client, guest server: the guest serves one test (-1) and exits.
 stock_client_test() {
-	new_namespace || return
+	new_namespace rvp 198.18 || return
 	start_guest -s -1 || return
-	# The server is up when it answers; the client retries its connect for a few seconds.
-	local attempt client_status=1
-	for attempt in $(seq 50); do
-		ip netns exec "$ns" iperf3 -c "$guest_ip" -t $seconds "$@" \
-			>"$work_directory/client" 2>&1 && { client_status=0; break; }
-		grep -q "Connection refused\|No route\|unable to connect" "$work_directory/client" ||
-			break
-		sleep 0.1
-	done
-	[ "$client_status" -eq 0 ] ||
+	wait_for_output "$stdout_file" "Server listening" 30 ||
+		{ fail_check "the guest server never said it listens"; return 1; }
+	timeout $((seconds + 60)) ip netns exec "$ns" iperf3 -c "$guest_ip" -t $seconds "$@" \
+		>"$work_directory/client" 2>&1 ||
 		fail_check "stock iperf3 -c $* failed: $(tail -n 3 "$work_directory/client")"
 	expect_rate "$work_directory/client"
 	wait_for_launcher 30
@@ -73,14 +59,20 @@ stock_client_test() {
 
 # Guest client, stock server (-1: one test).
 guest_client_test() {
-	new_namespace || return
-	ip netns exec "$ns" iperf3 -s -1 >"$work_directory/server" 2>&1 &
+	new_namespace rvp 198.18 || return
+	: >"$work_directory/server"
+	ip netns exec "$ns" iperf3 -s -1 --forceflush >"$work_directory/server" 2>&1 &
 	local server=$!
-	start_guest -c "$host_ip" -t $seconds "$@" || { kill "$server" 2>/dev/null; return; }
+	processes+=("$server")
+	wait_for_output "$work_directory/server" "Server listening" 30 ||
+		{ fail_check "the stock server never said it listens"; return 1; }
+	start_guest -c "$host_ip" -t $seconds "$@" || return
 	wait_for_launcher 60
 	expect_status 0
 	expect_rate "$stdout_file"
-	wait "$server" || fail_check "the stock server failed: $(tail -n 3 "$work_directory/server")"
+	wait_for_exit "$server" 30
+	[ "$status" -eq 0 ] ||
+		fail_check "the stock server failed: $(tail -n 3 "$work_directory/server")"
 }
 
 test_stock_client_sends() { stock_client_test; }

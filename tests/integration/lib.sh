@@ -102,6 +102,56 @@ expect_no_sanitizer_report() {
 		"$stderr_file" "$@" || fail_check "a sanitizer report in the output"
 }
 
+# new_namespace PREFIX NETWORK [tap]: a network namespace PREFIX-PID-N of the test's own, with
+# IPv6 off (the host kernel then sends nothing on a TAP that the test did not ask for) and lo up.
+# Sets $ns (also the name of the TAP in it), $host_ip and $guest_ip (NETWORK.N.1 and .2) and
+# $net, the launcher's --net value ($guest_mac if the script sets it; fault keys may be
+# appended). With "tap", also creates the TAP, addressed and up, so the guest's first ARP is
+# answered; without, the launcher creates it (see wait_for_tap).
+namespace_index=0
+
+# make_namespace NAME: a namespace with IPv6 off and lo up, torn down with the test.
+make_namespace() {
+	namespaces+=("$1")
+	ip netns add "$1" || { fail_check "cannot create namespace $1"; return 1; }
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$1" link set lo up
+}
+
+new_namespace() {
+	namespace_index=$((namespace_index + 1))
+	ns=$1-$$-$namespace_index
+	local subnet=$2.$((namespace_index % 250 + 1))
+	host_ip=$subnet.1
+	guest_ip=$subnet.2
+	net=tap,ifname=$ns${guest_mac:+,mac=$guest_mac},ip=$guest_ip/24,gw=$host_ip
+	make_namespace "$ns" || return 1
+	[ "${3:-}" = tap ] || return 0
+	ip -n "$ns" tuntap add dev "$ns" mode tap vnet_hdr &&
+		ip -n "$ns" addr add "$host_ip/24" dev "$ns" &&
+		ip -n "$ns" link set "$ns" up ||
+		{ fail_check "cannot set up TAP $ns"; return 1; }
+}
+
+# in_ns COMMAND...: runs COMMAND in the test's namespace.
+in_ns() {
+	ip netns exec "$ns" "$@"
+}
+
+# wait_for_tap NAMESPACE TAP PID SECONDS: true once the launcher PID has created TAP in
+# NAMESPACE; a failed check if it exits first or the deadline passes.
+wait_for_tap() {
+	local deadline=$((SECONDS + $4))
+	until ip -n "$1" link show dev "$2" >/dev/null 2>&1; do
+		if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$3" 2>/dev/null; then
+			fail_check "the launcher never created TAP $2"
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
 # wait_for_output FILE TEXT SECONDS: true once FILE contains TEXT, false at the deadline.
 wait_for_output() {
 	local deadline=$((SECONDS + $3))
@@ -117,6 +167,11 @@ run_test() {
 	shift
 	test_failed=0
 	"$@"
+	local returned=$?
+	# A test that stops early says why with fail_check; one that did not (a command missing,
+	# a helper's failure unchecked) must not count as passed.
+	[ "$returned" -eq 0 ] || [ "$test_failed" -ne 0 ] ||
+		fail_check "the test stopped early (status $returned) without a check failing"
 	if [ "$test_failed" -eq 0 ]; then
 		passed=$((passed + 1))
 		printf 'ok      %s\n' "$name"

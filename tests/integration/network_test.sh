@@ -22,12 +22,6 @@ frame_sender=$BUILD/tests/raw_frame_sender
 port=7777
 guest_mac=02:00:c6:12:00:02
 
-namespace_index=0
-
-# in_ns COMMAND...: runs COMMAND in the test's namespace.
-in_ns() {
-	ip netns exec "$ns" "$@"
-}
 
 # start_guest LAUNCHER-ARGUMENTS...: starts the launcher in the namespace in the background
 # ($launcher: its pid; output in $stdout_file and $stderr_file), waits for the TAP, gives the
@@ -38,14 +32,7 @@ start_guest() {
 	ip netns exec "$ns" "$RINGVISOR" "$@" >"$stdout_file" 2>"$stderr_file" &
 	launcher=$!
 	processes+=("$launcher")
-	local deadline=$((SECONDS + 20))
-	until ip -n "$ns" link show dev "$ns" >/dev/null 2>&1; do
-		if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$launcher" 2>/dev/null; then
-			fail_check "the launcher never created TAP $ns"
-			return 1
-		fi
-		sleep 0.02
-	done
+	wait_for_tap "$ns" "$ns" "$launcher" 20 || return 1
 	ip -n "$ns" addr add "$host_ip/24" dev "$ns" ||
 		{ fail_check "cannot give $ns the address $host_ip"; return 1; }
 	if ! wait_for_output "$stdout_file" "udp-echo: listening on $guest_ip:$port" 30; then
@@ -84,7 +71,7 @@ expect_counter() {
 # ---- reachability --------------------------------------------------------------------------
 
 test_ping_and_arp() {
-	new_namespace || return
+	new_namespace rvt 198.18 || return
 	start_guest run --net "$net" "$udp_echo" -- $port 60 || return
 	local output
 	output=$(in_ns ping -c 5 -i 0.2 -W 2 "$guest_ip" 2>&1)
@@ -105,7 +92,7 @@ test_ping_and_arp() {
 # ---- UDP echo ------------------------------------------------------------------------------
 
 test_udp_echo_all_sizes() {
-	new_namespace || return
+	new_namespace rvt 198.18 || return
 	start_guest run --net "$net" "$udp_echo" -- $port 60 || return
 	# Edges: 1 byte, one full frame (1472), the first fragmented size (1473), the largest
 	# datagram (65,507: 45 fragments); then a sweep over every 1,000-odd size.
@@ -133,7 +120,7 @@ test_udp_echo_all_sizes() {
 # device (AF_PACKET: EINVAL from dev_validate_header), so nothing on the host side can put one
 # on a TAP; only the launcher itself could.
 test_malformed_frames_are_counted() {
-	new_namespace || return
+	new_namespace rvt 198.18 || return
 	start_guest run --net "$net" "$udp_echo" -- $port 60 || return
 	local kind
 	for kind in bad-ip-checksum bad-udp-checksum truncated-ip-header bad-total-length \
@@ -161,7 +148,7 @@ test_malformed_frames_are_counted() {
 }
 
 test_runt_cannot_be_sent_from_the_host() {
-	new_namespace || return
+	new_namespace rvt 198.18 || return
 	ip -n "$ns" link add "$ns" type veth peer name "${ns}p" && ip -n "$ns" link set "$ns" up
 	in_ns "$frame_sender" "$ns" "$guest_mac" 198.18.0.1 198.18.0.2 runt \
 		>"$stdout_file" 2>"$stderr_file"
@@ -175,7 +162,7 @@ test_runt_cannot_be_sent_from_the_host() {
 test_garbage_in_the_rings() {
 	local mode
 	for mode in garbage-tx loop-tx bad-index; do
-		new_namespace || return
+		new_namespace rvt 198.18 || return
 		timeout -s TERM -k 5 30 ip netns exec "$ns" "$RINGVISOR" run --net "$net" \
 			"$nictest" -- $mode >"$stdout_file" 2>"$stderr_file"
 		status=$?
@@ -212,7 +199,7 @@ binomial_bounds() {
 # client's summary into $work_directory/loss-client.
 run_lossy_echoes() {
 	local count=$1 seed=$2
-	new_namespace || return
+	new_namespace rvt 198.18 || return
 	# Each direction has its own generator, so a seed gives the same faults if the same frames
 	# cross in the same order. A permanent neighbour entry: the host sends no ARP, so the frames
 	# host -> guest are the test's datagrams and the ARP replies to the guest; the client waits
@@ -270,7 +257,7 @@ test_same_seed_same_faults() {
 # (the launcher finishes a partial checksum before it flips a byte): no echo may come back
 # damaged. Duplicates and reordering ride along: the client counts those as "late", not corrupt.
 test_corruption_is_caught_by_checksums() {
-	new_namespace || return
+	new_namespace rvt 198.18 || return
 	start_guest run --stats --net "$net,corrupt=0.2,dup=0.1,reorder=0.1,seed=3" "$udp_echo" -- \
 		$port 60 || return
 	in_ns "$client" "$guest_ip" $port --sizes 64,1000,3000 --count 600 --timeout-ms 50 \
@@ -296,7 +283,7 @@ test_corruption_is_caught_by_checksums() {
 # A TAP deleted under a running guest: the NIC is reported broken once (not once per epoll
 # wakeup, as a spinning I/O thread would), and the launcher still stops cleanly.
 test_deleted_tap_breaks_the_nic_once() {
-	new_namespace || return
+	new_namespace rvt 198.18 || return
 	start_guest run --net "$net" "$udp_echo" -- $port 60 || return
 	in_ns ip link del "$ns" || fail_check "cannot delete TAP $ns"
 	wait_for_output "$stderr_file" "device broken: the TAP failed" 10 ||
@@ -329,7 +316,7 @@ expect_all_counters() {
 }
 
 test_stats_at_exit_and_on_sigusr1() {
-	new_namespace || return
+	new_namespace rvt 198.18 || return
 	start_guest run --stats --net "$net" "$udp_echo" -- $port 60 || return
 	in_ns "$client" "$guest_ip" $port --count 10 --sizes 100 >/dev/null 2>&1 ||
 		fail_check "echo before SIGUSR1 failed"

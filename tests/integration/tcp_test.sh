@@ -41,7 +41,6 @@ big=$((64 << 20))
 
 : >"$stdout_file"
 : >"$stderr_file"
-namespace_index=0
 host_output=$work_directory/host
 listener_output=$work_directory/listener
 
@@ -49,35 +48,6 @@ for file in "$tcp_check" "$tcp_echo" "$host_check"; do
 	[ -e "$file" ] || { echo "tcp_test: $file is missing (make builds it)"; exit 1; }
 done
 command -v ip >/dev/null || { echo "tcp_test: needs 'ip' (iproute2)"; exit 1; }
-
-# make_namespace NAME: a namespace with IPv6 off and lo up.
-make_namespace() {
-	namespaces+=("$1")
-	ip netns add "$1" || { fail_check "cannot create namespace $1"; return 1; }
-	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1
-	ip -n "$1" link set lo up
-}
-
-# new_namespace: a namespace with the TAP the guest will use; sets $ns (also the TAP's name),
-# $host_ip, $guest_ip and $net (the launcher's --net value; fault keys may be appended).
-new_namespace() {
-	namespace_index=$((namespace_index + 1))
-	ns=rvtcp-$$-$namespace_index
-	local subnet=198.19.$((namespace_index % 250 + 1))
-	host_ip=$subnet.1
-	guest_ip=$subnet.2
-	net=tap,ifname=$ns,mac=$guest_mac,ip=$guest_ip/24,gw=$host_ip
-	make_namespace "$ns" || return 1
-	ip -n "$ns" tuntap add dev "$ns" mode tap vnet_hdr &&
-		ip -n "$ns" addr add "$host_ip/24" dev "$ns" &&
-		ip -n "$ns" link set "$ns" up ||
-		{ fail_check "cannot set up TAP $ns"; return 1; }
-}
-
-in_ns() {
-	ip netns exec "$ns" "$@"
-}
 
 # start_guest READY-TEXT LAUNCHER-ARGUMENTS...: starts the launcher in $ns in the background
 # ($launcher; output in $stdout_file and $stderr_file) and waits for READY-TEXT on its stdout.
@@ -217,7 +187,7 @@ test_host_checker_over_veth() {
 # guest's heap must be back where it was. FAULTS is appended to --net (",loss=0.01,seed=1").
 transfer() {
 	local direction=$1 bytes=$2 seconds=$3 faults=${4:-} memory=${5:-$guest_memory}
-	new_namespace || return 1
+	new_namespace rvtcp 198.19 tap || return 1
 	if [ "$direction" = to-guest ]; then
 		start_guest "tcp-check: listening on" run --mem "$memory" --stats --net "$net$faults" \
 			"$tcp_check" -- listen $port receive "$bytes" timeout "$seconds" || return 1
@@ -327,7 +297,7 @@ test_corruption_without_tso() {
 lifecycle() {
 	local direction=$1 bytes=$2 cycles=$3 concurrent=$4 memory=${5:-$guest_memory} faults=${6:-}
 	local seconds=120
-	new_namespace || return 1
+	new_namespace rvtcp 198.19 tap || return 1
 	local options="cycles $cycles concurrent $concurrent timeout $seconds"
 	if [ "$direction" = to-guest ]; then
 		start_guest "tcp-check: listening on" run --mem "$memory" --stats --net "$net$faults" \
@@ -382,7 +352,7 @@ test_lifecycle_under_faults() {
 
 # start_echo: tcp-echo in a new namespace.
 start_echo() {
-	new_namespace || return 1
+	new_namespace rvtcp 198.19 tap || return 1
 	start_guest "tcp-echo: listening on" run --mem $guest_memory --stats --net "$net" \
 		"$tcp_echo" -- $port
 }
@@ -450,7 +420,7 @@ test_abortive_close_resets_the_guest() {
 # The host shuts down its side as soon as it is connected; the guest must still send all its
 # data, then close; the host checks every byte and the FIN after them.
 test_half_close() {
-	new_namespace || return
+	new_namespace rvtcp 198.19 tap || return
 	start_guest "tcp-check: listening on" run --mem $guest_memory --net "$net" "$tcp_check" \
 		-- listen $port send 16777216 timeout 60 || return
 	run_host 60 connect "$guest_ip" $port receive 16777216 half-close timeout 60
