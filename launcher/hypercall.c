@@ -84,9 +84,12 @@ static void guest_panic(struct vm *vm, uint64_t address, uint64_t length, uint64
 	char message[PANIC_MESSAGE_MAX + 1];
 	if (length > PANIC_MESSAGE_MAX)
 		length = PANIC_MESSAGE_MAX;
-	if (!guest_memory_read(&vm->memory, address, message, length))
+	/* The guest's own memory only, as for console writes: the launcher's page tables and
+	 * descriptor tables are in RAM too, and are not the guest's to print. */
+	if (!guest_memory_is_guest_buffer(&vm->memory, address, length) ||
+	    !guest_memory_read(&vm->memory, address, message, length))
 		length = (uint64_t)snprintf(message, sizeof message,
-					    "(message at %#llx is outside guest RAM)",
+					    "(message at %#llx is outside the guest's memory)",
 					    (unsigned long long)address);
 	message[length] = '\0';
 	for (uint64_t index = 0; index < length; index++) /* keep the terminal sane */

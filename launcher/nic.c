@@ -92,7 +92,8 @@ void nic_create(struct nic *nic, struct vm *vm, unsigned index, const struct nic
 
 	fault_injector_init(&nic->receive_faults, &config->faults, 2 * index);
 	fault_injector_init(&nic->transmit_faults, &config->faults, 2 * index + 1);
-	if (fault_injector_active(&nic->receive_faults)) {
+	if (fault_injector_active(&nic->receive_faults) ||
+	    fault_injector_active(&nic->transmit_faults)) {
 		nic->scratch = malloc(FRAME_BYTES_MAX);
 		nic->transmit_hold = malloc(FRAME_BYTES_MAX);
 		if (!nic->scratch || !nic->transmit_hold)
@@ -235,7 +236,6 @@ int64_t nic_setup(struct nic *nic, uint64_t setup_address)
 	int64_t refused = backend_set_guest_features(nic, setup.features);
 	if (refused)
 		return refused;
-	nic->features = setup.features;
 	__atomic_store_n(&nic->active, true, __ATOMIC_RELEASE);
 
 	/* Let the I/O thread start: it turns on TAP reading when it sees a receive doorbell. */
@@ -389,10 +389,12 @@ static void receive_from_backend(struct nic *nic)
 			/* Out of buffers: stop reading (the TAP queues, then drops; a switch ring
 			 * fills, then its senders drop) and ask for a doorbell when the guest posts
 			 * more; look once more in case it just did. */
-			nic->counters.receive_no_buffer++;
 			virtqueue_set_doorbells_wanted(queue, true);
-			if (virtqueue_pending(queue) > 0)
+			if (virtqueue_pending(queue) > 0) { /* it just did: no doorbell needed */
+				virtqueue_set_doorbells_wanted(queue, false);
 				continue;
+			}
+			nic->counters.receive_no_buffer++;
 			set_backend_reading(nic, false);
 			break;
 		}
@@ -471,13 +473,9 @@ static void flush_held_transmit(struct nic *nic, bool overtaken)
 /* Gathers a chain into one buffer, for faults that change or keep a frame. */
 static struct iovec gather(const struct virtqueue_chain *chain, uint8_t *buffer)
 {
-	size_t at = 0;
-	for (unsigned index = 0; index < chain->readable_count; index++) {
-		memcpy(buffer + at, chain->segments[index].iov_base,
-		       chain->segments[index].iov_len);
-		at += chain->segments[index].iov_len;
-	}
-	return (struct iovec){ buffer, at };
+	struct iovec whole = { buffer, chain->readable_bytes };
+	segments_copy(&whole, 1, 0, chain->segments, chain->readable_count, 0, whole.iov_len);
+	return whole;
 }
 
 static void transmit_with_faults(struct nic *nic, const struct virtqueue_chain *chain)

@@ -75,7 +75,6 @@ struct nic {
 
 	bool active; /* set (release) by the setup hypercall; read (acquire) by the I/O thread */
 	bool broken;
-	uint64_t features;
 	struct virtqueue receive_queue;
 	struct virtqueue transmit_queue;
 	bool backend_reading;

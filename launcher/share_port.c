@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../abi/ringvisor_abi.h"
@@ -145,13 +144,6 @@ static void report_corrupt(struct share_port *port, unsigned index, const char *
 
 /* ---- sending -------------------------------------------------------------------------------- */
 
-static uint64_t now_ns(void)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
-}
-
 static bool write_wakeup(struct share_port *port, unsigned index)
 {
 	int fd = share_peer_wakeup_fd(port, index);
@@ -195,7 +187,7 @@ static void ring_full(struct share_port *port, unsigned index)
 	if (!share_reclaim_if_dead(port, index))
 		return;
 	struct share_peer *peer = &port->peers[index];
-	uint64_t now = now_ns();
+	uint64_t now = share_now_ns();
 	if (now - peer->forced_wakeup_ns < FORCED_WAKEUP_INTERVAL_NS)
 		return;
 	peer->forced_wakeup_ns = now;
@@ -345,16 +337,11 @@ static long receive_record(struct share_port *port, struct share_peer *peer, uns
 	struct iovec route_buffer = { route, sizeof route };
 	share_ring_copy_out(&peer->receive, 0, &route_buffer, 1, sizeof route);
 	const uint8_t *destination = route + RINGVISOR_NIC_HEADER_BYTES;
-	if (is_multicast(destination)) {
-		port->counters.switch_received_broadcast++;
-	} else if (!is_ours(port, destination)) {
+	if (!is_multicast(destination) && !is_ours(port, destination)) {
 		port->counters.switch_received_not_ours++; /* flooded, or misrouted */
 		share_ring_consume(&peer->receive, length);
 		return 0;
-	} else {
-		port->counters.switch_received_unicast++;
 	}
-
 	uint8_t flags = route[0], gso_type = route[1];
 	if ((flags & ~FRAME_FLAG_NEEDS_CSUM) ||
 	    (gso_type != FRAME_GSO_NONE && gso_type != FRAME_GSO_TCPV4)) {
@@ -362,6 +349,10 @@ static long receive_record(struct share_port *port, struct share_peer *peer, uns
 		share_ring_consume(&peer->receive, length);
 		return 0;
 	}
+	if (is_multicast(destination))
+		port->counters.switch_received_broadcast++;
+	else
+		port->counters.switch_received_unicast++;
 	/* Large frames need checksum offload too (the TSO segments' checksums are partial). */
 	const uint64_t large = FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4) |
 			       FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM);
@@ -442,7 +433,7 @@ bool share_port_ask_for_wakeup(struct share_port *port)
 			return true;
 		}
 	}
-	return port->segmenting;
+	return false; /* (never segmenting here: receive finishes a frame's segments first) */
 }
 
 void share_port_pause_wakeups(struct share_port *port)
@@ -467,10 +458,14 @@ int share_port_wakeup_fd(const struct share_port *port)
 void share_port_drain_wakeups(struct share_port *port)
 {
 	char bytes[4096];
-	ssize_t count;
-	for (int reads = 0; reads < 4 && (count = read(port->wakeup_fd, bytes, sizeof bytes)) > 0;
-	     reads++)
+	for (int reads = 0; reads < 4; reads++) {
+		ssize_t count = read(port->wakeup_fd, bytes, sizeof bytes);
+		if (count <= 0)
+			break;
 		port->counters.switch_wakeups_received += (uint64_t)count;
+		if (count < (ssize_t)sizeof bytes)
+			break; /* emptied: no second read just to hear EAGAIN */
+	}
 }
 
 void share_port_print_counters(const struct share_port *port, const char *nic_name, FILE *stream)

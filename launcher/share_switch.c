@@ -28,13 +28,6 @@
 /* The port table and every ring's indices: the part of the file that is not ring data. */
 #define TABLES_BYTES offsetof(struct share_region, rings)
 
-static uint64_t now_ns(void)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
-}
-
 bool share_name_is_valid(const char *name)
 {
 	size_t length = strlen(name);
@@ -66,9 +59,9 @@ static bool set_lock(int fd, unsigned byte, short type)
 
 static bool lock_membership(int fd)
 {
-	uint64_t deadline = now_ns() + MEMBERSHIP_WAIT_SECONDS * 1000000000ull;
+	uint64_t deadline = share_now_ns() + MEMBERSHIP_WAIT_SECONDS * 1000000000ull;
 	while (!set_lock(fd, 0, F_WRLCK)) {
-		if ((errno != EAGAIN && errno != EACCES) || now_ns() > deadline)
+		if ((errno != EAGAIN && errno != EACCES) || share_now_ns() > deadline)
 			return false;
 		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	}
@@ -466,7 +459,7 @@ void share_port_tick(struct share_port *port)
 bool share_reclaim_if_dead(struct share_port *port, unsigned index)
 {
 	struct share_peer *peer = &port->peers[index];
-	uint64_t now = now_ns();
+	uint64_t now = share_now_ns();
 	if (now - peer->liveness_checked_ns < LIVENESS_CHECK_INTERVAL_NS)
 		return true;
 	peer->liveness_checked_ns = now;
@@ -497,6 +490,11 @@ bool share_reserve_transmit_ring(struct share_port *port, unsigned index)
 	struct share_peer *peer = &port->peers[index];
 	if (peer->transmit_reserved)
 		return true;
+	uint64_t now = share_now_ns();
+	if (now < peer->reserve_retry_ns) {
+		port->counters.switch_dropped_no_space++;
+		return false;
+	}
 	off_t offset = (off_t)((const uint8_t *)port->region->rings[port->port][index] -
 			       (const uint8_t *)port->region);
 	int error = posix_fallocate(port->region_fd, offset, SHARE_RING_BYTES);
@@ -504,6 +502,7 @@ bool share_reserve_transmit_ring(struct share_port *port, unsigned index)
 		peer->transmit_reserved = true;
 		return true;
 	}
+	peer->reserve_retry_ns = now + LIVENESS_CHECK_INTERVAL_NS;
 	if (port->counters.switch_dropped_no_space++ == 0)
 		fprintf(stderr,
 			"ringvisor: %s: no room in " SHARE_DIRECTORY
@@ -522,6 +521,10 @@ int share_peer_wakeup_fd(struct share_port *port, unsigned index)
 		return peer->wakeup_fd;
 	if (peer->wakeup_fd >= 0)
 		close(peer->wakeup_fd);
+	peer->wakeup_fd = -1;
+	uint64_t now = share_now_ns();
+	if (now < peer->wakeup_open_retry_ns)
+		return -1;
 	char path[SHARE_PATH_MAX];
 	wakeup_path(port->switch_name, index, path);
 	peer->wakeup_fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
@@ -532,8 +535,10 @@ int share_peer_wakeup_fd(struct share_port *port, unsigned index)
 		close(peer->wakeup_fd);
 		peer->wakeup_fd = -1;
 	}
-	if (peer->wakeup_fd < 0) /* ENXIO: nobody reads it; ENOENT: no FIFO at all */
+	if (peer->wakeup_fd < 0) { /* ENXIO: nobody reads it; ENOENT: no FIFO at all */
+		peer->wakeup_open_retry_ns = now + LIVENESS_CHECK_INTERVAL_NS;
 		share_reclaim_if_dead(port, index);
+	}
 	return peer->wakeup_fd;
 }
 

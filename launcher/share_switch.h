@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "frame_offload.h"
 #include "share_ring.h"
@@ -110,6 +111,14 @@ struct share_region {
 	_Alignas(4096) uint8_t rings[SHARE_PORTS_MAX][SHARE_PORTS_MAX][SHARE_RING_BYTES];
 };
 
+/* CLOCK_MONOTONIC in nanoseconds, for the switch's rate limits. */
+static inline uint64_t share_now_ns(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
+}
+
 /* A MAC as a port entry holds it: the address in the low 48 bits, bit 63 for "valid". */
 static inline uint64_t share_mac_key(const uint8_t mac[6])
 {
@@ -132,6 +141,9 @@ struct share_peer {
 	bool transmit_reserved;	      /* ring us->peer has its memory (fallocate) */
 	uint64_t liveness_checked_ns; /* when we last asked the kernel if the peer is alive */
 	uint64_t forced_wakeup_ns;    /* when we last woke it without being asked */
+	/* After a failed fallocate of ring us->peer, or a failed open of its FIFO: not before
+	 * then again (each costs a system call, and the frames keep coming). */
+	uint64_t reserve_retry_ns, wakeup_open_retry_ns;
 };
 
 /* One NIC's membership of a switch. */
