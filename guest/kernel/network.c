@@ -101,9 +101,9 @@ static bool network_poll(void *argument)
 	bool worked = false;
 	for (unsigned index = 0; index < nic_count; index++)
 		worked |= nic_poll(nics[index]);
-	uint64_t deadline = net_next_deadline(stack);
-	if (deadline != NET_NO_DEADLINE && clock_now_ns() >= deadline) {
-		net_poll_timers(stack, clock_now_ns());
+	uint64_t deadline = net_next_deadline(stack), now = clock_now_ns();
+	if (deadline != NET_NO_DEADLINE && now >= deadline) {
+		net_poll_timers(stack, now);
 		worked = true;
 	}
 	/* Frames the stack sent from its timers or from net_receive: one doorbell each queue. */

@@ -302,8 +302,7 @@ bool nic_poll(struct nic *nic)
 		nic->transmit_wanted = false;
 		worked = true; /* the sender gets another turn */
 	}
-	flush_transmit(nic);
-	return worked;
+	return worked; /* network_poll rings the doorbells once, after the stack's timers too */
 }
 
 unsigned nic_transmit_space(struct nic *nic, unsigned wanted)

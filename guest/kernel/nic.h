@@ -83,8 +83,9 @@ static inline bool nic_accepted(const struct nic *nic, unsigned feature)
 int nic_transmit(struct net_interface *interface, uint8_t *frame, size_t length,
 		 const struct net_offload *offload);
 
-/* Drains both used rings (received frames go up to the stack), reposts receive buffers and
- * kicks. True if anything came back from the device. */
+/* Drains both used rings (received frames go up to the stack) and reposts receive buffers
+ * (kicking the receive queue). Transmit doorbells wait for nic_flush(), once per turn, after
+ * the stack's timers have sent too. True if anything came back from the device. */
 bool nic_poll(struct nic *nic);
 /* Writes the transmit doorbell now if frames are waiting for one. */
 void nic_flush(struct nic *nic);
