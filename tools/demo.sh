@@ -53,9 +53,10 @@ wait_until_listening() {
 
 ip netns add "$namespace" || exit 1
 ip netns exec "$namespace" ip link set lo up
-echo "== starting: ringvisor run --stats --net tap,ifname=rv0,ip=198.18.0.2/24 udp-echo.elf -- 7"
+# The echo guests quit on `!quit`, or after 30 s without a datagram: no wait here is unbounded.
+echo "== starting: ringvisor run --stats --net tap,ifname=rv0,ip=198.18.0.2/24 udp-echo.elf -- 7 30"
 ip netns exec "$namespace" "$launcher" run --stats --net tap,ifname=rv0,ip=198.18.0.2/24 \
-	"$BUILD/guests/udp-echo.elf" -- 7 >"$output" 2>&1 &
+	"$BUILD/guests/udp-echo.elf" -- 7 30 >"$output" 2>&1 &
 launcher_pid=$!
 wait_until_listening
 ip netns exec "$namespace" ip addr add 198.18.0.1/24 dev rv0
@@ -75,13 +76,13 @@ cat "$output"
 echo
 echo "== two guests on share switch $switch: udp-echo at 198.18.0.2, netcheck at 198.18.0.3"
 "$launcher" run --stats --net "share,name=$switch,ip=198.18.0.2/24" "$BUILD/guests/udp-echo.elf" \
-	-- 7 >"$output" 2>&1 &
+	-- 7 30 >"$output" 2>&1 &
 launcher_pid=$!
 wait_until_listening
-"$launcher" run --net "share,name=$switch,ip=198.18.0.3/24" "$BUILD/guests/netcheck.elf" \
-	-- ping 198.18.0.2 5 || exit 1
-"$launcher" run --net "share,name=$switch,ip=198.18.0.3/24" "$BUILD/guests/netcheck.elf" \
-	-- udp 198.18.0.2 7 --quit || exit 1
+timeout 60 "$launcher" run --net "share,name=$switch,ip=198.18.0.3/24" \
+	"$BUILD/guests/netcheck.elf" -- ping 198.18.0.2 5 || exit 1
+timeout 60 "$launcher" run --net "share,name=$switch,ip=198.18.0.3/24" \
+	"$BUILD/guests/netcheck.elf" -- udp 198.18.0.2 7 --quit || exit 1
 wait "$launcher_pid"
 status=$?
 launcher_pid=

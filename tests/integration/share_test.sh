@@ -264,7 +264,8 @@ test_simultaneous_joins() {
 	done
 	for index in 1 2 3 4; do
 		await "member$index" "listening on" 30 || return
-		kill -USR1 "${processes[$((${#processes[@]} - 5 + index))]}"
+		local pid_variable=pid_member$index
+		kill -USR1 "${!pid_variable}"
 	done
 	for index in 1 2 3 4; do
 		wait_for_output "$work_directory/member$index.err" "switch_port" 10 ||

@@ -1316,7 +1316,11 @@ static void test_active_close_fin_wait_and_time_wait(void **state)
 	peer_sends(connection.peer_next + 4, connection.our_next + 1, TCP_FLAG_ACK | TCP_FLAG_FIN,
 		   1024, NULL, 0);
 	expect_frames(1);
-	parse_tcp(&test.frames[0], &(struct tcp_spec){ 0 });
+	struct tcp_spec again;
+	parse_tcp(&test.frames[0], &again);
+	assert_int_equal(again.flags, TCP_FLAG_ACK);
+	assert_int_equal(again.sequence, connection.our_next + 1);
+	assert_int_equal(again.acknowledgment, connection.peer_next + 5);
 	clear_frames();
 	/* 2 MSL (30 s each by default) later it is CLOSED. */
 	assert_int_equal(net_next_deadline(test.stack), test.now_ns + 60000 * MS);
@@ -1517,7 +1521,10 @@ static void test_listen_backlog_full(void **state)
 	assert_int_equal(listener->child_count, 1);
 	net_tcp_close(listener); /* resets the half-open connection */
 	expect_frames(1);
-	parse_tcp(&test.frames[0], &(struct tcp_spec){ 0 });
+	struct tcp_spec reset;
+	parse_tcp(&test.frames[0], &reset);
+	assert_true(reset.flags & TCP_FLAG_RST);
+	assert_int_equal(reset.destination_port, PEER_PORT);
 	assert_int_equal(test.stack->tcp.socket_count, 0);
 }
 

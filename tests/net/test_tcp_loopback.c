@@ -220,6 +220,9 @@ static void test_many_connections_no_leak(void **state)
 
 		assert_int_equal(net_tcp_receive(servers[i], buffer, sizeof(buffer)),
 				 (int)sizeof(i));
+		int said;
+		memcpy(&said, buffer, sizeof said);
+		assert_int_equal(said, i); /* each server got its own client's number */
 		net_tcp_endpoints(servers[i], NULL, &remote);
 		net_tcp_endpoints(clients[i], &local, NULL);
 		/* Accepted in the order connected. */
