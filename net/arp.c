@@ -7,8 +7,11 @@
  *     (arp_pending_frames / arp_pending_bytes) and are sent when the reply comes. Requests are
  *     retried every arp_retry_ns; after arp_max_requests the queue is dropped.
  *   - RESOLVED: for arp_reachable_ns after it was last confirmed by an ARP packet from the
- *     neighbour; then it is forgotten and the next packet resolves it again. (Linux would probe
- *     a stale entry while still using it; that refinement can come with TCP.)
+ *     neighbour. Then, if nothing used it since, it is forgotten; if frames still go through it
+ *     (a long TCP stream, whose peer sends no ARP of its own), it is refreshed as Linux does a
+ *     stale entry: frames keep going to the old MAC while requests ask again, and only if
+ *     arp_max_requests go unanswered is it forgotten. Forgetting a busy entry would queue a
+ *     whole window behind a resolution that the pending limits cannot hold.
  * Following RFC 826's merge rule, an ARP packet updates an entry we already have for its sender,
  * but creates one only if it was aimed at us, so unsolicited ARP traffic cannot fill the cache.
  * An interface announces its address with a gratuitous ARP request when it comes up (RFC 5227).
@@ -241,6 +244,14 @@ void arp_input(struct net_interface *interface, const uint8_t *packet, size_t le
 	}
 }
 
+/* A resolved entry past its time that is still in use: ask again, and keep using it meanwhile. */
+static void refresh(struct net_interface *interface, struct arp_entry *entry, uint64_t now_ns)
+{
+	entry->requests_sent++;
+	entry->deadline_ns = now_ns + interface->stack->limits.arp_retry_ns;
+	send_request(interface, entry->address);
+}
+
 void arp_resolve_and_send(struct net_interface *interface, uint32_t next_hop,
 			  struct net_frame *frame)
 {
@@ -248,11 +259,10 @@ void arp_resolve_and_send(struct net_interface *interface, uint32_t next_hop,
 	uint64_t now_ns = net_now(interface->stack);
 	struct arp_entry *entry = find_entry(interface, next_hop);
 
-	if (entry && entry->state == ARP_RESOLVED && now_ns >= entry->deadline_ns) {
-		free_entry(interface, entry);
-		entry = NULL;
-	}
 	if (entry && entry->state == ARP_RESOLVED) {
+		entry->used_ns = now_ns;
+		if (now_ns >= entry->deadline_ns && entry->requests_sent == 0)
+			refresh(interface, entry, now_ns);
 		send_resolved(interface, entry, frame);
 		return;
 	}
@@ -289,9 +299,14 @@ void arp_poll(struct net_interface *interface, uint64_t now_ns)
 
 		if (entry->state == ARP_FREE || now_ns < entry->deadline_ns)
 			continue;
-		if (entry->state == ARP_RESOLVED ||
+		if (entry->state == ARP_RESOLVED && entry->requests_sent == 0 &&
+		    entry->used_ns >= entry->updated_ns) {
+			refresh(interface, entry, now_ns); /* still in use: ask, keep using it */
+			continue;
+		}
+		if ((entry->state == ARP_RESOLVED && entry->requests_sent == 0) ||
 		    entry->requests_sent >= limits->arp_max_requests) {
-			free_entry(interface, entry);
+			free_entry(interface, entry); /* unused, or nobody answers any more */
 			continue;
 		}
 		entry->requests_sent++;

@@ -63,9 +63,10 @@ struct arp_entry {
 	enum arp_state state;
 	uint32_t address;
 	uint8_t mac[6];
-	uint64_t deadline_ns; /* resolved: forget it then; incomplete: retry or give up then */
-	uint64_t updated_ns;  /* for choosing what to evict */
-	uint32_t requests_sent;
+	uint64_t deadline_ns;	/* resolved: forget it then; incomplete: retry or give up then */
+	uint64_t updated_ns;	/* last confirmed; also for choosing what to evict */
+	uint64_t used_ns;	/* resolved: a frame last went out through it */
+	uint32_t requests_sent; /* incomplete: so far; resolved: > 0 while refreshing it */
 	struct net_frame *pending_head, *pending_tail;
 	uint32_t pending_frames;
 	size_t pending_bytes;

@@ -165,22 +165,57 @@ static void test_cache_entry_expires(void **state)
 
 	(void)state;
 	resolve_peer();
-	assert_int_equal(net_udp_send_to(socket, PEER_ADDRESS, 7, "x", 1), 1);
-	assert_int_equal(test.frame_count, 1);
-	assert_int_equal(test.frames[0].data[12], 0x08);
-	assert_int_equal(test.frames[0].data[13], 0x00);
 	clear_frames();
 
-	advance_clock(59ull * 1000000000);
-	assert_int_equal(net_udp_send_to(socket, PEER_ADDRESS, 7, "x", 1), 1);
-	assert_int_equal(test.frames[0].data[13], 0x00); /* still IPv4: still cached */
-	clear_frames();
-
-	advance_clock(2ull * 1000000000);
+	/* Unused since it was confirmed: forgotten at 60 s, and the next frame asks again. */
+	advance_clock(61ull * 1000000000);
 	net_poll_timers(test.stack, test.now_ns);
+	assert_int_equal(test.frame_count, 0);
 	assert_int_equal(net_udp_send_to(socket, PEER_ADDRESS, 7, "x", 1), 1);
 	assert_int_equal(test.frame_count, 1);
 	assert_int_equal(test.frames[0].data[13], 0x06); /* ARP: forgotten, asking again */
+}
+
+/* An entry still in use when its time is up is asked about again while frames keep going to
+ * the MAC it has; an answer keeps it, silence (arp_max_requests) ends it. */
+static void test_busy_entry_refreshed_not_dropped(void **state)
+{
+	struct net_udp_socket *socket = net_udp_open(test.stack);
+
+	(void)state;
+	resolve_peer();
+	clear_frames();
+	advance_clock(59ull * 1000000000);
+	assert_int_equal(net_udp_send_to(socket, PEER_ADDRESS, 7, "x", 1), 1);
+	assert_int_equal(test.frame_count, 1);
+	assert_int_equal(test.frames[0].data[12], 0x08);
+	assert_int_equal(test.frames[0].data[13], 0x00); /* IPv4: still cached */
+	clear_frames();
+	advance_clock(2ull * 1000000000);
+	net_poll_timers(test.stack, test.now_ns);
+	assert_int_equal(test.frame_count, 1);
+	assert_int_equal(test.frames[0].data[13], 0x06); /* a request: refreshing */
+	assert_int_equal(net_udp_send_to(socket, PEER_ADDRESS, 7, "x", 1), 1);
+	assert_int_equal(test.frame_count, 2);
+	assert_int_equal(test.frames[1].data[13], 0x00); /* the frame still goes out at once */
+	clear_frames();
+	/* The neighbour answers: confirmed for another 60 s, nothing more asked. */
+	resolve_peer();
+	clear_frames();
+	advance_clock(30ull * 1000000000);
+	net_poll_timers(test.stack, test.now_ns);
+	assert_int_equal(test.frame_count, 0);
+	/* In use again at its end, and this time nobody answers: 3 requests, then forgotten. */
+	assert_int_equal(net_udp_send_to(socket, PEER_ADDRESS, 7, "x", 1), 1);
+	clear_frames();
+	for (int second = 0; second < 34; second++) {
+		advance_clock(1000000000);
+		net_poll_timers(test.stack, test.now_ns);
+	}
+	assert_int_equal(test.frame_count, 3);
+	clear_frames();
+	assert_int_equal(net_udp_send_to(socket, PEER_ADDRESS, 7, "x", 1), 1);
+	assert_int_equal(test.frames[0].data[13], 0x06); /* forgotten: resolving from scratch */
 }
 
 static int setup_small_queue(void **state)
@@ -326,6 +361,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_off_link_destination_resolves_gateway,
 						setup_stack, teardown_stack),
 		cmocka_unit_test_setup_teardown(test_retries_then_gives_up, setup_stack,
+						teardown_stack),
+		cmocka_unit_test_setup_teardown(test_busy_entry_refreshed_not_dropped, setup_stack,
 						teardown_stack),
 		cmocka_unit_test_setup_teardown(test_cache_entry_expires, setup_stack,
 						teardown_stack),
