@@ -24,7 +24,6 @@
 #define ARP_OPERATION_REQUEST 1
 #define ARP_OPERATION_REPLY 2
 
-static const uint8_t broadcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t zero_mac[6];
 
 int arp_init(struct net_interface *interface)
@@ -104,7 +103,7 @@ static void send_arp(struct net_interface *interface, uint16_t operation,
 
 static void send_request(struct net_interface *interface, uint32_t address)
 {
-	send_arp(interface, ARP_OPERATION_REQUEST, broadcast_mac, zero_mac,
+	send_arp(interface, ARP_OPERATION_REQUEST, ethernet_broadcast, zero_mac,
 		 interface->config.ipv4_address, address);
 }
 
@@ -112,7 +111,7 @@ void arp_announce(struct net_interface *interface)
 {
 	uint32_t address = interface->config.ipv4_address;
 
-	send_arp(interface, ARP_OPERATION_REQUEST, broadcast_mac, zero_mac, address, address);
+	send_arp(interface, ARP_OPERATION_REQUEST, ethernet_broadcast, zero_mac, address, address);
 }
 
 static struct arp_entry *find_entry(struct net_interface *interface, uint32_t address)

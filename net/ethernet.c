@@ -9,7 +9,7 @@
 #include "byteorder.h"
 #include "net_internal.h"
 
-static const uint8_t broadcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+const uint8_t ethernet_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 bool ethernet_is_multicast(const uint8_t mac[6])
 {
@@ -34,7 +34,7 @@ void ethernet_input(struct net_interface *interface, const uint8_t *frame, size_
 		return;
 	}
 	if (memcmp(destination, interface->config.mac, 6) != 0 &&
-	    memcmp(destination, broadcast_mac, 6) != 0) {
+	    memcmp(destination, ethernet_broadcast, 6) != 0) {
 		/* We join no multicast groups, so any other destination is someone else's. */
 		interface->counters.ethernet_not_for_us++;
 		return;
@@ -61,8 +61,8 @@ void ethernet_link_output(struct net_interface *interface, uint32_t next_hop, bo
 			  struct net_frame *frame)
 {
 	if (broadcast) {
-		ethernet_fill_header(net_frame_data(frame), broadcast_mac, interface->config.mac,
-				     ETHERNET_TYPE_IPV4);
+		ethernet_fill_header(net_frame_data(frame), ethernet_broadcast,
+				     interface->config.mac, ETHERNET_TYPE_IPV4);
 		interface_transmit(interface, frame);
 		return;
 	}

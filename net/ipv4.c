@@ -18,8 +18,6 @@
 #include "checksum.h"
 #include "net_internal.h"
 
-#define IPV4_FLAG_MORE_FRAGMENTS 0x2000
-#define IPV4_FRAGMENT_OFFSET 0x1fff
 #define IPV4_MAX_TRANSPORT (65535 - IPV4_HEADER_SIZE)
 
 static bool is_multicast(uint32_t address)
@@ -126,10 +124,12 @@ bool ipv4_is_loopback_address(uint32_t address)
 	return (address >> 24) == 127;
 }
 
-static bool is_any_our_address(struct net_stack *stack, uint32_t address)
+bool ipv4_is_local_address(struct net_stack *stack, uint32_t address)
 {
 	struct net_interface *interface;
 
+	if (stack->loopback && ipv4_is_loopback_address(address))
+		return true;
 	for (interface = stack->interfaces; interface; interface = interface->next) {
 		if (interface_is_our_address(interface, address))
 			return true;
@@ -142,8 +142,7 @@ int ipv4_route(struct net_stack *stack, uint32_t destination, struct ipv4_route 
 	struct net_interface *interface;
 
 	/* 127/8 and our own addresses go through the loopback interface, if there is one. */
-	if (stack->loopback &&
-	    (ipv4_is_loopback_address(destination) || is_any_our_address(stack, destination))) {
+	if (stack->loopback && ipv4_is_local_address(stack, destination)) {
 		route->interface = stack->loopback;
 		route->destination = destination;
 		route->source = ipv4_is_loopback_address(destination)

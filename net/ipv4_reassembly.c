@@ -18,9 +18,6 @@
 #include "checksum.h"
 #include "net_internal.h"
 
-#define IPV4_FLAG_MORE_FRAGMENTS 0x2000
-#define IPV4_FRAGMENT_OFFSET 0x1fff
-
 static void discard(struct net_stack *stack, struct reassembly_datagram *datagram)
 {
 	struct reassembly_datagram **link;

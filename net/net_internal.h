@@ -26,6 +26,10 @@
 #define ETHERNET_HEADER_SIZE 14
 #define ETHERNET_TYPE_IPV4 0x0800
 #define ETHERNET_TYPE_ARP 0x0806
+
+/* The IPv4 header's flags-and-fragment-offset field. */
+#define IPV4_FLAG_MORE_FRAGMENTS 0x2000
+#define IPV4_FRAGMENT_OFFSET 0x1fff
 #define IPV4_HEADER_SIZE 20
 #define IPV4_MAX_HEADER_SIZE 60
 #define IPV4_PROTOCOL_ICMP 1
@@ -230,6 +234,7 @@ void ethernet_fill_header(uint8_t *frame, const uint8_t destination[6], const ui
 void ethernet_link_output(struct net_interface *interface, uint32_t next_hop, bool broadcast,
 			  struct net_frame *frame);
 bool ethernet_is_multicast(const uint8_t mac[6]);
+extern const uint8_t ethernet_broadcast[6]; /* ff:ff:ff:ff:ff:ff */
 
 /* arp.c */
 int arp_init(struct net_interface *interface);
@@ -265,6 +270,9 @@ int ipv4_send(struct net_stack *stack, const struct ipv4_route *route, uint8_t p
 int ipv4_send_frame(struct net_stack *stack, const struct ipv4_route *route, uint8_t protocol,
 		    struct net_frame *frame, const struct ipv4_segment_offload *segment);
 bool ipv4_is_loopback_address(uint32_t address);
+/* One of ours: an interface's address, or 127/8 when there is a loopback interface. What a
+ * socket may bind to. */
+bool ipv4_is_local_address(struct net_stack *stack, uint32_t address);
 
 /* loopback.c */
 void loopback_poll(struct net_stack *stack);

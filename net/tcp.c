@@ -295,19 +295,6 @@ void tcp_connection_done(struct net_tcp_socket *socket, int error)
 	tcp_notify(socket);
 }
 
-static bool is_our_address(struct net_stack *stack, uint32_t address)
-{
-	struct net_interface *interface;
-
-	if (stack->loopback && ipv4_is_loopback_address(address))
-		return true;
-	for (interface = stack->interfaces; interface; interface = interface->next) {
-		if (interface_is_our_address(interface, address))
-			return true;
-	}
-	return false;
-}
-
 /* Another socket holds port on an overlapping address (children use their listener's port). */
 static bool port_in_use(struct net_stack *stack, const struct net_tcp_socket *self,
 			uint32_t address, uint16_t port)
@@ -360,7 +347,7 @@ int net_tcp_bind(struct net_tcp_socket *socket, uint32_t address, uint16_t port)
 
 	if (socket->bound || socket->state != NET_TCP_CLOSED)
 		return NET_ERROR_INVALID;
-	if (address != 0 && !is_our_address(stack, address))
+	if (address != 0 && !ipv4_is_local_address(stack, address))
 		return NET_ERROR_INVALID;
 	if (port == 0) {
 		chosen = choose_port(socket, address, 0, 0);

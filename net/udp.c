@@ -128,19 +128,12 @@ static bool port_in_use(struct net_stack *stack, uint32_t address, uint16_t port
 int net_udp_bind(struct net_udp_socket *socket, uint32_t address, uint16_t port)
 {
 	struct net_stack *stack = socket->stack;
-	struct net_interface *interface;
 	uint32_t tries;
 
 	if (socket->bound)
 		return NET_ERROR_INVALID;
-	if (address != 0) {
-		for (interface = stack->interfaces; interface; interface = interface->next) {
-			if (interface_is_our_address(interface, address))
-				break;
-		}
-		if (!interface)
-			return NET_ERROR_INVALID;
-	}
+	if (address != 0 && !ipv4_is_local_address(stack, address))
+		return NET_ERROR_INVALID;
 	if (port == 0) {
 		for (tries = 0; tries < EPHEMERAL_COUNT; tries++) {
 			uint16_t candidate = stack->next_ephemeral_port;

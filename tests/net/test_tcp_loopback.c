@@ -154,6 +154,28 @@ static void test_loopback_to_own_address(void **state)
 	assert_int_equal(test.frame_count, 0); /* nothing went out on the Ethernet */
 }
 
+/* UDP binds 127.0.0.1 as TCP does, once there is a loopback interface, and a datagram to it
+ * arrives; without one, binding it is refused. */
+static void test_udp_on_loopback(void **state)
+{
+	(void)state;
+	struct net_udp_socket *receiver = net_udp_open(test.stack);
+	uint32_t localhost = NET_IPV4_ADDRESS(127, 0, 0, 1);
+	assert_int_equal(net_udp_bind(receiver, localhost, 7), NET_ERROR_INVALID);
+	add_loopback(0, 0);
+	assert_int_equal(net_udp_bind(receiver, localhost, 7), 0);
+	struct net_udp_socket *sender = net_udp_open(test.stack);
+	assert_int_equal(net_udp_send_to(sender, localhost, 7, "loop", 4), 4);
+	turn(false);
+	char buffer[8];
+	struct net_udp_endpoint from;
+	assert_int_equal(net_udp_receive_from(receiver, buffer, sizeof buffer, &from), 4);
+	assert_memory_equal(buffer, "loop", 4);
+	assert_int_equal(from.address, localhost);
+	net_udp_close(sender);
+	net_udp_close(receiver);
+}
+
 static void test_loopback_lossy_transfer(void **state)
 {
 	(void)state;
@@ -263,6 +285,7 @@ int main(void)
 						teardown_stack),
 		cmocka_unit_test_setup_teardown(test_loopback_megabyte_plain_frames, setup_stack,
 						teardown_stack),
+		cmocka_unit_test_setup_teardown(test_udp_on_loopback, setup_stack, teardown_stack),
 		cmocka_unit_test_setup_teardown(test_loopback_to_own_address, setup_stack,
 						teardown_stack),
 		cmocka_unit_test_setup_teardown(test_loopback_lossy_transfer, setup_stack,
