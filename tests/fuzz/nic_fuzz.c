@@ -99,6 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 	}
 	uint64_t one = 1;
+	bool broken_after_first = false;
+	uint64_t frames_after_first = 0;
 	for (int round = 0; round < 2; round++) {
 		if (write(nic.transmit_doorbell_fd, &one, sizeof one) < 0 ||
 		    write(nic.receive_doorbell_fd, &one, sizeof one) < 0)
@@ -106,7 +108,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		nic_handle_event(&nic, NIC_EVENT_TRANSMIT_DOORBELL, false);
 		nic_handle_event(&nic, NIC_EVENT_RECEIVE_DOORBELL, false);
 		nic_handle_event(&nic, NIC_EVENT_BACKEND_READABLE, false);
+		if (round == 0) {
+			broken_after_first = nic.broken;
+			frames_after_first =
+				nic.counters.receive_frames + nic.counters.transmit_frames;
+		}
 	}
+	/* A broken device stays broken, and moves no frame after it broke. */
+	if (broken_after_first &&
+	    (!nic.broken ||
+	     nic.counters.receive_frames + nic.counters.transmit_frames != frames_after_first))
+		abort();
 	if (nic.counters.receive_frames > 3 * QUEUE_SIZE ||
 	    nic.counters.transmit_frames > 6 * QUEUE_SIZE)
 		abort(); /* more frames than the rings could ever have offered */

@@ -98,6 +98,10 @@ wait_for_exit() {
 
 # expect_no_sanitizer_report [FILE...]: nothing in $stderr_file (or the FILEs) from ASan/UBSan.
 expect_no_sanitizer_report() {
+	local file
+	for file in "$@"; do # a file named here that does not exist would pass unread
+		[ -e "$file" ] || fail_check "no output file $file to check for sanitizer reports"
+	done
 	! grep -sqE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' \
 		"$stderr_file" "$@" || fail_check "a sanitizer report in the output"
 }
