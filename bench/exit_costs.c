@@ -3,10 +3,10 @@
  * host process pays for the cheapest system call, measured side by side in one run; and how
  * long the launcher takes from its start to the guest's main and to the guest's exit.
  *
- *	exit-costs --launcher build/ringvisor --guest build/guests/bench-exits.elf \
+ *	exit-costs --launcher build/ringvisor --guest build/bench/guests/bench-exits.elf \
  *		   --hello build/guests/hello.elf [--runs N]
  *
- * The guest half (apps/bench-exits) runs in this process, on the launcher's own code, with
+ * The guest half (bench/guests/bench-exits) runs in this process, on the launcher's own code, with
  * one doorbell port bound to an ioeventfd as a NIC's will be. Start-up is measured from the
  * outside: fork and exec of the real launcher to the first byte the guest prints (its main
  * printing) and to the launcher's exit. Figures are medians, with min and max.
@@ -183,7 +183,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *launcher = "build/ringvisor", *guest = "build/guests/bench-exits.elf",
+	const char *launcher = "build/ringvisor", *guest = "build/bench/guests/bench-exits.elf",
 		   *hello = "build/guests/hello.elf";
 	unsigned runs = 9;
 	int option;

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.." || exit 1
 : "${RINGVISOR:?set RINGVISOR to the launcher to test}"
 : "${BUILD:=build}"
 hello=$BUILD/guests/hello.elf
-testguest=$BUILD/guests/testguest.elf
+testguest=$BUILD/tests/guests/testguest.elf
 
 # ---- booting and running -------------------------------------------------------------------
 

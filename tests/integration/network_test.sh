@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.." || exit 1
 : "${RINGVISOR:?set RINGVISOR to the launcher to test}"
 : "${BUILD:=build}"
 udp_echo=$BUILD/guests/udp-echo.elf
-nictest=$BUILD/guests/nictest.elf
+nictest=$BUILD/tests/guests/nictest.elf
 client=$BUILD/tests/udp_echo_client
 frame_sender=$BUILD/tests/raw_frame_sender
 port=7777

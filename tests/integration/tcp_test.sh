@@ -3,12 +3,12 @@
 # `make tcp-tests`.
 #
 # Needs: root (namespaces, TAPs, veth), iproute2; RINGVISOR (the launcher to test; make passes
-# the sanitized build); BUILD (the build directory with guests/tcp-check.elf,
+# the sanitized build); BUILD (the build directory with tests/guests/tcp-check.elf,
 # guests/tcp-echo.elf and tests/tcp_check_host).
 #
-# The guest runs apps/tcp-check or apps/tcp-echo; the host runs tests/integration/
+# The guest runs tests/guests/tcp-check or apps/tcp-echo; the host runs tests/tools/
 # tcp_check_host, the same checker over plain sockets: every byte of every stream is a function
-# of its offset (apps/tcp-check/tcp_check_pattern.h) and is checked by the receiver, so a lost,
+# of its offset (tests/guests/tcp-check/tcp_check_pattern.h) and is checked by the receiver, so a lost,
 # duplicated, misplaced or damaged byte fails the test at that byte.
 #
 # Every test gets a network namespace of its own (rvtcp-PID-N) holding a persistent TAP of the
@@ -31,7 +31,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 : "${RINGVISOR:?set RINGVISOR to the launcher to test}"
 : "${BUILD:=build}"
-tcp_check=$BUILD/guests/tcp-check.elf
+tcp_check=$BUILD/tests/guests/tcp-check.elf
 tcp_echo=$BUILD/guests/tcp-echo.elf
 host_check=$BUILD/tests/tcp_check_host
 port=5000

@@ -2,7 +2,7 @@
  * nictest: a guest that breaks its own NIC's transmit ring on purpose, for the launcher's
  * hostile-ring tests.
  *
- *	ringvisor run --net tap,ifname=rv0,ip=198.18.0.2/24 build/guests/nictest.elf -- MODE
+ *	ringvisor run --net tap,ifname=rv0,ip=198.18.0.2/24 build/tests/guests/nictest.elf -- MODE
  *
  * Every mode sets NIC 0 up as usual (receive buffers posted), then writes something no device
  * may accept to the transmit queue and rings its doorbell:

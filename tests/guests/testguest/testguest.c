@@ -1,7 +1,7 @@
 /*
  * testguest: one guest with a mode per thing the launcher's tests need a guest to do.
  *
- *	ringvisor run build/guests/testguest.elf -- MODE [ARGUMENT]
+ *	ringvisor run build/tests/guests/testguest.elf -- MODE [ARGUMENT]
  *
  * Modes that check something themselves print what they measured and exit 0 on success and
  * 1 on failure; modes that crash on purpose leave the checking to the test reading the

@@ -1,13 +1,13 @@
 /*
  * tcp-check: moves a checked byte stream over TCP, for integrity and lifecycle tests.
  *
- *	ringvisor run --net tap,ifname=rv0,ip=198.18.0.2/24 build/guests/tcp-check.elf -- \
+ *	ringvisor run --net tap,ifname=rv0,ip=198.18.0.2/24 build/tests/guests/tcp-check.elf -- \
  *		listen PORT | connect ADDRESS PORT
  *		send BYTES | receive BYTES
  *		[cycles N] [concurrent N] [timeout SECONDS] [settle SECONDS]
  *
  * Each connection carries BYTES bytes of the pattern in tcp_check_pattern.h (the host's
- * tests/integration/tcp_check_host.c uses the same one); the receiver checks every byte.
+ * tests/tools/tcp_check_host.c uses the same one); the receiver checks every byte.
  * cycles N and concurrent K make N * K connections, at most K at a time (as a client it opens
  * them; as a server it accepts them); the defaults are 1 and 1.
  *

@@ -1,6 +1,6 @@
 /*
- * tcp_check_host: the host twin of the tcp-check guest (apps/tcp-check), with the same byte
- * pattern (apps/tcp-check/tcp_check_pattern.h) and the same options, over plain sockets.
+ * tcp_check_host: the host twin of the tcp-check guest (tests/guests/tcp-check), with the same byte
+ * pattern (tests/guests/tcp-check/tcp_check_pattern.h) and the same options, over plain sockets.
  *
  *   tcp_check_host listen PORT | connect ADDRESS PORT
  *                  send BYTES | receive BYTES | echo BYTES | quit
@@ -9,7 +9,7 @@
  *
  * Every connection carries BYTES bytes of the pattern; cycles N and concurrent K make N * K
  * connections, at most K at a time. How each one ends (the guest never closes first, so it keeps
- * no TIME_WAIT; see apps/tcp-check/tcp_check.c):
+ * no TIME_WAIT; see tests/guests/tcp-check/tcp_check.c):
  *   send      writes BYTES, shuts down its side, reads until the peer's FIN (any byte: failure).
  *   receive   reads and checks BYTES, shuts down its side, reads until the peer's FIN (any byte
  *             more: failure). half-close: shuts down its side as soon as it is connected.
@@ -48,7 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../apps/tcp-check/tcp_check_pattern.h"
+#include "../../tests/guests/tcp-check/tcp_check_pattern.h"
 
 #define CHUNK_BYTES (256 * 1024)
 #define MAX_CONCURRENT 4096

@@ -1,0 +1,39 @@
+# bench/bench.mk: the benchmarks. Included by the top Makefile.
+#   make bench [BENCH_FLAGS=--quick|--peers]   exit costs, network latency, lguest's 2007 table
+#   make table [TABLE_FLAGS=--quick]           the table alone, with the rivals (QEMU TCG, UML)
+#   make network-bench                         ping and UDP echo against a veth pair
+
+# Optimized twins of the UDP test tools: a benchmark measures the guest, not ASan.
+BENCH_NETWORK_TOOLS := $(BUILD)/bench/udp_echo_client $(BUILD)/bench/udp_echo_server
+$(BENCH_NETWORK_TOOLS): $(BUILD)/bench/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(HOST_CC) -std=gnu11 -O2 $(WARNINGS) $< -o $@
+
+$(BUILD)/bench/exit_costs.o: bench/exit_costs.c
+	@mkdir -p $(dir $@)
+	$(CC) $(LAUNCHER_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/exit-costs: $(BUILD)/bench/exit_costs.o $(LAUNCHER_LIBRARY_OBJECTS)
+	$(CC) $(LAUNCHER_CFLAGS) $^ -o $@
+
+BENCH_NEEDS := all $(BUILD)/bench/exit-costs $(BENCH_GUESTS) $(BENCH_NETWORK_TOOLS)
+bench_env := BUILD=$(BUILD) RINGVISOR=$(BUILD)/ringvisor
+
+.PHONY: bench table network-bench
+bench: $(BENCH_NEEDS)
+	tools/dependencies.sh build run $(if $(filter --peers,$(BENCH_FLAGS)),peers)
+	$(BUILD)/bench/exit-costs --guest $(BUILD)/bench/guests/bench-exits.elf \
+		--launcher $(BUILD)/ringvisor --hello $(BUILD)/guests/hello.elf
+	@echo
+	$(bench_env) bench/network_latency.sh $(if $(filter --quick,$(BENCH_FLAGS)),--runs 3 --seconds 2)
+	@echo
+	$(bench_env) bench/table/lguest_table.sh $(BENCH_FLAGS)
+
+# lguest's 2007 table alone, with the rivals. TABLE_FLAGS: e.g. --quick, --runs 3 --seconds 5.
+table: all
+	tools/dependencies.sh build run peers
+	$(bench_env) bench/table/lguest_table.sh --peers $(TABLE_FLAGS)
+
+network-bench: all $(BENCH_NETWORK_TOOLS)
+	tools/dependencies.sh build run
+	$(bench_env) bench/network_latency.sh

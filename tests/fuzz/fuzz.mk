@@ -1,0 +1,36 @@
+# tests/fuzz/fuzz.mk: the launcher's fuzzers under libFuzzer with ASan/UBSan: the virtqueue model,
+# the NIC's whole data path, and the share switch's rings. Each runs $(FUZZ_SECONDS) seconds on a
+# corpus kept under $(BUILD)/fuzz/. `make fuzz` runs these and the network stack's (net.mk).
+# Included by the top Makefile, after tests/unit/launcher.mk (whose source lists it uses).
+
+NIC_FUZZ_SOURCES := launcher/nic.c launcher/tap.c launcher/fault_injection.c $(SHARE_SOURCES) \
+	$(LAUNCHER_UNIT_SOURCES)
+
+$(BUILD)/fuzz/virtqueue_fuzz: tests/fuzz/virtqueue_fuzz.c $(LAUNCHER_UNIT_SOURCES) \
+		launcher/virtqueue.h abi/ringvisor_abi.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(LAUNCHER_UNIT_SOURCES) -o $@
+
+$(BUILD)/fuzz/nic_fuzz: tests/fuzz/nic_fuzz.c $(NIC_FUZZ_SOURCES) launcher/nic.h \
+		launcher/virtqueue.h abi/ringvisor_abi.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(NIC_FUZZ_SOURCES) -o $@
+
+$(BUILD)/fuzz/share_fuzz: tests/fuzz/share_fuzz.c $(SHARE_SOURCES) launcher/fail.c \
+		launcher/share_switch.h launcher/share_ring.h launcher/frame_offload.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(SHARE_SOURCES) launcher/fail.c -o $@
+
+fuzz_run = @mkdir -p $(BUILD)/fuzz/$(1)_corpus && \
+	$< -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -rss_limit_mb=4096 \
+	$(BUILD)/fuzz/$(1)_corpus
+
+.PHONY: virtqueue-fuzz nic-fuzz share-fuzz fuzz
+virtqueue-fuzz: $(BUILD)/fuzz/virtqueue_fuzz
+	$(call fuzz_run,virtqueue)
+nic-fuzz: $(BUILD)/fuzz/nic_fuzz
+	$(call fuzz_run,nic)
+share-fuzz: $(BUILD)/fuzz/share_fuzz
+	$(call fuzz_run,share)
+
+fuzz: net-fuzz virtqueue-fuzz nic-fuzz share-fuzz

@@ -1,0 +1,39 @@
+# tests/unit/launcher.mk: unit tests of the launcher's device-model pieces, on the host with
+# cmocka and the sanitizers. Included by the top Makefile. `make launcher-unit-tests` builds and
+# runs them all.
+
+# The pieces most tests and fuzzers need: the virtqueue model and guest memory.
+LAUNCHER_UNIT_SOURCES := launcher/virtqueue.c launcher/guest_memory.c launcher/fail.c
+# The share backend's data path, with the switch file it needs.
+SHARE_SOURCES := launcher/share_port.c launcher/share_ring.c launcher/share_switch.c \
+	launcher/frame_offload.c launcher/segments.c
+LAUNCHER_UNIT_CFLAGS = $(HOST_CFLAGS) -D_GNU_SOURCE $(SANITIZE)
+LAUNCHER_UNIT_DIR := $(BUILD)/tests/launcher
+
+$(LAUNCHER_UNIT_DIR)/test_virtqueue: tests/unit/test_virtqueue.c $(LAUNCHER_UNIT_SOURCES) \
+		launcher/virtqueue.h abi/ringvisor_abi.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< $(LAUNCHER_UNIT_SOURCES) -lcmocka -o $@
+
+$(LAUNCHER_UNIT_DIR)/test_frame_offload: tests/unit/test_frame_offload.c \
+		launcher/frame_offload.c launcher/frame_offload.h abi/ringvisor_abi.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< launcher/frame_offload.c -lcmocka -o $@
+
+$(LAUNCHER_UNIT_DIR)/test_share_ring: tests/unit/test_share_ring.c launcher/share_ring.c \
+		launcher/segments.c launcher/share_ring.h launcher/segments.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< launcher/share_ring.c launcher/segments.c -lcmocka \
+		-o $@
+
+$(LAUNCHER_UNIT_DIR)/test_share_switch: tests/unit/test_share_switch.c $(SHARE_SOURCES) \
+		launcher/fail.c launcher/share_switch.h launcher/share_ring.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< $(SHARE_SOURCES) launcher/fail.c -lcmocka -o $@
+
+LAUNCHER_UNIT_TESTS := $(LAUNCHER_UNIT_DIR)/test_virtqueue $(LAUNCHER_UNIT_DIR)/test_frame_offload \
+	$(LAUNCHER_UNIT_DIR)/test_share_ring $(LAUNCHER_UNIT_DIR)/test_share_switch
+
+.PHONY: launcher-unit-tests
+launcher-unit-tests: $(LAUNCHER_UNIT_TESTS)
+	@set -e; for test in $(LAUNCHER_UNIT_TESTS); do echo "== $$test"; $$test; done
