@@ -11,7 +11,8 @@
  *   - hypercalls: `out` of a 32-bit value to RINGVISOR_PORT_HYPERCALL; the value is the guest
  *     address of a struct ringvisor_hypercall, which the launcher reads, acts on and answers
  *     by writing its `result` field. Each one is a full exit to the launcher (tens of us).
- *   - doorbells: `out` to a port bound to an ioeventfd, for the data path (later issues).
+ *   - doorbells: `out` to a port bound to an ioeventfd in the launcher's I/O thread, which
+ *     handles it without an exit to user space; a NIC's data path uses nothing else.
  *
  * Change anything here and bump RINGVISOR_ABI_VERSION: the guest refuses to run on a
  * launcher whose version differs, and the launcher says which versions it speaks.
@@ -20,6 +21,8 @@
 #define RINGVISOR_ABI_H
 
 #include <stdint.h>
+
+#include "ringvisor_frame.h" /* what a NIC's buffers hold: the virtio-net header, the frame */
 
 #define RINGVISOR_ABI_VERSION 2
 
@@ -72,7 +75,7 @@ struct ringvisor_memory_region {
 
 /*
  * A NIC is virtio-net in all but transport: two split virtqueues (receive, transmit; layout at
- * the end of this file), every frame preceded by a 12-byte struct virtio_net_hdr_v1, and the
+ * the end of this file), every frame preceded by a struct ringvisor_net_header (ringvisor_frame.h), and the
  * virtio-net feature bits below with their virtio numbers. The boot information lists each NIC
  * with the features the launcher offers; the guest picks a subset, lays out its queues in its
  * own memory and hands them over with RINGVISOR_HYPERCALL_NIC_SETUP. From then on no hypercall
@@ -95,9 +98,6 @@ struct ringvisor_memory_region {
 #define RINGVISOR_NIC_FEATURE_MAC 5	   /* `mac` is meaningful */
 #define RINGVISOR_NIC_FEATURE_GUEST_TSO4 7 /* the guest takes TCP/IPv4 segments up to 64 KiB */
 #define RINGVISOR_NIC_FEATURE_HOST_TSO4 11 /* the host segments TCP/IPv4 the guest sends */
-
-/* Bytes of struct virtio_net_hdr_v1 in front of every frame, both directions. */
-#define RINGVISOR_NIC_HEADER_BYTES 12u
 
 struct ringvisor_nic_info {
 	uint8_t mac[6];

@@ -103,7 +103,7 @@ static uint16_t checksum_of(uint64_t sum)
 
 bool frame_finish_checksum(uint8_t *frame, size_t length, const char **reason)
 {
-	const size_t header = RINGVISOR_NIC_HEADER_BYTES;
+	const size_t header = RINGVISOR_NET_HEADER_BYTES;
 	if (length < header)
 		return refuse(reason, "frame shorter than its virtio-net header");
 	if (frame[HEADER_GSO_TYPE] != FRAME_GSO_NONE)
@@ -126,7 +126,7 @@ bool frame_finish_checksum(uint8_t *frame, size_t length, const char **reason)
 bool frame_segmenter_start(struct frame_segmenter *segmenter, const uint8_t *frame, size_t length,
 			   const char **reason)
 {
-	const size_t header = RINGVISOR_NIC_HEADER_BYTES;
+	const size_t header = RINGVISOR_NET_HEADER_BYTES;
 	memset(segmenter, 0, sizeof *segmenter);
 	segmenter->done =
 		true; /* until the frame passes every check, there is nothing to segment */
@@ -199,7 +199,7 @@ size_t frame_segmenter_next_length(const struct frame_segmenter *segmenter)
 {
 	if (segmenter->done)
 		return 0;
-	return RINGVISOR_NIC_HEADER_BYTES + ETHERNET_HEADER_BYTES + segmenter->ipv4_header_bytes +
+	return RINGVISOR_NET_HEADER_BYTES + ETHERNET_HEADER_BYTES + segmenter->ipv4_header_bytes +
 	       segmenter->tcp_header_bytes + next_payload_bytes(segmenter);
 }
 
@@ -213,10 +213,10 @@ size_t frame_segmenter_next(struct frame_segmenter *segmenter, uint8_t *out, siz
 	size_t ipv4_header_bytes = segmenter->ipv4_header_bytes;
 	size_t tcp_bytes = segmenter->tcp_header_bytes + payload_bytes;
 
-	memset(out, 0, RINGVISOR_NIC_HEADER_BYTES);
+	memset(out, 0, RINGVISOR_NET_HEADER_BYTES);
 	/* One buffer per segment: virtio's num_buffers without MRG_RXBUF. */
 	put_le16(out + HEADER_NUM_BUFFERS, 1);
-	uint8_t *ethernet = out + RINGVISOR_NIC_HEADER_BYTES;
+	uint8_t *ethernet = out + RINGVISOR_NET_HEADER_BYTES;
 	memcpy(ethernet, segmenter->headers,
 	       ETHERNET_HEADER_BYTES + ipv4_header_bytes + segmenter->tcp_header_bytes);
 	uint8_t *ipv4 = ethernet + ETHERNET_HEADER_BYTES;

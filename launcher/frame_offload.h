@@ -32,7 +32,7 @@
 
 #define FRAME_ETHERNET_HEADER_BYTES 14u
 /* The largest frame either way: the header, an Ethernet header and a 64 KiB IPv4 packet. */
-#define FRAME_BYTES_MAX (RINGVISOR_NIC_HEADER_BYTES + FRAME_ETHERNET_HEADER_BYTES + 65535u)
+#define FRAME_BYTES_MAX (RINGVISOR_NET_HEADER_BYTES + FRAME_ETHERNET_HEADER_BYTES + 65535u)
 
 /*
  * Finishes a NEEDS_CSUM checksum: csum_start counts from the Ethernet header, and the 16-bit

@@ -177,7 +177,7 @@ static long backend_receive(struct nic *nic, const struct virtqueue_chain *chain
 	if (length < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	if ((uint64_t)length >= chain->writable_bytes || /* readv cut it short */
-	    length < (ssize_t)RINGVISOR_NIC_HEADER_BYTES + 14)
+	    length < (ssize_t)RINGVISOR_NET_HEADER_BYTES + 14)
 		return -EMSGSIZE;
 	return length;
 }
@@ -302,7 +302,7 @@ static void set_backend_reading(struct nic *nic, bool reading)
  */
 static bool corrupt_frame(struct fault_injector *faults, uint8_t *frame, size_t length)
 {
-	const size_t header = RINGVISOR_NIC_HEADER_BYTES;
+	const size_t header = RINGVISOR_NET_HEADER_BYTES;
 	const char *reason;
 	if (length <= header || !frame_finish_checksum(frame, length, &reason))
 		return false;
@@ -316,7 +316,7 @@ static void deliver(struct nic *nic, uint16_t head, uint32_t length)
 {
 	virtqueue_push(&nic->receive_queue, head, length);
 	nic->counters.receive_frames++;
-	nic->counters.receive_bytes += length - RINGVISOR_NIC_HEADER_BYTES;
+	nic->counters.receive_bytes += length - RINGVISOR_NET_HEADER_BYTES;
 }
 
 /* Delivers a frame, then the one held back for reordering (which it has now overtaken). */
@@ -399,7 +399,7 @@ static void receive_from_backend(struct nic *nic)
 			break;
 		}
 		if (chain.readable_count > 0 ||
-		    chain.writable_bytes < RINGVISOR_NIC_HEADER_BYTES + 60) {
+		    chain.writable_bytes < RINGVISOR_NET_HEADER_BYTES + 60) {
 			mark_broken(nic,
 				    "a receive chain is not one writable buffer of a frame's size");
 			break;
@@ -455,7 +455,7 @@ static void write_frame(struct nic *nic, const struct iovec *segments, unsigned 
 		return;
 	}
 	nic->counters.transmit_frames++;
-	nic->counters.transmit_bytes += length - RINGVISOR_NIC_HEADER_BYTES;
+	nic->counters.transmit_bytes += length - RINGVISOR_NET_HEADER_BYTES;
 }
 
 /* Sends the frame held back for reordering; `overtaken` if another frame went out first. */
@@ -528,7 +528,7 @@ static void transmit_to_backend(struct nic *nic)
 		enum virtqueue_pop_result result = VIRTQUEUE_EMPTY;
 		while (done < TRANSMIT_BATCH &&
 		       (result = virtqueue_pop(queue, &chain)) == VIRTQUEUE_CHAIN) {
-			if (chain.readable_bytes < RINGVISOR_NIC_HEADER_BYTES ||
+			if (chain.readable_bytes < RINGVISOR_NET_HEADER_BYTES ||
 			    chain.readable_bytes > FRAME_BYTES_MAX)
 				nic->counters.transmit_errors++; /* no frame can be that size */
 			else if (fault_injector_active(&nic->transmit_faults))

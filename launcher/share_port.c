@@ -20,7 +20,7 @@
 
 #define FEATURE(bit) (1ull << (bit))
 /* What routing looks at: the virtio-net header and the Ethernet header. */
-#define ROUTE_BYTES (RINGVISOR_NIC_HEADER_BYTES + FRAME_ETHERNET_HEADER_BYTES)
+#define ROUTE_BYTES (RINGVISOR_NET_HEADER_BYTES + FRAME_ETHERNET_HEADER_BYTES)
 /* Records that are not for our guest (flooded, malformed) skipped in one receive call, before
  * the I/O thread looks at its other work. */
 #define SKIPPED_RECORDS_MAX 64
@@ -249,7 +249,7 @@ bool share_port_send(struct share_port *port, const struct iovec *segments, unsi
 		return false;
 	}
 	route[0] &= FRAME_FLAG_NEEDS_CSUM; /* DATA_VALID is a receiver's word, not a sender's */
-	const uint8_t *destination = route + RINGVISOR_NIC_HEADER_BYTES;
+	const uint8_t *destination = route + RINGVISOR_NET_HEADER_BYTES;
 	learn(port, destination + 6);
 
 	if (!is_multicast(destination)) {
@@ -336,7 +336,7 @@ static long receive_record(struct share_port *port, struct share_peer *peer, uns
 	uint8_t route[ROUTE_BYTES]; /* our copy: what we decide on is what the guest gets */
 	struct iovec route_buffer = { route, sizeof route };
 	share_ring_copy_out(&peer->receive, 0, &route_buffer, 1, sizeof route);
-	const uint8_t *destination = route + RINGVISOR_NIC_HEADER_BYTES;
+	const uint8_t *destination = route + RINGVISOR_NET_HEADER_BYTES;
 	if (!is_multicast(destination) && !is_ours(port, destination)) {
 		port->counters.switch_received_not_ours++; /* flooded, or misrouted */
 		share_ring_consume(&peer->receive, length);

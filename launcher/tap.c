@@ -84,7 +84,7 @@ int tap_open(const char *name, const char *bridge, unsigned mtu)
 		errno = error;
 		fail_errno("cannot open TAP %s", name);
 	}
-	int header_bytes = RINGVISOR_NIC_HEADER_BYTES;
+	int header_bytes = RINGVISOR_NET_HEADER_BYTES;
 	if (ioctl(fd, TUNSETVNETHDRSZ, &header_bytes) < 0)
 		fail_errno("TAP %s refuses a %d-byte virtio-net header", name, header_bytes);
 	if (tap_set_offloads(fd, 0) < 0)

@@ -32,7 +32,7 @@
  * empties its sockets every loop turn never loses a datagram to a full queue. */
 #define NIC_RECEIVE_BATCH 64u
 
-_Static_assert(RINGVISOR_NIC_HEADER_BYTES == NET_VIRTIO_HEADER_SIZE, "virtio header sizes differ");
+_Static_assert(RINGVISOR_NET_HEADER_BYTES == NET_VIRTIO_HEADER_SIZE, "virtio header sizes differ");
 _Static_assert(NET_TRANSMIT_HEADROOM >= NET_VIRTIO_HEADER_SIZE, "no room for the virtio header");
 
 static uint32_t round_up(uint32_t value, uint32_t multiple)
@@ -144,7 +144,7 @@ struct nic *nic_create(unsigned index)
 				 ? NIC_TSO_FRAME_MAX
 				 : NIC_ETHERNET_HEADER + nic->mtu;
 	nic->receive_buffer_bytes =
-		round_up(RINGVISOR_NIC_HEADER_BYTES + nic->frame_max + NIC_RECEIVE_SLACK, 64);
+		round_up(RINGVISOR_NET_HEADER_BYTES + nic->frame_max + NIC_RECEIVE_SLACK, 64);
 	uint32_t buffers = buffer_count(nic->receive_buffer_bytes, size);
 	nic->receive_buffers = (uint16_t)buffers;
 	nic->receive_memory = malloc((size_t)buffers * nic->receive_buffer_bytes);
@@ -155,7 +155,7 @@ struct nic *nic_create(unsigned index)
 					  ? NIC_TSO_FRAME_MAX
 					  : NIC_ETHERNET_HEADER + nic->mtu;
 	nic->transmit_buffer_bytes =
-		round_up(RINGVISOR_NIC_HEADER_BYTES + nic->transmit_frame_max, 64);
+		round_up(RINGVISOR_NET_HEADER_BYTES + nic->transmit_frame_max, 64);
 	uint32_t transmit_buffers = buffer_count(nic->transmit_buffer_bytes, size);
 	nic->transmit_memory = malloc((size_t)transmit_buffers * nic->transmit_buffer_bytes);
 	nic->transmit_free = malloc(sizeof *nic->transmit_free * transmit_buffers);
@@ -241,10 +241,10 @@ int nic_transmit(struct net_interface *interface, uint8_t *frame, size_t length,
 	}
 	uint8_t *buffer = nic->transmit_free[--nic->transmit_free_count];
 	net_offload_to_virtio_header(offload, buffer);
-	memcpy(buffer + RINGVISOR_NIC_HEADER_BYTES, frame, length);
+	memcpy(buffer + RINGVISOR_NET_HEADER_BYTES, frame, length);
 	struct virtqueue_buffer descriptor = {
 		.address = (uintptr_t)buffer,
-		.length = (uint32_t)(RINGVISOR_NIC_HEADER_BYTES + length),
+		.length = (uint32_t)(RINGVISOR_NET_HEADER_BYTES + length),
 		.writable = false,
 	};
 	/* No more buffers than descriptors: a free buffer means a free descriptor. */
@@ -268,18 +268,18 @@ static bool drain_receive(struct nic *nic)
 				 (buffer = virtqueue_get_used(&nic->receive, &written)) != NULL;
 	     batch++) {
 		any = true;
-		if (written < RINGVISOR_NIC_HEADER_BYTES + NIC_ETHERNET_HEADER ||
+		if (written < RINGVISOR_NET_HEADER_BYTES + NIC_ETHERNET_HEADER ||
 		    written > nic->receive_buffer_bytes) {
 			nic->counters.rx_errors++;
 		} else {
-			size_t length = written - RINGVISOR_NIC_HEADER_BYTES;
+			size_t length = written - RINGVISOR_NET_HEADER_BYTES;
 			nic->counters.rx_frames++;
 			nic->counters.rx_bytes += length;
 			if (nic->interface) {
 				struct net_offload offload;
 				net_offload_from_virtio_header(&offload, buffer);
 				/* Without GUEST_CSUM, the header's flags mean nothing to us. */
-				net_receive(nic->interface, buffer + RINGVISOR_NIC_HEADER_BYTES,
+				net_receive(nic->interface, buffer + RINGVISOR_NET_HEADER_BYTES,
 					    length, offloads ? &offload : NULL);
 			}
 		}
