@@ -75,11 +75,11 @@ struct ringvisor_memory_region {
 
 /*
  * A NIC is virtio-net in all but transport: two split virtqueues (receive, transmit; layout at
- * the end of this file), every frame preceded by a struct ringvisor_net_header (ringvisor_frame.h), and the
- * virtio-net feature bits below with their virtio numbers. The boot information lists each NIC
- * with the features the launcher offers; the guest picks a subset, lays out its queues in its
- * own memory and hands them over with RINGVISOR_HYPERCALL_NIC_SETUP. From then on no hypercall
- * is on the data path:
+ * the end of this file), every frame preceded by a struct ringvisor_net_header (see
+ * ringvisor_frame.h), and the virtio-net feature bits below with their virtio numbers. The boot
+ * information lists each NIC with the features the launcher offers; the guest picks a subset, lays
+ * out its queues in its own memory and hands them over with RINGVISOR_HYPERCALL_NIC_SETUP. From
+ * then on no hypercall is on the data path:
  *   - guest to host: the guest adds chains to a queue's available ring and writes the queue's
  *     doorbell port (an ioeventfd in the launcher's I/O thread, no exit to user space) unless
  *     the used ring's flags say RINGVISOR_VIRTQUEUE_USED_NO_NOTIFY (the I/O thread is already

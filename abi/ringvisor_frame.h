@@ -32,7 +32,7 @@ _Static_assert(sizeof(struct ringvisor_net_header) == RINGVISOR_NET_HEADER_BYTES
 	       "struct ringvisor_net_header is virtio_net_hdr_v1: 12 bytes");
 
 /* flags */
-#define RINGVISOR_NET_HEADER_NEEDS_CSUM 1u /* checksum_start/offset name a partial sum to finish */
+#define RINGVISOR_NET_HEADER_NEEDS_CSUM 1u /* checksum_start/offset: a partial sum to finish */
 #define RINGVISOR_NET_HEADER_DATA_VALID 2u /* receive only: the transport checksum was checked */
 
 /* gso_type */
