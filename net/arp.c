@@ -74,8 +74,8 @@ static void send_arp(struct net_interface *interface, uint16_t operation,
 		     const uint8_t ethernet_destination[6], const uint8_t target_mac[6],
 		     uint32_t sender_address, uint32_t target_address)
 {
-	struct net_frame *frame =
-		net_frame_allocate(interface->stack, ETHERNET_HEADER_SIZE + ARP_PACKET_SIZE);
+	struct net_frame *frame = net_frame_allocate(
+		interface->stack, RINGVISOR_ETHERNET_HEADER_BYTES + ARP_PACKET_SIZE);
 	uint8_t *packet;
 
 	if (!frame) {
@@ -83,10 +83,10 @@ static void send_arp(struct net_interface *interface, uint16_t operation,
 		return;
 	}
 	ethernet_fill_header(net_frame_data(frame), ethernet_destination, interface->config.mac,
-			     ETHERNET_TYPE_ARP);
-	packet = net_frame_data(frame) + ETHERNET_HEADER_SIZE;
+			     RINGVISOR_ETHERTYPE_ARP);
+	packet = net_frame_data(frame) + RINGVISOR_ETHERNET_HEADER_BYTES;
 	store_be16(packet, ARP_HARDWARE_ETHERNET);
-	store_be16(packet + 2, ETHERNET_TYPE_IPV4);
+	store_be16(packet + 2, RINGVISOR_ETHERTYPE_IPV4);
 	packet[4] = 6;
 	packet[5] = 4;
 	store_be16(packet + 6, operation);
@@ -157,7 +157,7 @@ static void send_resolved(struct net_interface *interface, const struct arp_entr
 			  struct net_frame *frame)
 {
 	ethernet_fill_header(net_frame_data(frame), entry->mac, interface->config.mac,
-			     ETHERNET_TYPE_IPV4);
+			     RINGVISOR_ETHERTYPE_IPV4);
 	interface_transmit(interface, frame);
 }
 
@@ -202,7 +202,7 @@ void arp_input(struct net_interface *interface, const uint8_t *packet, size_t le
 		return;
 	}
 	if (load_be16(packet) != ARP_HARDWARE_ETHERNET ||
-	    load_be16(packet + 2) != ETHERNET_TYPE_IPV4 || packet[4] != 6 || packet[5] != 4) {
+	    load_be16(packet + 2) != RINGVISOR_ETHERTYPE_IPV4 || packet[4] != 6 || packet[5] != 4) {
 		interface->counters.arp_unsupported++;
 		return;
 	}

@@ -9,6 +9,7 @@
 #define RINGVISOR_NET_BYTEORDER_H
 
 #include <stdint.h>
+#include <string.h>
 
 static inline uint16_t load_be16(const uint8_t *bytes)
 {
@@ -45,6 +46,23 @@ static inline void store_le16(uint8_t *bytes, uint16_t value)
 {
 	bytes[0] = (uint8_t)value;
 	bytes[1] = (uint8_t)(value >> 8);
+}
+
+/* A little-endian field of a struct that lives in memory as it does on the wire. */
+static inline uint16_t le16_to_host(uint16_t field)
+{
+	uint8_t bytes[2];
+	memcpy(bytes, &field, sizeof field);
+	return load_le16(bytes);
+}
+
+static inline uint16_t host_to_le16(uint16_t value)
+{
+	uint8_t bytes[2];
+	store_le16(bytes, value);
+	uint16_t field;
+	memcpy(&field, bytes, sizeof field);
+	return field;
 }
 
 #endif

@@ -29,7 +29,7 @@ void ethernet_input(struct net_interface *interface, const uint8_t *frame, size_
 {
 	const uint8_t *destination = frame, *source = frame + 6;
 
-	if (length < ETHERNET_HEADER_SIZE) {
+	if (length < RINGVISOR_ETHERNET_HEADER_BYTES) {
 		interface->counters.ethernet_runt++;
 		return;
 	}
@@ -44,12 +44,13 @@ void ethernet_input(struct net_interface *interface, const uint8_t *frame, size_
 		return;
 	}
 	switch (load_be16(frame + 12)) {
-	case ETHERNET_TYPE_ARP:
-		arp_input(interface, frame + ETHERNET_HEADER_SIZE, length - ETHERNET_HEADER_SIZE);
+	case RINGVISOR_ETHERTYPE_ARP:
+		arp_input(interface, frame + RINGVISOR_ETHERNET_HEADER_BYTES,
+			  length - RINGVISOR_ETHERNET_HEADER_BYTES);
 		break;
-	case ETHERNET_TYPE_IPV4:
-		ipv4_input(interface, frame + ETHERNET_HEADER_SIZE, length - ETHERNET_HEADER_SIZE,
-			   offload);
+	case RINGVISOR_ETHERTYPE_IPV4:
+		ipv4_input(interface, frame + RINGVISOR_ETHERNET_HEADER_BYTES,
+			   length - RINGVISOR_ETHERNET_HEADER_BYTES, offload);
 		break;
 	default:
 		interface->counters.ethernet_unknown_type++;
@@ -62,7 +63,7 @@ void ethernet_link_output(struct net_interface *interface, uint32_t next_hop, bo
 {
 	if (broadcast) {
 		ethernet_fill_header(net_frame_data(frame), ethernet_broadcast,
-				     interface->config.mac, ETHERNET_TYPE_IPV4);
+				     interface->config.mac, RINGVISOR_ETHERTYPE_IPV4);
 		interface_transmit(interface, frame);
 		return;
 	}

@@ -110,7 +110,8 @@ void icmp_input(const struct ipv4_packet *packet)
 		counters->icmp_truncated++;
 		return;
 	}
-	if (!(packet->offload->flags & (NET_OFFLOAD_DATA_VALID | NET_OFFLOAD_NEEDS_CSUM)) &&
+	if (!(packet->offload->flags &
+	      (RINGVISOR_NET_HEADER_DATA_VALID | RINGVISOR_NET_HEADER_NEEDS_CSUM)) &&
 	    checksum_add(0, packet->payload, packet->payload_length) != 0xffff) {
 		counters->icmp_bad_checksum++;
 		return;

@@ -252,20 +252,21 @@ int ipv4_send(struct net_stack *stack, const struct ipv4_route *route, uint8_t p
 	identification = stack->next_ipv4_identification++;
 
 	if (fits) {
-		frame = net_frame_allocate(stack, ETHERNET_HEADER_SIZE + IPV4_HEADER_SIZE +
-							  transport_length);
+		frame = net_frame_allocate(stack, RINGVISOR_ETHERNET_HEADER_BYTES +
+							  IPV4_HEADER_SIZE + transport_length);
 		if (!frame) {
 			interface->counters.no_memory++;
 			return NET_ERROR_NO_MEMORY;
 		}
-		uint8_t *ip = net_frame_data(frame) + ETHERNET_HEADER_SIZE;
+		uint8_t *ip = net_frame_data(frame) + RINGVISOR_ETHERNET_HEADER_BYTES;
 		fill_header(ip, IPV4_HEADER_SIZE + transport_length, identification, 0, protocol,
 			    route);
 		copy_span(ip + IPV4_HEADER_SIZE, 0, transport_length, header_copy,
 			  transport_header_length, payload);
 		if (offload) {
-			frame->offload.flags = NET_OFFLOAD_NEEDS_CSUM;
-			frame->offload.checksum_start = ETHERNET_HEADER_SIZE + IPV4_HEADER_SIZE;
+			frame->offload.flags = RINGVISOR_NET_HEADER_NEEDS_CSUM;
+			frame->offload.checksum_start =
+				RINGVISOR_ETHERNET_HEADER_BYTES + IPV4_HEADER_SIZE;
 			frame->offload.checksum_offset = checksum->offset;
 		}
 		interface->counters.ipv4_sent++;
@@ -283,12 +284,13 @@ int ipv4_send(struct net_stack *stack, const struct ipv4_route *route, uint8_t p
 
 		if (offset + length < transport_length)
 			fragment |= IPV4_FLAG_MORE_FRAGMENTS;
-		frame = net_frame_allocate(stack, ETHERNET_HEADER_SIZE + IPV4_HEADER_SIZE + length);
+		frame = net_frame_allocate(stack, RINGVISOR_ETHERNET_HEADER_BYTES +
+							  IPV4_HEADER_SIZE + length);
 		if (!frame) {
 			interface->counters.no_memory++;
 			return NET_ERROR_NO_MEMORY;
 		}
-		uint8_t *ip = net_frame_data(frame) + ETHERNET_HEADER_SIZE;
+		uint8_t *ip = net_frame_data(frame) + RINGVISOR_ETHERNET_HEADER_BYTES;
 		fill_header(ip, IPV4_HEADER_SIZE + length, identification, fragment, protocol,
 			    route);
 		copy_span(ip + IPV4_HEADER_SIZE, offset, length, header_copy,
@@ -304,13 +306,14 @@ int ipv4_send_frame(struct net_stack *stack, const struct ipv4_route *route, uin
 		    struct net_frame *frame, const struct ipv4_segment_offload *segment)
 {
 	struct net_interface *interface = route->interface;
-	uint8_t *ip = net_frame_data(frame) + ETHERNET_HEADER_SIZE;
+	uint8_t *ip = net_frame_data(frame) + RINGVISOR_ETHERNET_HEADER_BYTES;
 	uint8_t *transport = ip + IPV4_HEADER_SIZE;
-	size_t transport_length = frame->length - ETHERNET_HEADER_SIZE - IPV4_HEADER_SIZE;
+	size_t transport_length =
+		frame->length - RINGVISOR_ETHERNET_HEADER_BYTES - IPV4_HEADER_SIZE;
 	uint32_t features = interface->config.features;
 	bool offload = (features & NET_INTERFACE_TX_CHECKSUM) != 0;
 
-	if (frame->length < ETHERNET_HEADER_SIZE + IPV4_HEADER_SIZE ||
+	if (frame->length < RINGVISOR_ETHERNET_HEADER_BYTES + IPV4_HEADER_SIZE ||
 	    transport_length > IPV4_MAX_TRANSPORT ||
 	    segment->checksum_offset + 2u > segment->transport_header_length ||
 	    segment->transport_header_length > transport_length ||
@@ -322,15 +325,15 @@ int ipv4_send_frame(struct net_stack *stack, const struct ipv4_route *route, uin
 	fill_header(ip, IPV4_HEADER_SIZE + transport_length, stack->next_ipv4_identification++, 0,
 		    protocol, route);
 	if (offload) {
-		frame->offload.flags = NET_OFFLOAD_NEEDS_CSUM;
-		frame->offload.checksum_start = ETHERNET_HEADER_SIZE + IPV4_HEADER_SIZE;
+		frame->offload.flags = RINGVISOR_NET_HEADER_NEEDS_CSUM;
+		frame->offload.checksum_start = RINGVISOR_ETHERNET_HEADER_BYTES + IPV4_HEADER_SIZE;
 		frame->offload.checksum_offset = segment->checksum_offset;
 		if (segment->gso_size &&
 		    transport_length - segment->transport_header_length > segment->gso_size) {
-			frame->offload.gso_type = NET_GSO_TCPV4;
+			frame->offload.gso_type = RINGVISOR_NET_GSO_TCPV4;
 			frame->offload.gso_size = segment->gso_size;
 			frame->offload.header_length =
-				(uint16_t)(ETHERNET_HEADER_SIZE + IPV4_HEADER_SIZE +
+				(uint16_t)(RINGVISOR_ETHERNET_HEADER_BYTES + IPV4_HEADER_SIZE +
 					   segment->transport_header_length);
 		}
 	} else {

@@ -33,7 +33,7 @@ static void loopback_link_output(struct net_interface *interface, uint32_t next_
 	(void)next_hop;
 	(void)broadcast;
 	ethernet_fill_header(data, interface->config.mac, interface->config.mac,
-			     ETHERNET_TYPE_IPV4);
+			     RINGVISOR_ETHERTYPE_IPV4);
 	/* The tap (a capture, or a test's lossy link) may refuse the frame. */
 	if (interface->config.transmit(interface, data, frame->length, &frame->offload) < 0) {
 		interface->counters.transmit_failed++;
@@ -100,8 +100,8 @@ void loopback_poll(struct net_stack *stack)
 		/* What was "checksum to finish" on the way out is "nothing to verify" coming in. */
 		interface->counters.frames_received++;
 		interface->counters.bytes_received += frame->length;
-		ipv4_input(interface, net_frame_data(frame) + ETHERNET_HEADER_SIZE,
-			   frame->length - ETHERNET_HEADER_SIZE, &offload);
+		ipv4_input(interface, net_frame_data(frame) + RINGVISOR_ETHERNET_HEADER_BYTES,
+			   frame->length - RINGVISOR_ETHERNET_HEADER_BYTES, &offload);
 		net_frame_free(stack, frame);
 	}
 }

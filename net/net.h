@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../abi/ringvisor_frame.h" /* the virtio-net header, the Ethernet header's length */
+
 #define NET_IPV4_ADDRESS(a, b, c, d)                                                               \
 	(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
 
@@ -43,7 +45,7 @@ char *net_ipv4_address_format(uint32_t address, char text[NET_IPV4_ADDRESS_TEXT_
 
 /*
  * Bytes the stack leaves writable in front of every frame it passes to transmit(), so a
- * virtio-net driver can put its 12-byte struct virtio_net_hdr_v1 there and post header and frame
+ * virtio-net driver can put its 12-byte struct ringvisor_net_header there and post header and frame
  * as one descriptor, without copying.
  */
 #define NET_TRANSMIT_HEADROOM 12
@@ -71,39 +73,27 @@ enum net_error {
 const char *net_error_name(int error);
 
 /*
- * Offload metadata that travels with a frame, with the meaning and the numeric values of
- * struct virtio_net_hdr_v1 (virtio 1.x, 5.1.6), kept in host byte order. A virtio driver converts
- * it with net_offload_to_virtio_header()/net_offload_from_virtio_header(); a driver without
- * offloads passes NULL on receive and ignores it on transmit (the stack only asks for offloads an
- * interface announced in its features).
+ * Offload metadata that travels with a frame: struct ringvisor_net_header's fields (the virtio-net
+ * header, abi/ringvisor_frame.h, whose flags and GSO types it uses) in host byte order. A virtio
+ * driver converts it with net_offload_to_virtio_header()/net_offload_from_virtio_header(); a
+ * driver without offloads passes NULL on receive and ignores it on transmit (the stack only asks
+ * for offloads an interface announced in its features).
  */
-#define NET_OFFLOAD_NEEDS_CSUM 1 /* checksum_start/offset name a partial checksum to finish */
-#define NET_OFFLOAD_DATA_VALID 2 /* receive: the transport checksum is already verified */
-
-#define NET_GSO_NONE 0
-#define NET_GSO_TCPV4 1
-#define NET_GSO_UDP 3
-#define NET_GSO_TCPV6 4
-#define NET_GSO_UDP_L4 5
-#define NET_GSO_ECN 0x80
-
 struct net_offload {
-	uint8_t flags;		  /* NET_OFFLOAD_* */
-	uint8_t gso_type;	  /* NET_GSO_* */
+	uint8_t flags;		  /* RINGVISOR_NET_HEADER_NEEDS_CSUM, _DATA_VALID */
+	uint8_t gso_type;	  /* RINGVISOR_NET_GSO_* */
 	uint16_t header_length;	  /* hdr_len: bytes of headers in front of the GSO payload */
 	uint16_t gso_size;	  /* payload bytes per segment */
 	uint16_t checksum_start;  /* csum_start: from the start of the Ethernet frame */
 	uint16_t checksum_offset; /* csum_offset: from checksum_start to the checksum field */
 };
 
-#define NET_VIRTIO_HEADER_SIZE 12
-
-/* Encode as struct virtio_net_hdr_v1 (little-endian fields, num_buffers 0). */
+/* Encode as the wire header (little-endian fields, buffer_count 0). */
 void net_offload_to_virtio_header(const struct net_offload *offload,
-				  uint8_t header[NET_VIRTIO_HEADER_SIZE]);
-/* Decode a struct virtio_net_hdr_v1 (num_buffers is the driver's business and is ignored). */
+				  struct ringvisor_net_header *header);
+/* Decode the wire header (buffer_count is the driver's business and is ignored). */
 void net_offload_from_virtio_header(struct net_offload *offload,
-				    const uint8_t header[NET_VIRTIO_HEADER_SIZE]);
+				    const struct ringvisor_net_header *header);
 
 /* What the stack needs from its host. context is passed back to every call. */
 struct net_operations {
@@ -171,8 +161,9 @@ void net_stack_destroy(struct net_stack *stack);
 /* Interface features: what the driver can do for the stack. */
 #define NET_INTERFACE_TX_CHECKSUM (1u << 0) /* it finishes NEEDS_CSUM checksums on transmit */
 /*
- * It cuts TCP segments of up to 64 KiB (gso_type NET_GSO_TCPV4, gso_size = MSS, header_length =
- * Ethernet + IPv4 + TCP headers) into MSS-sized frames; needs NET_INTERFACE_TX_CHECKSUM too.
+ * It cuts TCP segments of up to 64 KiB (gso_type RINGVISOR_NET_GSO_TCPV4, gso_size = MSS,
+ * header_length = Ethernet + IPv4 + TCP headers) into MSS-sized frames; needs
+ * NET_INTERFACE_TX_CHECKSUM too.
  */
 #define NET_INTERFACE_TX_TSO4 (1u << 1)
 

@@ -23,10 +23,6 @@
 
 #include "net.h"
 
-#define ETHERNET_HEADER_SIZE 14
-#define ETHERNET_TYPE_IPV4 0x0800
-#define ETHERNET_TYPE_ARP 0x0806
-
 /* The IPv4 header's flags-and-fragment-offset field. */
 #define IPV4_FLAG_MORE_FRAGMENTS 0x2000
 #define IPV4_FRAGMENT_OFFSET 0x1fff
@@ -42,8 +38,8 @@
 
 /*
  * A frame being built for transmit, or waiting in an ARP queue. The frame itself starts
- * NET_TRANSMIT_HEADROOM bytes into storage, and its first ETHERNET_HEADER_SIZE bytes are left for
- * link_output to fill.
+ * NET_TRANSMIT_HEADROOM bytes into storage, and its first RINGVISOR_ETHERNET_HEADER_BYTES bytes are
+ * left for link_output to fill.
  */
 struct net_frame {
 	struct net_frame *next;
@@ -263,9 +259,9 @@ int ipv4_send(struct net_stack *stack, const struct ipv4_route *route, uint8_t p
 
 /*
  * Send a frame from net_frame_allocate whose transport header and payload are already in place
- * after ETHERNET_HEADER_SIZE + IPV4_HEADER_SIZE bytes: fill the IPv4 header, finish the checksum
- * (or mark the frame NEEDS_CSUM), set the GSO fields. Never fragments: the caller keeps within
- * the MTU unless the interface does TSO. Takes the frame. Returns 0 or a negative net_error.
+ * after RINGVISOR_ETHERNET_HEADER_BYTES + IPV4_HEADER_SIZE bytes: fill the IPv4 header, finish the
+ * checksum (or mark the frame NEEDS_CSUM), set the GSO fields. Never fragments: the caller keeps
+ * within the MTU unless the interface does TSO. Takes the frame. Returns 0 or a negative net_error.
  */
 int ipv4_send_frame(struct net_stack *stack, const struct ipv4_route *route, uint8_t protocol,
 		    struct net_frame *frame, const struct ipv4_segment_offload *segment);

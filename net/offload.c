@@ -1,32 +1,35 @@
 /*
- * offload.c - converting offload metadata to and from struct virtio_net_hdr_v1.
+ * offload.c - converting offload metadata to and from the virtio-net header.
  *
- * The stack keeps struct net_offload in host byte order; the virtio header is little-endian with
- * fields at fixed offsets: flags 0, gso_type 1, hdr_len 2, gso_size 4, csum_start 6,
- * csum_offset 8, num_buffers 10. Explicit byte stores keep this right on any host.
+ * The stack keeps struct net_offload in host byte order; struct ringvisor_net_header
+ * (abi/ringvisor_frame.h) is the wire form, little-endian, as virtio and the TAP define it.
  */
 #include "byteorder.h"
 #include "net_internal.h"
 
 void net_offload_to_virtio_header(const struct net_offload *offload,
-				  uint8_t header[NET_VIRTIO_HEADER_SIZE])
+				  struct ringvisor_net_header *header)
 {
-	header[0] = offload->flags;
-	header[1] = offload->gso_type;
-	store_le16(header + 2, offload->header_length);
-	store_le16(header + 4, offload->gso_size);
-	store_le16(header + 6, offload->checksum_start);
-	store_le16(header + 8, offload->checksum_offset);
-	store_le16(header + 10, 0);
+	*header = (struct ringvisor_net_header){
+		.flags = offload->flags,
+		.gso_type = offload->gso_type,
+		.header_length = host_to_le16(offload->header_length),
+		.gso_size = host_to_le16(offload->gso_size),
+		.checksum_start = host_to_le16(offload->checksum_start),
+		.checksum_offset = host_to_le16(offload->checksum_offset),
+		.buffer_count = 0,
+	};
 }
 
 void net_offload_from_virtio_header(struct net_offload *offload,
-				    const uint8_t header[NET_VIRTIO_HEADER_SIZE])
+				    const struct ringvisor_net_header *header)
 {
-	offload->flags = header[0];
-	offload->gso_type = header[1];
-	offload->header_length = load_le16(header + 2);
-	offload->gso_size = load_le16(header + 4);
-	offload->checksum_start = load_le16(header + 6);
-	offload->checksum_offset = load_le16(header + 8);
+	*offload = (struct net_offload){
+		.flags = header->flags,
+		.gso_type = header->gso_type,
+		.header_length = le16_to_host(header->header_length),
+		.gso_size = le16_to_host(header->gso_size),
+		.checksum_start = le16_to_host(header->checksum_start),
+		.checksum_offset = le16_to_host(header->checksum_offset),
+	};
 }

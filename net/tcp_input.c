@@ -571,7 +571,8 @@ void tcp_input(const struct ipv4_packet *packet)
 		counters->tcp_broadcast++;
 		return;
 	}
-	if (!(packet->offload->flags & (NET_OFFLOAD_DATA_VALID | NET_OFFLOAD_NEEDS_CSUM))) {
+	if (!(packet->offload->flags &
+	      (RINGVISOR_NET_HEADER_DATA_VALID | RINGVISOR_NET_HEADER_NEEDS_CSUM))) {
 		uint16_t sum = checksum_pseudo_header(packet->source, packet->destination,
 						      IPV4_PROTOCOL_TCP, (uint16_t)length);
 

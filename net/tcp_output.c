@@ -74,14 +74,14 @@ static int send_raw(struct net_stack *stack, const struct ipv4_route *route, uin
 		}
 	}
 	header_length = TCP_HEADER_SIZE + options_length;
-	frame_length =
-		ETHERNET_HEADER_SIZE + IPV4_HEADER_SIZE + header_length + plan->payload_length;
+	frame_length = RINGVISOR_ETHERNET_HEADER_BYTES + IPV4_HEADER_SIZE + header_length +
+		       plan->payload_length;
 	frame = net_frame_allocate(stack, frame_length);
 	if (!frame) {
 		route->interface->counters.no_memory++;
 		return NET_ERROR_NO_MEMORY;
 	}
-	tcp = net_frame_data(frame) + ETHERNET_HEADER_SIZE + IPV4_HEADER_SIZE;
+	tcp = net_frame_data(frame) + RINGVISOR_ETHERNET_HEADER_BYTES + IPV4_HEADER_SIZE;
 	store_be16(tcp, source_port);
 	store_be16(tcp + 2, destination_port);
 	store_be32(tcp + 4, plan->sequence);

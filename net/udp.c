@@ -54,7 +54,8 @@ void udp_input(const struct ipv4_packet *packet)
 	}
 	/* A zero checksum means the sender computed none (allowed over IPv4). */
 	if (load_be16(header + 6) != 0 &&
-	    !(packet->offload->flags & (NET_OFFLOAD_DATA_VALID | NET_OFFLOAD_NEEDS_CSUM))) {
+	    !(packet->offload->flags &
+	      (RINGVISOR_NET_HEADER_DATA_VALID | RINGVISOR_NET_HEADER_NEEDS_CSUM))) {
 		uint16_t sum = checksum_pseudo_header(packet->source, packet->destination,
 						      IPV4_PROTOCOL_UDP, (uint16_t)length);
 

@@ -16,10 +16,10 @@
 #include <ringvisor/network.h>
 
 #include "kernel_internal.h"
-#include "nic.h"
+#include "nic_driver.h"
 
 static struct net_stack *stack;
-static struct nic *nics[RINGVISOR_NICS_MAX];
+static struct nic_driver *nics[RINGVISOR_NICS_MAX];
 static unsigned nic_count;
 static struct net_interface *interfaces[RINGVISOR_NICS_MAX];
 static uint32_t addresses[RINGVISOR_NICS_MAX];
@@ -100,7 +100,7 @@ static bool network_poll(void *argument)
 	(void)argument;
 	bool worked = false;
 	for (unsigned index = 0; index < nic_count; index++)
-		worked |= nic_poll(nics[index]);
+		worked |= nic_driver_poll(nics[index]);
 	uint64_t deadline = net_next_deadline(stack), now = clock_now_ns();
 	if (deadline != NET_NO_DEADLINE && now >= deadline) {
 		net_poll_timers(stack, now);
@@ -108,7 +108,7 @@ static bool network_poll(void *argument)
 	}
 	/* Frames the stack sent from its timers or from net_receive: one doorbell each queue. */
 	for (unsigned index = 0; index < nic_count; index++)
-		nic_flush(nics[index]);
+		nic_driver_flush(nics[index]);
 	arm_stack_timer();
 	return worked;
 }
@@ -118,7 +118,7 @@ static bool network_prepare_to_sleep(void *argument)
 	(void)argument;
 	bool work = false;
 	for (unsigned index = 0; index < nic_count; index++)
-		work |= nic_prepare_to_sleep(nics[index]);
+		work |= nic_driver_prepare_to_sleep(nics[index]);
 	return work;
 }
 
@@ -166,19 +166,19 @@ struct net_stack *network_start(void)
 			       info->name);
 			continue;
 		}
-		struct nic *nic = nic_create(index);
+		struct nic_driver *nic = nic_driver_create(index);
 		struct net_interface_config config = {
 			.ipv4_address = address,
 			.ipv4_prefix_length = info->ipv4_prefix_length,
 			.ipv4_gateway = ipv4_from_bytes(info->ipv4_gateway),
 			.mtu = nic->mtu,
-			.features = (nic_accepted(nic, RINGVISOR_NIC_FEATURE_CSUM)
+			.features = (nic_driver_accepted(nic, RINGVISOR_NIC_FEATURE_CSUM)
 					     ? NET_INTERFACE_TX_CHECKSUM
 					     : 0) |
-				    (nic_accepted(nic, RINGVISOR_NIC_FEATURE_HOST_TSO4)
+				    (nic_driver_accepted(nic, RINGVISOR_NIC_FEATURE_HOST_TSO4)
 					     ? NET_INTERFACE_TX_TSO4
 					     : 0),
-			.transmit = nic_transmit,
+			.transmit = nic_driver_transmit,
 			.driver_context = nic,
 		};
 		memcpy(config.mac, nic->mac, sizeof config.mac);
@@ -193,7 +193,7 @@ struct net_stack *network_start(void)
 			      info->ipv4_prefix_length, info->ipv4_gateway[0],
 			      info->ipv4_gateway[1], info->ipv4_gateway[2], info->ipv4_gateway[3],
 			      nic->mtu);
-		nic_attach(nic, interface);
+		nic_driver_attach(nic, interface);
 		interfaces[interface_count] = interface;
 		addresses[interface_count++] = address;
 	}
@@ -246,7 +246,7 @@ bool network_transmit_ready(size_t ipv4_payload_bytes)
 					? 1
 					: (ipv4_payload_bytes + per_fragment - 1) / per_fragment;
 		unsigned wanted = (unsigned)frames + 1;
-		if (nic_transmit_space(nics[index], wanted) < wanted)
+		if (nic_driver_transmit_space(nics[index], wanted) < wanted)
 			ready = false;
 	}
 	return ready;
@@ -255,7 +255,7 @@ bool network_transmit_ready(size_t ipv4_payload_bytes)
 void network_flush(void)
 {
 	for (unsigned index = 0; index < nic_count; index++)
-		nic_flush(nics[index]);
+		nic_driver_flush(nics[index]);
 }
 
 bool network_idle(void)
@@ -268,7 +268,7 @@ bool network_idle(void)
 	    deadline <= clock_now_ns() + net_default_limits().arp_retry_ns)
 		return false;
 	for (unsigned index = 0; index < nic_count; index++)
-		if (!nic_transmit_idle(nics[index]))
+		if (!nic_driver_transmit_idle(nics[index]))
 			return false;
 	return true;
 }
@@ -276,6 +276,6 @@ bool network_idle(void)
 void network_print_counters(void)
 {
 	for (unsigned index = 0; index < nic_count; index++)
-		nic_print_counters(nics[index]);
+		nic_driver_print_counters(nics[index]);
 	console_flush();
 }

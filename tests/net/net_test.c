@@ -346,7 +346,7 @@ void assert_ipv4_checksums_valid(const struct captured_frame *frame)
 						    pseudo_sum(source, destination, 17,
 							       total - header_length)),
 				 0);
-	else if (ip[9] == 6 && !(frame->offload.flags & NET_OFFLOAD_NEEDS_CSUM))
+	else if (ip[9] == 6 && !(frame->offload.flags & RINGVISOR_NET_HEADER_NEEDS_CSUM))
 		assert_int_equal(reference_checksum(
 					 ip + header_length, total - header_length,
 					 pseudo_sum(source, destination, 6, total - header_length)),
@@ -438,7 +438,7 @@ void assert_tcp_frame(const struct captured_frame *frame, const struct tcp_spec 
 	expected[14 + 5] = frame->data[14 + 5];
 	expected[14 + 10] = expected[14 + 11] = 0;
 	put16(expected + 14 + 10, reference_checksum(expected + 14, 20, 0));
-	if (frame->offload.flags & NET_OFFLOAD_NEEDS_CSUM) {
+	if (frame->offload.flags & RINGVISOR_NET_HEADER_NEEDS_CSUM) {
 		/* The field holds the pseudo-header sum for the NIC to finish. */
 		size_t tcp_length = length - 34;
 

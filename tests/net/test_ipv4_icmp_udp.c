@@ -55,7 +55,7 @@ static void test_echo_reply_with_checksum_offload(void **state)
 	receive(frame, length);
 	assert_int_equal(test.frame_count, 1);
 	reply = &test.frames[0];
-	assert_int_equal(reply->offload.flags, NET_OFFLOAD_NEEDS_CSUM);
+	assert_int_equal(reply->offload.flags, RINGVISOR_NET_HEADER_NEEDS_CSUM);
 	assert_int_equal(reply->offload.checksum_start, 34);
 	assert_int_equal(reply->offload.checksum_offset, 2);
 	/* Do what the NIC would, then the frame must be valid. */
@@ -77,7 +77,7 @@ static void test_echo_with_bad_checksum_dropped(void **state)
 	assert_int_equal(counters()->icmp_bad_checksum, 1);
 	assert_int_equal(test.frame_count, 0);
 	/* The same frame with DATA_VALID from the NIC is trusted. */
-	receive_with_offload(frame, length, NET_OFFLOAD_DATA_VALID);
+	receive_with_offload(frame, length, RINGVISOR_NET_HEADER_DATA_VALID);
 	assert_int_equal(test.frame_count, 1);
 }
 
@@ -267,10 +267,10 @@ static void test_udp_send_with_checksum_offload(void **state)
 	assert_int_equal(net_udp_bind(socket, 0, 5353), 0);
 	assert_int_equal(net_udp_send_to(socket, PEER_ADDRESS, 53, ping_data, 17), 17);
 	sent = &test.frames[0];
-	assert_int_equal(sent->offload.flags, NET_OFFLOAD_NEEDS_CSUM);
+	assert_int_equal(sent->offload.flags, RINGVISOR_NET_HEADER_NEEDS_CSUM);
 	assert_int_equal(sent->offload.checksum_start, 34);
 	assert_int_equal(sent->offload.checksum_offset, 6);
-	assert_int_equal(sent->offload.gso_type, NET_GSO_NONE);
+	assert_int_equal(sent->offload.gso_type, RINGVISOR_NET_GSO_NONE);
 	/* The field holds the pseudo-header sum, uncomplemented (as Linux's CHECKSUM_PARTIAL). */
 	sum = (198 << 8 | 18) * 2 + 2 + 1 + 17 + 25;
 	sum = (sum & 0xffff) + (sum >> 16);
@@ -294,7 +294,7 @@ static void test_udp_receive_checks(void **state)
 	frame[length - 1] ^= 0x40;
 	receive(frame, length);
 	assert_int_equal(counters()->udp_bad_checksum, 1);
-	receive_with_offload(frame, length, NET_OFFLOAD_NEEDS_CSUM);
+	receive_with_offload(frame, length, RINGVISOR_NET_HEADER_NEEDS_CSUM);
 	assert_int_equal(counters()->udp_received, 1);
 
 	/* Zero checksum: the sender did not compute one; accepted. */
@@ -517,20 +517,22 @@ static void test_transmit_failure_counted(void **state)
 
 static void test_virtio_header_conversion(void **state)
 {
-	struct net_offload offload = { .flags = NET_OFFLOAD_NEEDS_CSUM,
-				       .gso_type = NET_GSO_TCPV4,
+	struct net_offload offload = { .flags = RINGVISOR_NET_HEADER_NEEDS_CSUM,
+				       .gso_type = RINGVISOR_NET_GSO_TCPV4,
 				       .header_length = 54,
 				       .gso_size = 1448,
 				       .checksum_start = 34,
 				       .checksum_offset = 16 },
 			   back;
 	const uint8_t wire[12] = { 1, 1, 54, 0, 0xa8, 0x05, 34, 0, 16, 0, 0, 0 };
-	uint8_t header[12];
+	struct ringvisor_net_header header, from_wire;
 
 	(void)state;
-	net_offload_to_virtio_header(&offload, header);
-	assert_memory_equal(header, wire, 12);
-	net_offload_from_virtio_header(&back, wire);
+	net_offload_to_virtio_header(&offload, &header);
+	assert_memory_equal(&header, wire,
+			    12); /* the layout is virtio_net_hdr_v1's, byte for byte */
+	memcpy(&from_wire, wire, sizeof from_wire);
+	net_offload_from_virtio_header(&back, &from_wire);
 	assert_memory_equal(&back, &offload, sizeof(offload));
 }
 

@@ -115,7 +115,7 @@ static void test_request_with_checksum_offload(void **state)
 	resolve_peer();
 	assert_int_equal(net_ping_send(ping, PEER_ADDRESS, 1, ping_data, 20), 20);
 	sent = &test.frames[0];
-	assert_int_equal(sent->offload.flags, NET_OFFLOAD_NEEDS_CSUM);
+	assert_int_equal(sent->offload.flags, RINGVISOR_NET_HEADER_NEEDS_CSUM);
 	assert_int_equal(sent->offload.checksum_start, 34);
 	assert_int_equal(sent->offload.checksum_offset, 2);
 	/* ICMP has no pseudo-header: the NIC starts from 0. */

@@ -355,7 +355,7 @@ static void test_gro_segment_acked_at_once(void **state)
 				  .data = payload,
 				  .length = 30000 };
 	/* A host GRO frame: bigger than our MSS, checksum left to "finish" (NEEDS_CSUM). */
-	receive_with_offload(frame, build_tcp(frame, &spec), NET_OFFLOAD_NEEDS_CSUM);
+	receive_with_offload(frame, build_tcp(frame, &spec), RINGVISOR_NET_HEADER_NEEDS_CSUM);
 	expect_frames(1);
 	expect_segment(0, from_us(connection.our_next, connection.peer_next + 30000, TCP_FLAG_ACK,
 				  (uint16_t)((262144 - 30000) >> 3), NULL, 0));
@@ -1168,7 +1168,7 @@ static void test_loss_probe_is_one_mss_with_tso(void **state)
 	clear_frames();
 	fire_next_timer(10 * MS);
 	expect_frames(1);
-	assert_int_equal(test.frames[0].offload.gso_type, NET_GSO_NONE);
+	assert_int_equal(test.frames[0].offload.gso_type, RINGVISOR_NET_GSO_NONE);
 	expect_segment(0, from_us(connection.our_next + 13140, connection.peer_next,
 				  TCP_FLAG_ACK | TCP_FLAG_PSH, (uint16_t)full_window(),
 				  payload + 13140, 1460));
@@ -1584,7 +1584,7 @@ static void test_receive_checks(void **state)
 	receive(frame, length);
 	assert_int_equal(counters()->tcp_bad_checksum, 1);
 	/* The same frame vouched for by the NIC is taken. */
-	receive_with_offload(frame, length, NET_OFFLOAD_DATA_VALID);
+	receive_with_offload(frame, length, RINGVISOR_NET_HEADER_DATA_VALID);
 	expect_frames(1);
 	clear_frames();
 	/* A header cut short: 19 bytes of TCP. */
@@ -1648,8 +1648,8 @@ static void test_tso_and_checksum_offload(void **state)
 	/* The initial window is 10 segments: one TSO frame of 14600 bytes. */
 	expect_frames(1);
 	sent = &test.frames[0];
-	assert_int_equal(sent->offload.flags, NET_OFFLOAD_NEEDS_CSUM);
-	assert_int_equal(sent->offload.gso_type, NET_GSO_TCPV4);
+	assert_int_equal(sent->offload.flags, RINGVISOR_NET_HEADER_NEEDS_CSUM);
+	assert_int_equal(sent->offload.gso_type, RINGVISOR_NET_GSO_TCPV4);
 	assert_int_equal(sent->offload.gso_size, 1460);
 	assert_int_equal(sent->offload.header_length, 14 + 20 + 20);
 	assert_int_equal(sent->offload.checksum_start, 34);

@@ -17,27 +17,27 @@
 
 #include <ringvisor/kernel.h>
 
-#include "../../guest/kernel/nic.h"
+#include "../../../guest/kernel/nic_driver.h"
 
 #define GARBAGE_ADDRESS 0xfffffff00000ull
 
 /* Publishes descriptor `head` (written by the caller) behind the driver's back. */
-static void publish_raw(struct virtqueue *queue, uint16_t head)
+static void publish_raw(struct virtqueue_driver *queue, uint16_t head)
 {
 	queue->available->ring[queue->next_available & queue->mask] = head;
 	queue->next_available++;
 	__atomic_store_n(&queue->available->index, queue->next_available, __ATOMIC_RELEASE);
 }
 
-static void garbage_tx(struct virtqueue *queue)
+static void garbage_tx(struct virtqueue_driver *queue)
 {
 	static uint8_t token;
 	struct virtqueue_buffer buffer = { .address = GARBAGE_ADDRESS, .length = 64 };
-	if (virtqueue_add(queue, &buffer, 1, &token) < 0)
+	if (virtqueue_driver_add(queue, &buffer, 1, &token) < 0)
 		panic("nictest: no free transmit descriptor");
 }
 
-static void loop_tx(struct virtqueue *queue)
+static void loop_tx(struct virtqueue_driver *queue)
 {
 	static uint8_t frame[64];
 	uint16_t head = queue->free_head;
@@ -49,7 +49,7 @@ static void loop_tx(struct virtqueue *queue)
 	publish_raw(queue, head);
 }
 
-static void bad_index(struct virtqueue *queue)
+static void bad_index(struct virtqueue_driver *queue)
 {
 	queue->next_available = (uint16_t)(queue->next_available + 1000);
 	__atomic_store_n(&queue->available->index, queue->next_available, __ATOMIC_RELEASE);
@@ -57,7 +57,7 @@ static void bad_index(struct virtqueue *queue)
 
 int main(int argc, char **argv)
 {
-	void (*breaker)(struct virtqueue *) = NULL;
+	void (*breaker)(struct virtqueue_driver *) = NULL;
 	if (argc == 2 && strcmp(argv[1], "garbage-tx") == 0)
 		breaker = garbage_tx;
 	else if (argc == 2 && strcmp(argv[1], "loop-tx") == 0)
@@ -73,10 +73,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	struct nic *nic = nic_create(0);
+	struct nic_driver *nic = nic_driver_create(0);
 	printf("nictest: NIC %.16s set up, %s\n", nic->info->name, argv[1]);
 	breaker(&nic->transmit);
-	virtqueue_notify(&nic->transmit);
+	virtqueue_driver_doorbell_now(&nic->transmit);
 
 	kernel_sleep_until(clock_now_ns() + 500000000ull);
 	printf("nictest: still alive\n");

@@ -1,13 +1,13 @@
 /*
- * The paravirtual NIC driver (see nic.h): virtio-net with the 12-byte virtio_net_hdr_v1 in
- * front of every frame, over the driver side of two split virtqueues.
+ * The paravirtual NIC driver (see nic_driver.h): virtio-net with the 12-byte ringvisor_net_header
+ * in front of every frame, over the driver side of two split virtqueues.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernel_internal.h"
-#include "nic.h"
+#include "nic_driver.h"
 
 /* The features we take if offered. The TSO pair (64 KiB segments both ways, which is where TCP
  * throughput comes from) needs 64 KiB buffers, so only a guest with room for them takes it. */
@@ -18,11 +18,10 @@
 	((1ull << RINGVISOR_NIC_FEATURE_GUEST_TSO4) | (1ull << RINGVISOR_NIC_FEATURE_HOST_TSO4))
 #define NIC_TSO_MEMORY_MIN (32ull << 20)
 /* The largest frame with TSO: an Ethernet header and a 64 KiB IPv4 packet. */
-#define NIC_TSO_FRAME_MAX (NIC_ETHERNET_HEADER + 65535u)
+#define NIC_TSO_FRAME_MAX (RINGVISOR_ETHERNET_HEADER_BYTES + 65535u)
 
 #define NIC_QUEUE_SIZE 256u
 #define NIC_DEFAULT_MTU 1500u
-#define NIC_ETHERNET_HEADER 14u
 #define NIC_RECEIVE_SLACK 4u /* a VLAN tag, should one slip through */
 /* Large MTUs get fewer buffers rather than tens of MiB of them: each direction's buffers take at
  * most 8 MiB and an eighth of guest RAM, but never fewer than 16 buffers. */
@@ -32,8 +31,10 @@
  * empties its sockets every loop turn never loses a datagram to a full queue. */
 #define NIC_RECEIVE_BATCH 64u
 
-_Static_assert(RINGVISOR_NET_HEADER_BYTES == NET_VIRTIO_HEADER_SIZE, "virtio header sizes differ");
-_Static_assert(NET_TRANSMIT_HEADROOM >= NET_VIRTIO_HEADER_SIZE, "no room for the virtio header");
+_Static_assert(RINGVISOR_NET_HEADER_BYTES == RINGVISOR_NET_HEADER_BYTES,
+	       "virtio header sizes differ");
+_Static_assert(NET_TRANSMIT_HEADROOM >= RINGVISOR_NET_HEADER_BYTES,
+	       "no room for the virtio header");
 
 static uint32_t round_up(uint32_t value, uint32_t multiple)
 {
@@ -75,37 +76,37 @@ static void check_doorbell(const struct ringvisor_nic_info *info, uint32_t port)
 		      port);
 }
 
-static void post_receive_buffer(struct nic *nic, uint8_t *buffer)
+static void post_receive_buffer(struct nic_driver *nic, uint8_t *buffer)
 {
 	struct virtqueue_buffer descriptor = {
 		.address = (uintptr_t)buffer,
 		.length = nic->receive_buffer_bytes,
 		.writable = true,
 	};
-	if (virtqueue_add(&nic->receive, &descriptor, 1, buffer) < 0)
+	if (virtqueue_driver_add(&nic->receive, &descriptor, 1, buffer) < 0)
 		panic("nic %.16s: no free receive descriptor for a returned buffer",
 		      nic->info->name);
 	nic->receive_reposted++;
 }
 
-static void kick_receive(struct nic *nic)
+static void receive_doorbell(struct nic_driver *nic)
 {
 	if (nic->receive_reposted == 0)
 		return;
 	nic->receive_reposted = 0;
-	uint64_t before = nic->receive.kicks;
-	virtqueue_kick(&nic->receive);
-	nic->counters.rx_kicks += nic->receive.kicks - before;
+	uint64_t before = nic->receive.doorbells;
+	virtqueue_driver_doorbell(&nic->receive);
+	nic->counters.rx_doorbells += nic->receive.doorbells - before;
 }
 
-struct nic *nic_create(unsigned index)
+struct nic_driver *nic_driver_create(unsigned index)
 {
 	const struct ringvisor_boot_info *boot_info = kernel_boot_info();
 	if (index >= boot_info->nic_count || index >= RINGVISOR_NICS_MAX)
 		panic("nic %u: the launcher gave this guest %u NIC(s)", index,
 		      boot_info->nic_count);
 	const struct ringvisor_nic_info *info = &boot_info->nics[index];
-	struct nic *nic = calloc(1, sizeof *nic);
+	struct nic_driver *nic = calloc(1, sizeof *nic);
 	if (!nic)
 		panic("nic %.16s: out of memory", info->name);
 	nic->index = index;
@@ -118,7 +119,7 @@ struct nic *nic_create(unsigned index)
 	    boot_info->memory_size >= NIC_TSO_MEMORY_MIN)
 		nic->features |= NIC_FEATURES_TSO; /* TSO needs checksum offload both ways */
 
-	if (nic_accepted(nic, RINGVISOR_NIC_FEATURE_MAC)) {
+	if (nic_driver_accepted(nic, RINGVISOR_NIC_FEATURE_MAC)) {
 		memcpy(nic->mac, info->mac, sizeof nic->mac);
 	} else {
 		/* Locally administered, unicast, unique per NIC of this guest. */
@@ -127,7 +128,7 @@ struct nic *nic_create(unsigned index)
 		nic->mac[5] = (uint8_t)(index + 1);
 	}
 	nic->mtu = NIC_DEFAULT_MTU;
-	if (nic_accepted(nic, RINGVISOR_NIC_FEATURE_MTU))
+	if (nic_driver_accepted(nic, RINGVISOR_NIC_FEATURE_MTU))
 		nic->mtu = info->mtu;
 	if (nic->mtu < 68)
 		panic("nic %.16s: MTU %u is below IPv4's minimum of 68", info->name, nic->mtu);
@@ -135,14 +136,14 @@ struct nic *nic_create(unsigned index)
 	check_doorbell(info, info->receive_doorbell_port);
 	check_doorbell(info, info->transmit_doorbell_port);
 	uint16_t size = queue_size_for(info);
-	if (!virtqueue_create(&nic->receive, size, info->receive_doorbell_port) ||
-	    !virtqueue_create(&nic->transmit, size, info->transmit_doorbell_port))
+	if (!virtqueue_driver_create(&nic->receive, size, info->receive_doorbell_port) ||
+	    !virtqueue_driver_create(&nic->transmit, size, info->transmit_doorbell_port))
 		panic("nic %.16s: out of memory for queues of %u", info->name, size);
 
 	/* Receive buffers: header + the largest frame + slack, 64-byte multiples. */
-	nic->frame_max = nic_accepted(nic, RINGVISOR_NIC_FEATURE_GUEST_TSO4)
+	nic->frame_max = nic_driver_accepted(nic, RINGVISOR_NIC_FEATURE_GUEST_TSO4)
 				 ? NIC_TSO_FRAME_MAX
-				 : NIC_ETHERNET_HEADER + nic->mtu;
+				 : RINGVISOR_ETHERNET_HEADER_BYTES + nic->mtu;
 	nic->receive_buffer_bytes =
 		round_up(RINGVISOR_NET_HEADER_BYTES + nic->frame_max + NIC_RECEIVE_SLACK, 64);
 	uint32_t buffers = buffer_count(nic->receive_buffer_bytes, size);
@@ -151,9 +152,9 @@ struct nic *nic_create(unsigned index)
 
 	/* Transmit buffers: header + the largest frame, at most one per descriptor, so that a
 	 * free buffer always means a free descriptor. */
-	nic->transmit_frame_max = nic_accepted(nic, RINGVISOR_NIC_FEATURE_HOST_TSO4)
+	nic->transmit_frame_max = nic_driver_accepted(nic, RINGVISOR_NIC_FEATURE_HOST_TSO4)
 					  ? NIC_TSO_FRAME_MAX
-					  : NIC_ETHERNET_HEADER + nic->mtu;
+					  : RINGVISOR_ETHERNET_HEADER_BYTES + nic->mtu;
 	nic->transmit_buffer_bytes =
 		round_up(RINGVISOR_NET_HEADER_BYTES + nic->transmit_frame_max, 64);
 	uint32_t transmit_buffers = buffer_count(nic->transmit_buffer_bytes, size);
@@ -173,8 +174,8 @@ struct nic *nic_create(unsigned index)
 	static struct ringvisor_nic_setup setup __attribute__((aligned(16)));
 	memset(&setup, 0, sizeof setup);
 	setup.features = nic->features;
-	virtqueue_describe(&nic->receive, &setup.receive);
-	virtqueue_describe(&nic->transmit, &setup.transmit);
+	virtqueue_driver_describe(&nic->receive, &setup.receive);
+	virtqueue_driver_describe(&nic->transmit, &setup.transmit);
 	int64_t result = hypercall(RINGVISOR_HYPERCALL_NIC_SETUP, index, (uintptr_t)&setup, 0);
 	if (result != 0)
 		panic("nic %.16s: the launcher refused the setup (error %lld; features %#llx, "
@@ -185,47 +186,48 @@ struct nic *nic_create(unsigned index)
 	for (uint32_t buffer = 0; buffer < buffers; buffer++)
 		post_receive_buffer(nic, nic->receive_memory +
 						 (size_t)buffer * nic->receive_buffer_bytes);
-	kick_receive(nic);
+	receive_doorbell(nic);
 	return nic;
 }
 
-void nic_attach(struct nic *nic, struct net_interface *interface)
+void nic_driver_attach(struct nic_driver *nic, struct net_interface *interface)
 {
 	nic->interface = interface;
 }
 
-static void flush_transmit(struct nic *nic)
+static void flush_transmit(struct nic_driver *nic)
 {
-	if (!nic->transmit_kick_pending)
+	if (!nic->transmit_doorbell_pending)
 		return;
-	nic->transmit_kick_pending = false;
-	uint64_t kicks = nic->transmit.kicks, suppressed = nic->transmit.kicks_suppressed;
-	virtqueue_kick(&nic->transmit);
-	nic->counters.tx_kicks += nic->transmit.kicks - kicks;
-	nic->counters.tx_kicks_suppressed += nic->transmit.kicks_suppressed - suppressed;
+	nic->transmit_doorbell_pending = false;
+	uint64_t doorbells = nic->transmit.doorbells,
+		 suppressed = nic->transmit.doorbells_suppressed;
+	virtqueue_driver_doorbell(&nic->transmit);
+	nic->counters.tx_doorbells += nic->transmit.doorbells - doorbells;
+	nic->counters.tx_doorbells_suppressed += nic->transmit.doorbells_suppressed - suppressed;
 }
 
-void nic_flush(struct nic *nic)
+void nic_driver_flush(struct nic_driver *nic)
 {
 	flush_transmit(nic);
 }
 
 /* Takes back every transmit buffer the device is done with; true if there was any. */
-static bool reclaim_transmit(struct nic *nic)
+static bool reclaim_transmit(struct nic_driver *nic)
 {
 	bool any = false;
 	void *buffer;
-	while ((buffer = virtqueue_get_used(&nic->transmit, NULL)) != NULL) {
+	while ((buffer = virtqueue_driver_get_used(&nic->transmit, NULL)) != NULL) {
 		nic->transmit_free[nic->transmit_free_count++] = buffer;
 		any = true;
 	}
 	return any;
 }
 
-int nic_transmit(struct net_interface *interface, uint8_t *frame, size_t length,
-		 const struct net_offload *offload)
+int nic_driver_transmit(struct net_interface *interface, uint8_t *frame, size_t length,
+			const struct net_offload *offload)
 {
-	struct nic *nic = net_interface_driver_context(interface);
+	struct nic_driver *nic = net_interface_driver_context(interface);
 	if (length > nic->transmit_frame_max) {
 		nic->counters.tx_too_big++;
 		return -1;
@@ -240,7 +242,9 @@ int nic_transmit(struct net_interface *interface, uint8_t *frame, size_t length,
 		}
 	}
 	uint8_t *buffer = nic->transmit_free[--nic->transmit_free_count];
-	net_offload_to_virtio_header(offload, buffer);
+	struct ringvisor_net_header header;
+	net_offload_to_virtio_header(offload, &header);
+	memcpy(buffer, &header, sizeof header);
 	memcpy(buffer + RINGVISOR_NET_HEADER_BYTES, frame, length);
 	struct virtqueue_buffer descriptor = {
 		.address = (uintptr_t)buffer,
@@ -248,27 +252,28 @@ int nic_transmit(struct net_interface *interface, uint8_t *frame, size_t length,
 		.writable = false,
 	};
 	/* No more buffers than descriptors: a free buffer means a free descriptor. */
-	if (virtqueue_add(&nic->transmit, &descriptor, 1, buffer) < 0)
+	if (virtqueue_driver_add(&nic->transmit, &descriptor, 1, buffer) < 0)
 		panic("nic %.16s: transmit buffers and descriptors disagree", nic->info->name);
 	nic->counters.tx_frames++;
 	nic->counters.tx_bytes += length;
-	nic->transmit_kick_pending = true;
+	nic->transmit_doorbell_pending = true;
 	if (nic->transmit_free_count == 0)
 		flush_transmit(nic); /* the ring is full: let the device start on it now */
 	return 0;
 }
 
-static bool drain_receive(struct nic *nic)
+static bool drain_receive(struct nic_driver *nic)
 {
 	bool any = false;
 	uint32_t written;
 	uint8_t *buffer;
-	bool offloads = nic_accepted(nic, RINGVISOR_NIC_FEATURE_GUEST_CSUM);
-	for (unsigned batch = 0; batch < NIC_RECEIVE_BATCH &&
-				 (buffer = virtqueue_get_used(&nic->receive, &written)) != NULL;
+	bool offloads = nic_driver_accepted(nic, RINGVISOR_NIC_FEATURE_GUEST_CSUM);
+	for (unsigned batch = 0;
+	     batch < NIC_RECEIVE_BATCH &&
+	     (buffer = virtqueue_driver_get_used(&nic->receive, &written)) != NULL;
 	     batch++) {
 		any = true;
-		if (written < RINGVISOR_NET_HEADER_BYTES + NIC_ETHERNET_HEADER ||
+		if (written < RINGVISOR_NET_HEADER_BYTES + RINGVISOR_ETHERNET_HEADER_BYTES ||
 		    written > nic->receive_buffer_bytes) {
 			nic->counters.rx_errors++;
 		} else {
@@ -276,8 +281,10 @@ static bool drain_receive(struct nic *nic)
 			nic->counters.rx_frames++;
 			nic->counters.rx_bytes += length;
 			if (nic->interface) {
+				struct ringvisor_net_header header;
 				struct net_offload offload;
-				net_offload_from_virtio_header(&offload, buffer);
+				memcpy(&header, buffer, sizeof header);
+				net_offload_from_virtio_header(&offload, &header);
 				/* Without GUEST_CSUM, the header's flags mean nothing to us. */
 				net_receive(nic->interface, buffer + RINGVISOR_NET_HEADER_BYTES,
 					    length, offloads ? &offload : NULL);
@@ -285,15 +292,15 @@ static bool drain_receive(struct nic *nic)
 		}
 		post_receive_buffer(nic, buffer);
 	}
-	kick_receive(nic);
+	receive_doorbell(nic);
 	return any;
 }
 
-bool nic_poll(struct nic *nic)
+bool nic_driver_poll(struct nic_driver *nic)
 {
 	if (nic->interrupts_enabled) {
-		virtqueue_disable_interrupts(&nic->receive);
-		virtqueue_disable_interrupts(&nic->transmit);
+		virtqueue_driver_disable_interrupts(&nic->receive);
+		virtqueue_driver_disable_interrupts(&nic->transmit);
 		nic->interrupts_enabled = false;
 	}
 	bool worked = drain_receive(nic);
@@ -305,7 +312,7 @@ bool nic_poll(struct nic *nic)
 	return worked; /* network_poll rings the doorbells once, after the stack's timers too */
 }
 
-unsigned nic_transmit_space(struct nic *nic, unsigned wanted)
+unsigned nic_driver_transmit_space(struct nic_driver *nic, unsigned wanted)
 {
 	if (nic->transmit_free_count < wanted)
 		reclaim_transmit(nic);
@@ -316,25 +323,25 @@ unsigned nic_transmit_space(struct nic *nic, unsigned wanted)
 	return nic->transmit_free_count;
 }
 
-bool nic_prepare_to_sleep(struct nic *nic)
+bool nic_driver_prepare_to_sleep(struct nic_driver *nic)
 {
 	flush_transmit(nic);
 	/* Receive may always wake us. A finished transmit only frees a buffer, which can wait
 	 * until we next transmit (waking for it would cost a wait hypercall per reply), unless
 	 * a sender is waiting for buffers. */
 	nic->interrupts_enabled = true;
-	bool work = virtqueue_enable_interrupts(&nic->receive);
+	bool work = virtqueue_driver_enable_interrupts(&nic->receive);
 	if (nic->transmit_wanted)
-		work |= virtqueue_enable_interrupts(&nic->transmit);
+		work |= virtqueue_driver_enable_interrupts(&nic->transmit);
 	return work;
 }
 
-bool nic_transmit_idle(const struct nic *nic)
+bool nic_driver_transmit_idle(const struct nic_driver *nic)
 {
-	return !nic->transmit_kick_pending && virtqueue_in_flight(&nic->transmit) == 0;
+	return !nic->transmit_doorbell_pending && virtqueue_driver_in_flight(&nic->transmit) == 0;
 }
 
-void nic_print_counters(const struct nic *nic)
+void nic_driver_print_counters(const struct nic_driver *nic)
 {
 	const char *name = nic->info->name[0] ? nic->info->name : "nic";
 	int width = (int)strnlen(name, sizeof nic->info->name);

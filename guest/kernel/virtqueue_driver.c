@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "kernel_internal.h"
-#include "virtqueue.h"
+#include "virtqueue_driver.h"
 
 static uint16_t load_acquire(const uint16_t *field)
 {
@@ -29,7 +29,7 @@ static void *allocate_zeroed(size_t bytes)
 	return memory;
 }
 
-bool virtqueue_create(struct virtqueue *queue, uint16_t size, uint32_t doorbell_port)
+bool virtqueue_driver_create(struct virtqueue_driver *queue, uint16_t size, uint32_t doorbell_port)
 {
 	kernel_assert(size > 0 && (size & (size - 1)) == 0);
 	memset(queue, 0, sizeof *queue);
@@ -53,7 +53,8 @@ bool virtqueue_create(struct virtqueue *queue, uint16_t size, uint32_t doorbell_
 	return true;
 }
 
-void virtqueue_describe(const struct virtqueue *queue, struct ringvisor_queue_setup *setup)
+void virtqueue_driver_describe(const struct virtqueue_driver *queue,
+			       struct ringvisor_queue_setup *setup)
 {
 	setup->size = queue->size;
 	setup->reserved = 0;
@@ -62,8 +63,8 @@ void virtqueue_describe(const struct virtqueue *queue, struct ringvisor_queue_se
 	setup->used = (uintptr_t)queue->used;
 }
 
-int virtqueue_add(struct virtqueue *queue, const struct virtqueue_buffer *buffers, unsigned count,
-		  void *token)
+int virtqueue_driver_add(struct virtqueue_driver *queue, const struct virtqueue_buffer *buffers,
+			 unsigned count, void *token)
 {
 	kernel_assert(count > 0 && token != NULL);
 	if (count > queue->free_count)
@@ -94,42 +95,42 @@ int virtqueue_add(struct virtqueue *queue, const struct virtqueue_buffer *buffer
 	queue->available->ring[queue->next_available & queue->mask] = head;
 	queue->next_available++;
 	store_release(&queue->available->index, queue->next_available);
-	queue->kick_needed = true;
+	queue->doorbell_needed = true;
 	return head;
 }
 
-void virtqueue_notify(struct virtqueue *queue)
+void virtqueue_driver_doorbell_now(struct virtqueue_driver *queue)
 {
 	uint32_t value = 0;
 	__asm__ volatile("outl %0, %w1"
 			 :
 			 : "a"(value), "Nd"((uint16_t)queue->doorbell_port)
 			 : "memory");
-	queue->kicks++;
+	queue->doorbells++;
 }
 
-void virtqueue_kick(struct virtqueue *queue)
+void virtqueue_driver_doorbell(struct virtqueue_driver *queue)
 {
-	if (!queue->kick_needed)
+	if (!queue->doorbell_needed)
 		return;
-	queue->kick_needed = false;
+	queue->doorbell_needed = false;
 	/* Our index store must be visible before we read the device's flags: if the device sets
 	 * NO_NOTIFY, then looks at the index one last time, one of us sees the other. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&queue->used->flags, __ATOMIC_RELAXED) &
 	    RINGVISOR_VIRTQUEUE_USED_NO_NOTIFY) {
-		queue->kicks_suppressed++;
+		queue->doorbells_suppressed++;
 		return;
 	}
-	virtqueue_notify(queue);
+	virtqueue_driver_doorbell_now(queue);
 }
 
-bool virtqueue_has_used(const struct virtqueue *queue)
+bool virtqueue_driver_has_used(const struct virtqueue_driver *queue)
 {
 	return load_acquire(&queue->used->index) != queue->last_used;
 }
 
-void *virtqueue_get_used(struct virtqueue *queue, uint32_t *written)
+void *virtqueue_driver_get_used(struct virtqueue_driver *queue, uint32_t *written)
 {
 	if (load_acquire(&queue->used->index) == queue->last_used)
 		return NULL;
@@ -157,7 +158,7 @@ void *virtqueue_get_used(struct virtqueue *queue, uint32_t *written)
 	return token;
 }
 
-void virtqueue_disable_interrupts(struct virtqueue *queue)
+void virtqueue_driver_disable_interrupts(struct virtqueue_driver *queue)
 {
 	uint16_t flags = queue->available->flags;
 	if (!(flags & RINGVISOR_VIRTQUEUE_AVAILABLE_NO_INTERRUPT))
@@ -166,7 +167,7 @@ void virtqueue_disable_interrupts(struct virtqueue *queue)
 				 __ATOMIC_RELAXED);
 }
 
-bool virtqueue_enable_interrupts(struct virtqueue *queue)
+bool virtqueue_driver_enable_interrupts(struct virtqueue_driver *queue)
 {
 	uint16_t flags = queue->available->flags;
 	if (flags & RINGVISOR_VIRTQUEUE_AVAILABLE_NO_INTERRUPT)
@@ -176,5 +177,5 @@ bool virtqueue_enable_interrupts(struct virtqueue *queue)
 	/* The flag store must be visible before we read the used index: the device writes the
 	 * index, then reads our flag; one of us sees the other's write. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return virtqueue_has_used(queue);
+	return virtqueue_driver_has_used(queue);
 }
