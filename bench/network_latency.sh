@@ -14,6 +14,7 @@
 # 198.18.1.0/24 (veth); the trap deletes them on every exit path. Needs root, iproute2, ping.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+. tools/shell_helpers.sh
 
 runs=5
 count=200
@@ -91,20 +92,8 @@ die() {
 	exit 1
 }
 
-# wait_for FILE TEXT SECONDS
-wait_for() {
-	local deadline=$((SECONDS + $3))
-	until grep -qF -- "$2" "$1" 2>/dev/null; do
-		[ "$SECONDS" -lt "$deadline" ] || return 1
-		sleep 0.05
-	done
-}
-
 for namespace in "$host" "$peer"; do
-	ip netns add "$namespace" || die "cannot create namespace $namespace"
-	ip netns exec "$namespace" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1
-	ip -n "$namespace" link set lo up
+	namespace_create "$namespace" || die "cannot create namespace $namespace"
 done
 ip -n "$host" link add "${veth}h" type veth peer name "${veth}p" netns "$peer" ||
 	die "cannot create the veth pair"
@@ -119,15 +108,11 @@ ip netns exec "$host" "$RINGVISOR" run --stats \
 	--net "tap,ifname=$tap,ip=$guest_ip/24,gw=198.18.0.1" "$guest" -- $port 600 \
 	>"$work/guest" 2>"$work/launcher" &
 launcher=$!
-deadline=$((SECONDS + 20))
-until ip -n "$host" link show dev "$tap" >/dev/null 2>&1; do
-	[ "$SECONDS" -lt "$deadline" ] && kill -0 "$launcher" 2>/dev/null ||
-		die "the launcher never created $tap: $(cat "$work/launcher")"
-	sleep 0.02
-done
+wait_for_link "$host" "$tap" 20 "$launcher" ||
+	die "the launcher never created $tap: $(cat "$work/launcher")"
 ip -n "$host" addr add 198.18.0.1/24 dev "$tap"
-wait_for "$work/guest" "listening on" 20 || die "udp-echo never listened: $(cat "$work/guest")"
-wait_for "$work/server" "listening on" 20 || die "udp_echo_server never listened"
+wait_for_text "$work/guest" "listening on" 20 "$launcher" || die "udp-echo never listened: $(cat "$work/guest")"
+wait_for_text "$work/server" "listening on" 20 "$server" || die "udp_echo_server never listened"
 
 # Warm up both paths (ARP, caches) before measuring.
 for target in "$guest_ip" "$peer_ip"; do

@@ -12,6 +12,7 @@
 #	tools/demo.sh [--help]
 set -u
 cd "$(dirname "$0")/.." || exit 1
+. tools/shell_helpers.sh
 case "${1:-}" in
 -h | --help)
 	sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
@@ -43,16 +44,11 @@ trap 'exit 130' INT TERM
 
 # Waits (10 s at most) for the udp-echo guest to say it listens; ends the demo if it does not.
 wait_until_listening() {
-	for _ in $(seq 200); do
-		grep -q "listening on" "$output" && return 0
-		kill -0 "$launcher_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	grep -q "listening on" "$output" || { echo "demo: the guest did not start:"; cat "$output"; exit 1; }
+	wait_for_text "$output" "listening on" 10 "$launcher_pid" ||
+		{ echo "demo: the guest did not start:"; cat "$output"; exit 1; }
 }
 
-ip netns add "$namespace" || exit 1
-ip netns exec "$namespace" ip link set lo up
+namespace_create "$namespace" || exit 1
 # The echo guests quit on `!quit`, or after 30 s without a datagram: no wait here is unbounded.
 echo "== starting: ringvisor run --stats --net tap,ifname=rv0,ip=198.18.0.2/24 udp-echo.elf -- 7 30"
 ip netns exec "$namespace" "$launcher" run --stats --net tap,ifname=rv0,ip=198.18.0.2/24 \

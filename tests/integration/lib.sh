@@ -9,6 +9,7 @@
 # waits, waits for a condition, with a deadline (wait_for_output).
 
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../../tools/shell_helpers.sh"
 
 passed=0
 failed=0
@@ -117,10 +118,7 @@ namespace_index=0
 # make_namespace NAME: a namespace with IPv6 off and lo up, torn down with the test.
 make_namespace() {
 	namespaces+=("$1")
-	ip netns add "$1" || { fail_check "cannot create namespace $1"; return 1; }
-	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1
-	ip -n "$1" link set lo up
+	namespace_create "$1" || { fail_check "cannot create namespace $1"; return 1; }
 }
 
 new_namespace() {
@@ -146,24 +144,12 @@ in_ns() {
 # wait_for_tap NAMESPACE TAP PID SECONDS: true once the launcher PID has created TAP in
 # NAMESPACE; a failed check if it exits first or the deadline passes.
 wait_for_tap() {
-	local deadline=$((SECONDS + $4))
-	until ip -n "$1" link show dev "$2" >/dev/null 2>&1; do
-		if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$3" 2>/dev/null; then
-			fail_check "the launcher never created TAP $2"
-			return 1
-		fi
-		sleep 0.02
-	done
+	wait_for_link "$1" "$2" "$4" "$3" || { fail_check "the launcher never created TAP $2"; return 1; }
 }
 
 # wait_for_output FILE TEXT SECONDS: true once FILE contains TEXT, false at the deadline.
 wait_for_output() {
-	local deadline=$((SECONDS + $3))
-	while [ "$SECONDS" -lt "$deadline" ]; do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
+	wait_for_text "$@"
 }
 
 run_test() {
