@@ -99,7 +99,7 @@ json_string() {
 # json_object KEY=TEXT | KEY:=JSON ...: one JSON object; KEY:=JSON takes JSON as it is (numbers,
 # lists, objects made by json_list or json_object).
 json_object() {
-	local pair separator= text={
+	local pair separator='' text='{'
 	for pair; do
 		if [[ ${pair%%=*} == *: ]]; then
 			text+="$separator$(json_string "${pair%%:=*}"):${pair#*:=}"
@@ -113,7 +113,7 @@ json_object() {
 
 # json_list TEXT...: a JSON list of strings.
 json_list() {
-	local item separator= text=[
+	local item separator='' text='['
 	for item; do
 		text+="$separator$(json_string "$item")"
 		separator=,

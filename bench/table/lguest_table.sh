@@ -171,7 +171,6 @@ prerequisites() {
 	if [ -n "$missing" ]; then
 		[ "$install" = yes ] ||
 			die "missing: $missing (tools/dependencies.sh ${jobs[*]} installs them; or run without --no-install)"
-		progress "installing from Debian: $missing"
 		tools/dependencies.sh "${jobs[@]}" >&2 || die "tools/dependencies.sh ${jobs[*]} failed"
 		read -ra installed <<<"$missing"
 	fi

@@ -11,8 +11,6 @@ cell_count=0  # the cell being measured, for the progress lines
 cells_total=0 # set by the driver before the first row
 declare -A cell_status
 
-iperf3_args() { echo "-t $seconds -O $omit"; }
-
 # cell ROW SYSTEM COLUMN STATUS NOTE [PATH]: records one cell.
 cell() {
 	cell_status[$1|$2|$3]=$4
@@ -42,7 +40,7 @@ iperf3_result() {
 #   server PEER_NS ADDR      an iperf3 client in PEER_NS sends to SYSTEM's server at ADDR
 measure() {
 	local row=$1 system=$2 column=$3 path=$4 how=$5 run failure= sender sender_cc measured=0 note=
-	local bps retransmits iperf3_error server
+	local bps retransmits iperf3_error server args=(-t "$seconds" -O "$omit")
 	cell_count=$((cell_count + 1))
 	case $how in
 	loopback | client | guests) sender=$system sender_cc=$("$system"_congestion_control) ;;
@@ -55,9 +53,9 @@ measure() {
 		case $how in
 		loopback | guests)
 			if [ "$how" = guests ]; then
-				"$system"_pair_client "$6" $(iperf3_args) -f k >"$work/client.txt"
+				"$system"_pair_client "$6" "${args[@]}" -f k >"$work/client.txt"
 			else
-				"$system"_iperf3_loopback $(iperf3_args) -f k >"$work/client.txt"
+				"$system"_iperf3_loopback "${args[@]}" -f k >"$work/client.txt"
 			fi
 			iperf3_result text "$work/client.txt"
 			[ -n "$bps" ] || failure="no receiver line in: $(tail -n 3 "$work/client.txt" | tr '\n' ' ')"
@@ -66,7 +64,7 @@ measure() {
 			spawn "$6" iperf3 -s -1 -J -B "$7" >"$work/server.json" 2>&1
 			server=$spawned
 			if listening "$6"; then
-				"$system"_iperf3_client "$7" $(iperf3_args) >"$work/client.txt"
+				"$system"_iperf3_client "$7" "${args[@]}" >"$work/client.txt"
 				stop "$server" 15
 				iperf3_result json "$work/server.json"
 				retransmits= # the receiving server's report has none of the sender's
@@ -77,7 +75,7 @@ measure() {
 			fi
 			;;
 		server)
-			timeout $((seconds + omit + 60)) ip netns exec "$6" iperf3 -c "$7" -J $(iperf3_args) \
+			timeout $((seconds + omit + 60)) ip netns exec "$6" iperf3 -c "$7" -J "${args[@]}" \
 				>"$work/client.json" 2>&1
 			iperf3_result json "$work/client.json"
 			[ -n "$bps" ] || failure=$iperf3_error
