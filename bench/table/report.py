@@ -391,14 +391,15 @@ def write_chart(m, out):
                      color=colour, edgecolor="black", linewidth=0.6)
     tallest = max([h for heights in data.values() for h in heights if not math.isnan(h)] + [1])
     axes.set_yscale("log")
-    axes.set_ylim(0.01, 10 ** (math.floor(math.log10(tallest)) + 1))
+    # A decade boundary at least twice the tallest bar: room for the legend's one line above it.
+    axes.set_ylim(0.01, 10 ** math.ceil(math.log10(tallest * 2)))
     axes.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda y, _: "%g" % y))
     axes.set_ylabel("Gbit/s (log scale)")
     axes.grid(axis="y", which="major", linewidth=0.5, linestyle=":")
     axes.set_axisbelow(True)
     axes.set_xticks(range(len(CHART_CELLS)))
     axes.set_xticklabels([label for _, _, label in CHART_CELLS], rotation=30, ha="right")
-    axes.legend(loc="upper right", fontsize="small")
+    axes.legend(loc="upper center", ncol=len(CHART_SERIES), fontsize="small", frameon=False)
     axes.set_title("lguest's 2007 table on this machine: TCP throughput, one stream "
                    "(median of %s runs, %s)" % (m.meta.get("runs"), m.meta.get("date")))
     figure.tight_layout()
