@@ -2,6 +2,7 @@
 #   make bench [BENCH_FLAGS=--quick|--peers]   exit costs, network latency, lguest's 2007 table
 #   make table [TABLE_FLAGS=--quick]           the table alone, with the rivals (QEMU TCG, UML)
 #   make network-bench                         ping and UDP echo against a veth pair
+#   make bench-tests                           the table's report against a recorded run (no root)
 
 # Optimized twins of the UDP test tools: a benchmark measures the guest, not ASan.
 BENCH_NETWORK_TOOLS := $(BUILD)/bench/udp_echo_client $(BUILD)/bench/udp_echo_server
@@ -37,3 +38,10 @@ table: all
 network-bench: all $(BENCH_NETWORK_TOOLS)
 	tools/dependencies.sh build run
 	$(bench_env) bench/network_latency.sh
+
+# The table's statistics and layout (bench/table/report.py) against a recorded run: quick, no
+# root, no network. Debian's python3, which has python3-matplotlib; -B keeps __pycache__ out of
+# the tree. Part of `make check` (tests/tests.mk).
+.PHONY: bench-tests
+bench-tests:
+	/usr/bin/python3 -B tests/bench/test_report.py

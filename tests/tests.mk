@@ -27,4 +27,4 @@ share-tests: $(INTEGRATION_NEEDS)
 	$(call integration_run,share_test)
 
 check: unit-tests launcher-unit-tests net-tests launcher-tests network-tests tcp-tests \
-	iperf3-tests share-tests
+	iperf3-tests share-tests bench-tests

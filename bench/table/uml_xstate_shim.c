@@ -11,7 +11,7 @@
 // whole. The part UML does not know about (AMX tile state) is state UML's processes never use,
 // so nothing changes for them; the cost is one extra ptrace call per FPU restore (none on a host
 // whose XSAVE area fits UML's buffer: there the wrapper only passes calls through).
-// Built at run time by bench/table/lguest_table.sh into build/bench-table/.
+// Built at run time by bench/table/systems/uml.sh (the table's UML system) into build/bench-table/.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <elf.h>
