@@ -38,3 +38,14 @@ namespace_create() {
 		net.ipv6.conf.default.disable_ipv6=1 &&
 		ip -n "$1" link set lo up
 }
+
+# allowed_cpus: the CPUs this shell may run on, one a line (Cpus_allowed_list, "0-1,4" expanded).
+allowed_cpus() {
+	local key list item
+	while read -r key list; do
+		[ "$key" = Cpus_allowed_list: ] || continue
+		for item in ${list//,/ }; do
+			if [[ $item == *-* ]]; then seq "${item%-*}" "${item#*-}"; else echo "$item"; fi
+		done
+	done </proc/self/status
+}

@@ -1,6 +1,6 @@
 /*
  * iperf3: an iperf3-compatible server and client for the Ringvisor guest, speaking the wire
- * protocol of iperf3 3.12 (see /work/shared/REFERENCES.md) over the guest's network stack.
+ * protocol of iperf3 3.12 (as esnet/iperf at tag 3.12 speaks it) over the guest's network stack.
  *
  *	iperf3 -s [-p PORT] [-1] [-i SECONDS]
  *	iperf3 -c ADDRESS [-p PORT] [-t SECONDS] [-R] [-P N] [-u [-b RATE]] [-l LEN] [-N] ...

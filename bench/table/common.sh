@@ -13,6 +13,8 @@ progress() {
 	echo "lguest_table: $*" >&2
 }
 
+. tools/shell_helpers.sh # wait_for_text, namespace_create, allowed_cpus
+
 # ---- processes ---------------------------------------------------------------------------------
 
 pids=() # process groups this script started (each a session leader: setsid)
@@ -64,17 +66,6 @@ listening() {
 		[ "$SECONDS" -lt "$deadline" ] || return 1
 		sleep 0.05
 	done
-}
-
-# allowed_cpus: the CPUs this script may run on, one a line (Cpus_allowed_list, ranges expanded).
-allowed_cpus() {
-	local key list item
-	while read -r key list; do
-		[ "$key" = Cpus_allowed_list: ] || continue
-		for item in ${list//,/ }; do
-			if [[ $item == *-* ]]; then seq "${item%-*}" "${item#*-}"; else echo "$item"; fi
-		done
-	done </proc/self/status
 }
 
 # ---- the raw measurements ----------------------------------------------------------------------

@@ -45,10 +45,7 @@ EOF
 build_topology() {
 	local namespace
 	for namespace in "$host_ns" "$remote_ns"; do
-		ip netns add "$namespace" || die "cannot create namespace $namespace"
-		ip netns exec "$namespace" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1
-		ip -n "$namespace" link set lo up
+		namespace_create "$namespace" || die "cannot create namespace $namespace"
 	done
 	ip -n "$host_ns" addr add "$loopback_ip/32" dev lo
 	ip -n "$host_ns" link add "$vh" type veth peer name "$vr" netns "$remote_ns" ||

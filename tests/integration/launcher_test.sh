@@ -198,13 +198,7 @@ test_signal_stops_the_launcher_with_a_report() {
 }
 
 # --cpu N: both threads (the vCPU thread and the I/O thread) may run on CPU N only.
-# The CPUs this shell may run on, one per line (from "0-1,4" and the like).
-allowed_cpus() {
-	local item
-	for item in $(awk '/^Cpus_allowed_list/ { gsub(",", " ", $2); print $2 }' /proc/self/status); do
-		if [[ $item == *-* ]]; then seq "${item%-*}" "${item#*-}"; else echo "$item"; fi
-	done
-}
+# (allowed_cpus, the CPUs this shell may run on, is in tools/shell_helpers.sh.)
 
 test_cpu_pins_both_threads() {
 	local cpu

@@ -49,7 +49,8 @@ ringvisor_iperf3_server() {
 	spawn "$host_ns" "$RINGVISOR" run --mem "$ringvisor_mem" --net "$ringvisor_net" "$ringvisor_guest" -- -s \
 		>"$work/ringvisor-server" 2>&1
 	ringvisor_server=$spawned
-	sleep 0.5 # the guest is up in milliseconds; it cannot be asked whether it listens
+	wait_for_text "$work/ringvisor-server" "Server listening" 20 "$ringvisor_server" ||
+		progress "the Ringvisor server guest did not start: $(tail -n 3 "$work/ringvisor-server")"
 }
 # ringvisor_arguments ARGS...: ARGS without -O (the guest's iperf3 has no omit: its runs count
 # slow start, a little low) and -f (it always prints Mbits/sec), in $arguments.
@@ -110,8 +111,8 @@ ringvisor_pair_start() {
 		--net "$server_net" "$ringvisor_guest" -- -s >"$work/ringvisor-pair-server" 2>&1
 	ringvisor_pair_server=$spawned
 	ringvisor_pair_net=$client_net
-	sleep 0.5
-	running "$ringvisor_pair_server" || { progress "the Ringvisor server guest exited: $(tail -n 3 "$work/ringvisor-pair-server")"; ringvisor_pair_stop; return 1; }
+	wait_for_text "$work/ringvisor-pair-server" "Server listening" 20 "$ringvisor_pair_server" ||
+		{ progress "the Ringvisor server guest did not start: $(tail -n 3 "$work/ringvisor-pair-server")"; ringvisor_pair_stop; return 1; }
 }
 ringvisor_pair_client() {
 	local arguments
