@@ -2,26 +2,31 @@
  * ringvisor: runs a paravirtualized guest in ring 3 of a KVM virtual machine.
  *
  * Reading order, top to bottom, like lguest's launcher:
- *   options.c      what the user asked for
- *   kvm_vm.c       /dev/kvm, guest RAM, one vCPU
- *   elf_loader.c   the guest image, checked and loaded
- *   ring3_setup.c  page tables (page_tables.c), GDT, TSS, IDT, boot info (boot_info.c)
- *   vcpu_loop.c    KVM_RUN and every reason it returns
- *   hypercall.c    what the guest may ask of us
- *   nic.c          the paravirtual NIC (nic_config.c, virtqueue.c, fault_injection.c) and
- *                  its backends: tap.c, and the share switch (share_switch.c: joining;
- *                  share_port.c: the data path; share_ring.c; frame_offload.c)
- *   io_thread.c    the thread that moves its frames
- *   crash_report.c what we say when it goes wrong
+ *   options.c            what the user asked for (nic_config.c: each --net)
+ *   vm/                  the VM core
+ *     kvm_vm.c           /dev/kvm, guest RAM (guest_memory.c), one vCPU
+ *     elf_loader.c       the guest image, checked and loaded
+ *     ring3_setup.c      page tables (page_tables.c), GDT, TSS, IDT, boot info (boot_info.c)
+ *     vcpu_loop.c        KVM_RUN and every reason it returns
+ *     hypercall.c        what the guest may ask of us
+ *     crash_report.c     what we say when it goes wrong
+ *   nic/                 the paravirtual NIC's device model
+ *     nic.c              the device: setup, the two data paths (virtqueue.c: the rings)
+ *     fault_injection.c  loss, duplication, reordering, corruption on the link
+ *     io_thread.c        the thread that moves its frames
+ *     iovec_copy.c, frame_offload.c   the frame helpers the device and backends share
+ *   tap/tap.c            the TAP backend
+ *   share/               the share backend, a switch in shared memory between launchers
+ *     share_switch.c     joining and leaving; share_port.c: the data path; share_ring.c
  */
 #include <sched.h>
 #include <stdio.h>
 
 #include "fail.h"
-#include "io_thread.h"
-#include "nic.h"
+#include "nic/io_thread.h"
+#include "nic/nic.h"
 #include "options.h"
-#include "vm.h"
+#include "vm/vm.h"
 
 int main(int argc, char **argv)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "share_switch.h"
+#include "share/share_switch.h"
 
 static bool parse_mac(const char *text, uint8_t mac[6])
 {
@@ -90,7 +90,7 @@ bool nic_config_parse(const char *text, struct nic_config *config, char *error, 
 		if (strcmp(item, "name") == 0 && tap)
 			REFUSE("--net: a tap NIC takes ifname=, not name=");
 		if (strcmp(item, "name") == 0) {
-			if (!share_name_is_valid(value))
+			if (!share_switch_name_is_valid(value))
 				REFUSE("--net: switch name '%s' is not 1-%d of A-Z a-z 0-9 _ . - "
 				       "(not starting with '.')",
 				       value, SHARE_NAME_MAX);

@@ -1,7 +1,7 @@
 /*
  * What the user asked of one NIC:
- *   --net tap,ifname=NAME[,bridge=BR][,COMMON...]    a TAP device (tap.c)
- *   --net share,name=NAME[,COMMON...]                 a shared-memory switch (share_switch.h)
+ *   --net tap,ifname=NAME[,bridge=BR][,COMMON...]    a TAP device (tap/tap.c)
+ *   --net share,name=NAME[,COMMON...]                 a shared-memory switch (share/share_switch.h)
  * where COMMON is mac=.., ip=ADDR/PREFIX, gw=ADDR, mtu=N, offload=on|off, and the faults loss=P,
  * dup=P, reorder=P, corrupt=P, seed=N.
  */
@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "fault_injection.h"
+#include "nic/fault_injection.h"
 
 #define NIC_MTU_DEFAULT 1500
 #define NIC_MTU_MINIMUM 68

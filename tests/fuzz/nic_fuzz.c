@@ -13,8 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../launcher/nic.h"
-#include "../../launcher/vm.h"
+#include "nic/nic.h"
+#include "vm/vm.h"
 
 #define RAM_BYTES (0x100000u + 0x8000u)
 #define QUEUE_SIZE 8u

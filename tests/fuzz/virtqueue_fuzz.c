@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../launcher/virtqueue.h"
+#include "nic/virtqueue.h"
 
 #define RAM_BYTES (0x100000u + 0x4000u) /* the launcher's megabyte, then 16 KiB of guest */
 #define QUEUE_SIZE 16u

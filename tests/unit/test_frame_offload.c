@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "../../launcher/frame_offload.h"
+#include "nic/frame_offload.h"
 
 /* struct virtio_net_hdr_v1, as the virtio spec lays it out. */
 #define VNET_BYTES 12u

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "../../launcher/share_ring.h"
+#include "share/share_ring.h"
 
 #define MINIMUM 26u
 #define MAXIMUM (12u + 14u + 65535u)

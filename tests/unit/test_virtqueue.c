@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "../../launcher/virtqueue.h"
+#include "nic/virtqueue.h"
 
 #define RAM_BYTES (2u << 20)
 #define QUEUE_SIZE 8u

@@ -1,0 +1,622 @@
+/*
+ * The paravirtual NIC (see nic.h): setup from the guest's hypercall, and the two data paths
+ * the I/O thread runs. The backend functions near the top are the only places that know
+ * whether a TAP or a switch port is behind the NIC.
+ */
+#include "nic/nic.h"
+
+#include <errno.h>
+#include <linux/if_tun.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fail.h"
+#include "nic/frame_offload.h"
+#include "nic/iovec_copy.h"
+#include "share/share_port.h"
+#include "tap/tap.h"
+#include "vm/vm.h"
+
+#define FEATURE(bit) (1ull << (bit))
+#define FEATURES_BASIC (FEATURE(RINGVISOR_NIC_FEATURE_MTU) | FEATURE(RINGVISOR_NIC_FEATURE_MAC))
+#define FEATURES_OFFLOAD                                                                           \
+	(FEATURE(RINGVISOR_NIC_FEATURE_CSUM) | FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM) |         \
+	 FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4) | FEATURE(RINGVISOR_NIC_FEATURE_HOST_TSO4))
+
+/* offload=off leaves a guest doing (and getting) every checksum and segment itself. */
+static uint64_t features_offered(const struct nic *nic)
+{
+	return FEATURES_BASIC | (nic->config.offloads_off ? 0 : FEATURES_OFFLOAD);
+}
+
+/* Frames read per TAP wakeup before the I/O thread looks at its other work. */
+#define RECEIVE_BATCH 256
+
+static uint16_t receive_doorbell_port(unsigned index)
+{
+	return (uint16_t)(RINGVISOR_PORT_DOORBELL_FIRST + 4 * (2 * index));
+}
+
+static uint16_t transmit_doorbell_port(unsigned index)
+{
+	return (uint16_t)(RINGVISOR_PORT_DOORBELL_FIRST + 4 * (2 * index + 1));
+}
+
+static int bind_doorbell(struct vm *vm, uint16_t port, const char *name)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct kvm_ioeventfd binding = {
+		.addr = port,
+		.len = 4,
+		.fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_PIO,
+	};
+	if (fd < 0 || ioctl(vm->vm_fd, KVM_IOEVENTFD, &binding) < 0)
+		fail_errno("cannot bind NIC %s's doorbell port %#x to an eventfd", name, port);
+	return fd;
+}
+
+void nic_create(struct nic *nic, struct vm *vm, unsigned index, const struct nic_config *config)
+{
+	memset(nic, 0, sizeof *nic);
+	nic->config = *config;
+	nic->index = index;
+	nic->vm = vm;
+	nic->epoll_fd = -1;
+	if (!config->mac_given) { /* a random locally administered unicast address */
+		nic->config.mac[0] = 0x52, nic->config.mac[1] = 0x54, nic->config.mac[2] = 0x00;
+		if (getrandom(nic->config.mac + 3, 3, 0) != 3)
+			fail_errno("getrandom for a MAC address");
+	}
+	if (config->backend == NIC_BACKEND_TAP) {
+		nic->backend_fd = tap_open(config->interface_name, config->bridge, config->mtu);
+	} else {
+		nic->share = malloc(sizeof *nic->share);
+		if (!nic->share)
+			fail("out of memory for NIC %s", config->name);
+		share_switch_join(nic->share, config->switch_name, nic->config.mac, config->mtu);
+		nic->backend_fd = share_port_wakeup_fd(nic->share);
+	}
+	nic->receive_doorbell_fd = bind_doorbell(vm, receive_doorbell_port(index), config->name);
+	nic->transmit_doorbell_fd = bind_doorbell(vm, transmit_doorbell_port(index), config->name);
+	nic->sources[0] = (struct nic_event_source){ nic, NIC_EVENT_RECEIVE_DOORBELL };
+	nic->sources[1] = (struct nic_event_source){ nic, NIC_EVENT_TRANSMIT_DOORBELL };
+	nic->sources[2] = (struct nic_event_source){ nic, NIC_EVENT_BACKEND_READABLE };
+
+	fault_injector_init(&nic->receive_faults, &config->faults, 2 * index);
+	fault_injector_init(&nic->transmit_faults, &config->faults, 2 * index + 1);
+	if (fault_injector_active(&nic->receive_faults) ||
+	    fault_injector_active(&nic->transmit_faults)) {
+		nic->scratch = malloc(FRAME_BYTES_MAX);
+		nic->transmit_hold = malloc(FRAME_BYTES_MAX);
+		if (!nic->scratch || !nic->transmit_hold)
+			fail("out of memory for fault injection buffers");
+	}
+}
+
+void nic_destroy(struct nic *nic)
+{
+	if (nic->share) {
+		share_switch_leave(nic->share); /* closes the FIFO, backend_fd */
+		free(nic->share);
+		nic->share = NULL;
+	} else {
+		close(nic->backend_fd);
+	}
+	close(nic->receive_doorbell_fd);
+	close(nic->transmit_doorbell_fd);
+	free(nic->scratch);
+	free(nic->transmit_hold);
+}
+
+void nic_describe(const struct nic *nic, struct ringvisor_nic_info *info)
+{
+	memset(info, 0, sizeof *info);
+	memcpy(info->mac, nic->config.mac, 6);
+	info->mtu = nic->config.mtu;
+	memcpy(info->ipv4_address, nic->config.ipv4_address, 4);
+	memcpy(info->ipv4_gateway, nic->config.ipv4_gateway, 4);
+	info->ipv4_prefix_length = nic->config.ipv4_prefix_length;
+	info->queue_size_max = NIC_QUEUE_SIZE_MAX;
+	info->features = features_offered(nic);
+	info->receive_doorbell_port = receive_doorbell_port(nic->index);
+	info->transmit_doorbell_port = transmit_doorbell_port(nic->index);
+	/* For the guest's messages; a long switch name is cut short (and still ends in NUL). */
+	size_t length = strnlen(nic->config.name, sizeof info->name - 1);
+	memcpy(info->name, nic->config.name, length);
+}
+
+static int64_t refuse_setup(const struct nic *nic, const char *why)
+{
+	fprintf(stderr, "ringvisor: NIC %s: setup refused: %s\n", nic->config.name, why);
+	return RINGVISOR_ERROR_BAD_ARGUMENT;
+}
+
+/* ---- the backends: all that differs between a TAP and a switch port ----------------------- */
+
+/* What the guest negotiated decides what the backend may hand it. */
+static int64_t backend_set_guest_features(struct nic *nic, uint64_t features)
+{
+	if (nic->share) { /* the port finishes what the guest cannot (share_port.c) */
+		nic->share->guest_features = features;
+		return 0;
+	}
+	/* Tell the TAP what the guest can take; without TUN_F_CSUM it finishes checksums and
+	 * never hands us a frame larger than the MTU. */
+	unsigned offloads = 0;
+	if (features & FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM)) {
+		offloads |= TUN_F_CSUM;
+		if (features & FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4))
+			offloads |= TUN_F_TSO4;
+	}
+	int error = tap_set_offloads(nic->backend_fd, offloads);
+	if (error < 0) {
+		char why[96];
+		snprintf(why, sizeof why, "the TAP refused offloads %#x: %s", offloads,
+			 strerror(-error));
+		return refuse_setup(nic, why);
+	}
+	return 0;
+}
+
+/* Receives the next frame into `chain`: its length; 0 if none is waiting; -EMSGSIZE if one
+ * did not fit (or was a runt) and was dropped; another -errno if the backend failed. */
+static long backend_receive(struct nic *nic, const struct virtqueue_chain *chain)
+{
+	if (nic->share)
+		return share_port_receive(nic->share, chain->segments, chain->writable_count,
+					  chain->writable_bytes);
+	ssize_t length = readv(nic->backend_fd, chain->segments, (int)chain->writable_count);
+	if (length < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	if ((uint64_t)length >= chain->writable_bytes || /* readv cut it short */
+	    length < (ssize_t)RINGVISOR_NET_HEADER_BYTES + 14)
+		return -EMSGSIZE;
+	return length;
+}
+
+/* Nothing more to receive. The TAP's readability is level-triggered; a switch port has to
+ * ask for a wakeup, and returns true if a frame slipped in meanwhile. */
+static bool backend_receive_again(struct nic *nic)
+{
+	return nic->share && share_port_ask_for_wakeup(nic->share);
+}
+
+/* Sends one frame; false if it could not be sent at all. */
+static bool backend_send(struct nic *nic, const struct iovec *segments, unsigned count,
+			 size_t length)
+{
+	if (nic->share)
+		return share_port_send(nic->share, segments, count, length);
+	return writev(nic->backend_fd, segments, (int)count) == (ssize_t)length;
+}
+
+static bool configure_queue(struct nic *nic, struct virtqueue *queue,
+			    const struct ringvisor_queue_setup *setup, const char *which)
+{
+	const char *reason;
+	if (setup->size > NIC_QUEUE_SIZE_MAX) {
+		char why[96];
+		snprintf(why, sizeof why, "%s queue of %u entries, more than %u", which,
+			 setup->size, NIC_QUEUE_SIZE_MAX);
+		refuse_setup(nic, why);
+		return false;
+	}
+	if (!virtqueue_configure(queue, &nic->vm->memory, setup->size, setup->descriptors,
+				 setup->available, setup->used, &reason)) {
+		char why[160];
+		snprintf(why, sizeof why, "%s queue: %s", which, reason);
+		refuse_setup(nic, why);
+		return false;
+	}
+	return true;
+}
+
+int64_t nic_setup(struct nic *nic, uint64_t setup_address)
+{
+	struct ringvisor_nic_setup setup;
+	if (__atomic_load_n(&nic->active, __ATOMIC_ACQUIRE))
+		return refuse_setup(nic, "the NIC is already set up");
+	if (!guest_memory_is_guest_buffer(&nic->vm->memory, setup_address, sizeof setup) ||
+	    !guest_memory_read(&nic->vm->memory, setup_address, &setup, sizeof setup))
+		return RINGVISOR_ERROR_BAD_ADDRESS;
+	if (setup.features & ~features_offered(nic))
+		return refuse_setup(nic, "the guest accepted features that were not offered");
+	if (!configure_queue(nic, &nic->receive_queue, &setup.receive, "receive") ||
+	    !configure_queue(nic, &nic->transmit_queue, &setup.transmit, "transmit"))
+		return RINGVISOR_ERROR_BAD_ARGUMENT;
+
+	int64_t refused = backend_set_guest_features(nic, setup.features);
+	if (refused)
+		return refused;
+	__atomic_store_n(&nic->active, true, __ATOMIC_RELEASE);
+
+	/* Let the I/O thread start: it turns on TAP reading when it sees a receive doorbell. */
+	uint64_t one = 1;
+	if (write(nic->receive_doorbell_fd, &one, sizeof one) < 0)
+		fail_errno("waking the I/O thread");
+	return 0;
+}
+
+/* ---- common to both directions --------------------------------------------------------- */
+
+/*
+ * The one way a NIC stops: a hostile ring or a failed TAP. Its backend leaves the epoll set,
+ * so a level-triggered "readable" (or an error epoll reports whatever we ask) cannot keep the
+ * I/O thread spinning over a device that will never read again. (A broken share NIC keeps its
+ * port until the launcher exits; frames for it fill its rings and are dropped, counted, by
+ * their senders.)
+ */
+static void mark_broken(struct nic *nic, const char *reason)
+{
+	if (nic->broken)
+		return;
+	nic->broken = true;
+	fprintf(stderr, "ringvisor: NIC %s: device broken: %s\n", nic->config.name, reason);
+	if (nic->backend_watched &&
+	    epoll_ctl(nic->epoll_fd, EPOLL_CTL_DEL, nic->backend_fd, NULL) == 0)
+		nic->backend_watched = false;
+	nic->backend_reading = false;
+	if (nic->share)
+		share_port_pause_wakeups(nic->share);
+}
+
+static void wake_guest_if_wanted(struct nic *nic, struct virtqueue *queue)
+{
+	if (!virtqueue_guest_wants_wakeup(queue))
+		return;
+	uint64_t one = 1;
+	if (write(nic->vm->wake_fd, &one, sizeof one) == sizeof one)
+		nic->counters.guest_wakeups++;
+}
+
+/* Off while the guest has no receive buffers: frames wait in the TAP's queue, or in the
+ * switch's rings, and senders do not wake us for them. */
+static void set_backend_reading(struct nic *nic, bool reading)
+{
+	if (!reading && nic->share)
+		share_port_pause_wakeups(nic->share);
+	if (nic->backend_reading == reading || !nic->backend_watched)
+		return;
+	struct epoll_event event = { .events = reading ? EPOLLIN : 0,
+				     .data.ptr = &nic->sources[NIC_EVENT_BACKEND_READABLE] };
+	if (epoll_ctl(nic->epoll_fd, EPOLL_CTL_MOD, nic->backend_fd, &event) < 0)
+		fail_errno("epoll_ctl on NIC %s", nic->config.name);
+	nic->backend_reading = reading;
+}
+
+/*
+ * Corrupts a frame (virtio-net header, then Ethernet frame, in one buffer) as a wire would:
+ * one byte flipped under checksums that the receiver will check. With checksum offload that
+ * needs care: a NEEDS_CSUM checksum is not there yet (whoever finishes it would cover the bad
+ * byte), and DATA_VALID tells the receiver not to look. So the checksum is finished here and
+ * both flags dropped first. A GSO frame is segmented and checksummed after us, which would hide
+ * the damage: those are left alone. Returns false if the frame was not corrupted.
+ */
+static bool corrupt_frame(struct fault_injector *faults, uint8_t *frame, size_t length)
+{
+	const size_t header = RINGVISOR_NET_HEADER_BYTES;
+	const char *reason;
+	if (length <= header || !frame_finish_checksum(frame, length, &reason))
+		return false;
+	frame[header + fault_random_below(faults, (uint32_t)(length - header))] ^= 0xff;
+	return true;
+}
+
+/* ---- host to guest: the backend into the receive queue ------------------------------------ */
+
+static void deliver(struct nic *nic, uint16_t head, uint32_t length)
+{
+	virtqueue_push(&nic->receive_queue, head, length);
+	nic->counters.receive_frames++;
+	nic->counters.receive_bytes += length - RINGVISOR_NET_HEADER_BYTES;
+}
+
+/* Delivers a frame, then the one held back for reordering (which it has now overtaken). */
+static void push_received(struct nic *nic, uint16_t head, uint32_t length)
+{
+	deliver(nic, head, length);
+	if (nic->receive_held) {
+		nic->receive_held = false;
+		deliver(nic, nic->held_head, nic->held_length);
+		nic->counters.injected_reorders++;
+	}
+}
+
+/* Applies receive faults to a frame just read into `chain`; true if it is to be delivered. */
+static bool receive_faults(struct nic *nic, struct virtqueue_chain *chain, uint32_t length)
+{
+	struct fault_injector *faults = &nic->receive_faults;
+	struct iovec *segments = chain->segments;
+	if (fault_roll(faults, faults->loss)) {
+		nic->counters.injected_losses++;
+		return false;
+	}
+	uint8_t header[2];
+	struct iovec header_copy = { header, sizeof header };
+	iovec_copy(&header_copy, 1, 0, segments, chain->writable_count, 0, sizeof header);
+	if (fault_roll(faults, faults->corrupt) && length <= FRAME_BYTES_MAX &&
+	    header[1] == 0 /* not GSO */) {
+		/* The frame is in guest buffers: gather it, corrupt it, put it back. */
+		struct iovec whole = { nic->scratch, length };
+		iovec_copy(&whole, 1, 0, segments, chain->writable_count, 0, length);
+		if (corrupt_frame(faults, nic->scratch, length)) {
+			iovec_copy(segments, chain->writable_count, 0, &whole, 1, 0, length);
+			nic->counters.injected_corruptions++;
+		}
+	}
+	if (fault_roll(faults, faults->duplicate)) {
+		struct virtqueue_chain copy;
+		enum virtqueue_pop_result result = virtqueue_pop(&nic->receive_queue, &copy);
+		if (result == VIRTQUEUE_CHAIN && copy.readable_count == 0 &&
+		    copy.writable_bytes >= length) {
+			iovec_copy(copy.segments, copy.writable_count, 0, segments,
+				   chain->writable_count, 0, length);
+			push_received(nic, copy.head, length);
+			nic->counters.injected_duplicates++;
+		} else if (result == VIRTQUEUE_CHAIN) {
+			virtqueue_unpop(&nic->receive_queue); /* not a usable receive buffer */
+		}
+	}
+	if (!nic->receive_held && fault_roll(faults, faults->reorder)) {
+		nic->receive_held = true; /* counted as a reorder once another frame overtakes it */
+		nic->held_head = chain->head;
+		nic->held_length = length;
+		return false;
+	}
+	return true;
+}
+
+static void receive_from_backend(struct nic *nic)
+{
+	struct virtqueue *queue = &nic->receive_queue;
+	struct virtqueue_chain chain;
+	unsigned delivered = 0, frames;
+	for (frames = 0; frames < RECEIVE_BATCH; frames++) {
+		enum virtqueue_pop_result result = virtqueue_pop(queue, &chain);
+		if (result == VIRTQUEUE_BROKEN) {
+			mark_broken(nic, queue->broken_reason);
+			break;
+		}
+		if (result == VIRTQUEUE_EMPTY) {
+			/* Out of buffers: stop reading (the TAP queues, then drops; a switch ring
+			 * fills, then its senders drop) and ask for a doorbell when the guest posts
+			 * more; look once more in case it just did. */
+			virtqueue_set_doorbells_wanted(queue, true);
+			if (virtqueue_pending(queue) > 0) { /* it just did: no doorbell needed */
+				virtqueue_set_doorbells_wanted(queue, false);
+				continue;
+			}
+			nic->counters.receive_no_buffer++;
+			set_backend_reading(nic, false);
+			break;
+		}
+		if (chain.readable_count > 0 ||
+		    chain.writable_bytes < RINGVISOR_NET_HEADER_BYTES + 60) {
+			mark_broken(nic,
+				    "a receive chain is not one writable buffer of a frame's size");
+			break;
+		}
+		long length = backend_receive(nic, &chain);
+		if (length == -EMSGSIZE) {
+			nic->counters.receive_truncated++; /* too big for the buffer, or a runt */
+			virtqueue_unpop(queue);		   /* reuse the buffer */
+			continue;
+		}
+		if (length <= 0) {
+			virtqueue_unpop(queue); /* nothing to read after all */
+			if (length < 0) {
+				char why[96];
+				snprintf(why, sizeof why, "receiving failed: %s",
+					 strerror((int)-length));
+				mark_broken(nic, why);
+				break;
+			}
+			if (backend_receive_again(nic))
+				continue;
+			break;
+		}
+		if (fault_injector_active(&nic->receive_faults) &&
+		    !receive_faults(nic, &chain, (uint32_t)length)) {
+			if (!nic->receive_held || nic->held_head != chain.head)
+				virtqueue_unpop(queue); /* lost: the buffer is reused */
+			continue;
+		}
+		push_received(nic, chain.head, (uint32_t)length);
+		delivered++;
+	}
+	if (nic->receive_held) {
+		/* Frames are reordered within one batch only: never hold one back waiting for
+		 * traffic that may not come. Nothing overtook it, so it is no reorder. */
+		nic->receive_held = false;
+		deliver(nic, nic->held_head, nic->held_length);
+		delivered++;
+	}
+	if (delivered)
+		wake_guest_if_wanted(nic, queue);
+	if (frames == RECEIVE_BATCH && nic->share)
+		share_port_wake_self(nic->share); /* more to do: others first, then back here */
+}
+
+/* ---- guest to host: the transmit queue to the backend ------------------------------------- */
+
+static void write_frame(struct nic *nic, const struct iovec *segments, unsigned count,
+			size_t length)
+{
+	if (!backend_send(nic, segments, count, length)) {
+		nic->counters.transmit_errors++;
+		return;
+	}
+	nic->counters.transmit_frames++;
+	nic->counters.transmit_bytes += length - RINGVISOR_NET_HEADER_BYTES;
+}
+
+/* Sends the frame held back for reordering; `overtaken` if another frame went out first. */
+static void flush_held_transmit(struct nic *nic, bool overtaken)
+{
+	if (!nic->transmit_held)
+		return;
+	nic->transmit_held = false;
+	if (overtaken)
+		nic->counters.injected_reorders++;
+	struct iovec held = { nic->transmit_hold, nic->transmit_held_length };
+	write_frame(nic, &held, 1, nic->transmit_held_length);
+}
+
+/* Gathers a chain into one buffer, for faults that change or keep a frame. */
+static struct iovec gather(const struct virtqueue_chain *chain, uint8_t *buffer)
+{
+	struct iovec whole = { buffer, chain->readable_bytes };
+	iovec_copy(&whole, 1, 0, chain->segments, chain->readable_count, 0, whole.iov_len);
+	return whole;
+}
+
+static void transmit_with_faults(struct nic *nic, const struct virtqueue_chain *chain)
+{
+	struct fault_injector *faults = &nic->transmit_faults;
+	size_t length = chain->readable_bytes;
+	if (fault_roll(faults, faults->loss)) {
+		nic->counters.injected_losses++;
+		return;
+	}
+	bool corrupt = fault_roll(faults, faults->corrupt);
+	bool duplicate = fault_roll(faults, faults->duplicate);
+	bool reorder = !nic->transmit_held && fault_roll(faults, faults->reorder);
+	if (reorder) {
+		gather(chain, nic->transmit_hold);
+		if (corrupt && corrupt_frame(faults, nic->transmit_hold, length))
+			nic->counters.injected_corruptions++;
+		nic->transmit_held = true;
+		nic->transmit_held_length = length;
+		return;
+	}
+	struct iovec single;
+	const struct iovec *segments = chain->segments;
+	unsigned count = chain->readable_count;
+	if (corrupt) {
+		single = gather(chain, nic->scratch);
+		if (corrupt_frame(faults, nic->scratch, length)) {
+			segments = &single, count = 1;
+			nic->counters.injected_corruptions++;
+		}
+	}
+	write_frame(nic, segments, count, length);
+	if (duplicate) {
+		write_frame(nic, segments, count, length);
+		nic->counters.injected_duplicates++;
+	}
+	flush_held_transmit(nic, true);
+}
+
+/* Chains sent per transmit doorbell before the I/O thread looks at its other work. */
+#define TRANSMIT_BATCH 256
+
+static void transmit_to_backend(struct nic *nic)
+{
+	struct virtqueue *queue = &nic->transmit_queue;
+	struct virtqueue_chain chain;
+	unsigned done = 0;
+	for (;;) {
+		virtqueue_set_doorbells_wanted(queue, false); /* we are looking anyway */
+		enum virtqueue_pop_result result = VIRTQUEUE_EMPTY;
+		while (done < TRANSMIT_BATCH &&
+		       (result = virtqueue_pop(queue, &chain)) == VIRTQUEUE_CHAIN) {
+			if (chain.readable_bytes < RINGVISOR_NET_HEADER_BYTES ||
+			    chain.readable_bytes > FRAME_BYTES_MAX)
+				nic->counters.transmit_errors++; /* no frame can be that size */
+			else if (fault_injector_active(&nic->transmit_faults))
+				transmit_with_faults(nic, &chain);
+			else
+				write_frame(nic, chain.segments, chain.readable_count,
+					    chain.readable_bytes);
+			virtqueue_push(queue, chain.head, 0);
+			done++;
+		}
+		if (result == VIRTQUEUE_BROKEN) {
+			flush_held_transmit(nic, false);
+			mark_broken(nic, queue->broken_reason);
+			return;
+		}
+		if (done == TRANSMIT_BATCH) {
+			/* More to send, but others get a turn first: doorbells stay off and we
+			 * ring our own, so epoll brings us back. */
+			uint64_t one = 1;
+			if (write(nic->transmit_doorbell_fd, &one, sizeof one) == sizeof one)
+				nic->counters.transmit_doorbells--; /* not the guest's */
+			break;
+		}
+		virtqueue_set_doorbells_wanted(queue, true);
+		if (virtqueue_pending(queue) == 0)
+			break; /* nothing slipped in between our last look and the flag */
+	}
+	flush_held_transmit(nic, false);
+	if (done)
+		wake_guest_if_wanted(nic, queue);
+}
+
+void nic_handle_event(struct nic *nic, enum nic_event event, bool failed)
+{
+	uint64_t count;
+	if (event == NIC_EVENT_BACKEND_READABLE && failed) {
+		mark_broken(nic, nic->share ? "the switch port's wakeup FIFO failed"
+					    : "the TAP failed (was it deleted?)");
+		return;
+	}
+	if (event == NIC_EVENT_BACKEND_READABLE && nic->share)
+		share_port_drain_wakeups(nic->share);
+	if (event != NIC_EVENT_BACKEND_READABLE) {
+		int fd = event == NIC_EVENT_RECEIVE_DOORBELL ? nic->receive_doorbell_fd
+							     : nic->transmit_doorbell_fd;
+		if (read(fd, &count, sizeof count) != sizeof count)
+			return;
+		if (event == NIC_EVENT_RECEIVE_DOORBELL)
+			nic->counters.receive_doorbells += count;
+		else
+			nic->counters.transmit_doorbells += count;
+	}
+	if (!__atomic_load_n(&nic->active, __ATOMIC_ACQUIRE) || nic->broken)
+		return;
+	switch (event) {
+	case NIC_EVENT_RECEIVE_DOORBELL: /* new receive buffers: read the backend again */
+		virtqueue_set_doorbells_wanted(&nic->receive_queue, false);
+		set_backend_reading(nic, true);
+		receive_from_backend(nic);
+		break;
+	case NIC_EVENT_BACKEND_READABLE:
+		receive_from_backend(nic);
+		break;
+	case NIC_EVENT_TRANSMIT_DOORBELL:
+		transmit_to_backend(nic);
+		break;
+	}
+}
+
+void nic_tick(struct nic *nic)
+{
+	if (!nic->share)
+		return; /* a TAP needs nothing: its readability is the kernel's */
+	share_switch_tick(nic->share);
+	/* A wakeup a dying sender took with it would leave frames waiting: look. */
+	if (__atomic_load_n(&nic->active, __ATOMIC_ACQUIRE) && !nic->broken && nic->backend_reading)
+		receive_from_backend(nic);
+}
+
+void nic_print_counters(const struct nic *nic, FILE *stream)
+{
+#define NIC_PRINT_COUNTER(counter)                                                                 \
+	fprintf(stream, "nic %s %s %llu\n", nic->config.name, #counter,                            \
+		(unsigned long long)nic->counters.counter);
+	NIC_COUNTERS(NIC_PRINT_COUNTER)
+#undef NIC_PRINT_COUNTER
+	if (nic->share)
+		share_port_print_counters(nic->share, nic->config.name, stream);
+	if (nic->broken)
+		fprintf(stream, "nic %s broken 1\n", nic->config.name);
+}
