@@ -34,10 +34,10 @@ int main(int argc, char **argv)
 	options_parse(&options, argc, argv);
 
 	static struct vm vm;
-	static struct nic nics[RINGVISOR_NICS_MAX];
+	static struct nic_device nics[RINGVISOR_NICS_MAX];
 	vm_create(&vm, options.memory_bytes);
 	for (unsigned index = 0; index < options.nic_count; index++)
-		nic_create(&nics[index], &vm, index, &options.nics[index]);
+		nic_device_create(&nics[index], &vm, index, &options.nics[index]);
 	vm.nics = nics;
 	vm.nic_count = options.nic_count;
 	vm_load_guest(&vm, options.guest_path, options.guest_argument_count,
@@ -60,8 +60,8 @@ int main(int argc, char **argv)
 
 	for (unsigned index = 0; index < options.nic_count; index++) {
 		if (options.print_statistics)
-			nic_print_counters(&nics[index], stderr);
-		nic_destroy(&nics[index]);
+			nic_device_print_counters(&nics[index], stderr);
+		nic_device_destroy(&nics[index]);
 	}
 	vm_destroy(&vm);
 	return status;

@@ -34,7 +34,7 @@ static void watch(struct io_thread *io, int fd, unsigned events, void *source)
 static void print_counters(struct io_thread *io)
 {
 	for (unsigned index = 0; index < io->nic_count; index++)
-		nic_print_counters(&io->nics[index], stderr);
+		nic_device_print_counters(&io->nics[index], stderr);
 	fflush(stderr);
 }
 
@@ -45,7 +45,7 @@ static uint64_t now_ms(void)
 	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
 }
 
-/* Once a second, whether or not anything happened: nic_tick() (share NICs' safety net). */
+/* Once a second, whether or not anything happened: nic_device_tick() (share NICs' safety net). */
 #define TICK_MS 1000
 
 static void *run(void *argument)
@@ -57,7 +57,7 @@ static void *run(void *argument)
 		uint64_t now = now_ms();
 		if (now >= next_tick) {
 			for (unsigned index = 0; index < io->nic_count; index++)
-				nic_tick(&io->nics[index]);
+				nic_device_tick(&io->nics[index]);
 			next_tick = now + TICK_MS;
 		}
 		int count = epoll_wait(io->epoll_fd, events, 32, (int)(next_tick - now));
@@ -76,13 +76,13 @@ static void *run(void *argument)
 				continue;
 			}
 			struct nic_event_source *nic_source = source;
-			nic_handle_event(nic_source->nic, nic_source->event,
-					 events[index].events & (EPOLLERR | EPOLLHUP));
+			nic_device_handle_event(nic_source->nic, nic_source->event,
+						events[index].events & (EPOLLERR | EPOLLHUP));
 		}
 	}
 }
 
-void io_thread_start(struct io_thread *io, struct nic *nics, unsigned nic_count)
+void io_thread_start(struct io_thread *io, struct nic_device *nics, unsigned nic_count)
 {
 	memset(io, 0, sizeof *io);
 	io->nics = nics;
@@ -98,7 +98,7 @@ void io_thread_start(struct io_thread *io, struct nic *nics, unsigned nic_count)
 	watch(io, io->stop_fd, EPOLLIN, &stop_source);
 	watch(io, io->signal_fd, EPOLLIN, &signal_source);
 	for (unsigned index = 0; index < nic_count; index++) {
-		struct nic *nic = &nics[index];
+		struct nic_device *nic = &nics[index];
 		nic->epoll_fd = io->epoll_fd;
 		watch(io, nic->receive_doorbell_fd, EPOLLIN,
 		      &nic->sources[NIC_EVENT_RECEIVE_DOORBELL]);

@@ -2,7 +2,7 @@
  * The I/O thread: one thread, one epoll set, every NIC's file descriptors (the TAP, the two
  * doorbell eventfds), SIGUSR1 for counters on demand, and an eventfd that tells it to stop.
  * The vCPU thread never moves a frame; this thread never runs the guest. Once a second it also
- * gives every NIC a tick (nic_tick), for what no file descriptor announces.
+ * gives every NIC a tick (nic_device_tick), for what no file descriptor announces.
  */
 #ifndef RINGVISOR_IO_THREAD_H
 #define RINGVISOR_IO_THREAD_H
@@ -16,7 +16,7 @@ struct io_thread {
 	int epoll_fd;
 	int stop_fd;
 	int signal_fd;
-	struct nic *nics;
+	struct nic_device *nics;
 	unsigned nic_count;
 };
 
@@ -24,7 +24,7 @@ struct io_thread {
  * reaches the I/O thread's signalfd. */
 void io_thread_block_signals(void);
 
-void io_thread_start(struct io_thread *io, struct nic *nics, unsigned nic_count);
+void io_thread_start(struct io_thread *io, struct nic_device *nics, unsigned nic_count);
 void io_thread_stop(struct io_thread *io);
 
 #endif

@@ -31,7 +31,7 @@
 	 FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4) | FEATURE(RINGVISOR_NIC_FEATURE_HOST_TSO4))
 
 /* offload=off leaves a guest doing (and getting) every checksum and segment itself. */
-static uint64_t features_offered(const struct nic *nic)
+static uint64_t features_offered(const struct nic_device *nic)
 {
 	return FEATURES_BASIC | (nic->config.offloads_off ? 0 : FEATURES_OFFLOAD);
 }
@@ -63,7 +63,8 @@ static int bind_doorbell(struct vm *vm, uint16_t port, const char *name)
 	return fd;
 }
 
-void nic_create(struct nic *nic, struct vm *vm, unsigned index, const struct nic_config *config)
+void nic_device_create(struct nic_device *nic, struct vm *vm, unsigned index,
+		       const struct nic_config *config)
 {
 	memset(nic, 0, sizeof *nic);
 	nic->config = *config;
@@ -101,7 +102,7 @@ void nic_create(struct nic *nic, struct vm *vm, unsigned index, const struct nic
 	}
 }
 
-void nic_destroy(struct nic *nic)
+void nic_device_destroy(struct nic_device *nic)
 {
 	if (nic->share) {
 		share_switch_leave(nic->share); /* closes the FIFO, backend_fd */
@@ -116,7 +117,7 @@ void nic_destroy(struct nic *nic)
 	free(nic->transmit_hold);
 }
 
-void nic_describe(const struct nic *nic, struct ringvisor_nic_info *info)
+void nic_device_describe(const struct nic_device *nic, struct ringvisor_nic_info *info)
 {
 	memset(info, 0, sizeof *info);
 	memcpy(info->mac, nic->config.mac, 6);
@@ -133,7 +134,7 @@ void nic_describe(const struct nic *nic, struct ringvisor_nic_info *info)
 	memcpy(info->name, nic->config.name, length);
 }
 
-static int64_t refuse_setup(const struct nic *nic, const char *why)
+static int64_t refuse_setup(const struct nic_device *nic, const char *why)
 {
 	fprintf(stderr, "ringvisor: NIC %s: setup refused: %s\n", nic->config.name, why);
 	return RINGVISOR_ERROR_BAD_ARGUMENT;
@@ -142,7 +143,7 @@ static int64_t refuse_setup(const struct nic *nic, const char *why)
 /* ---- the backends: all that differs between a TAP and a switch port ----------------------- */
 
 /* What the guest negotiated decides what the backend may hand it. */
-static int64_t backend_set_guest_features(struct nic *nic, uint64_t features)
+static int64_t backend_set_guest_features(struct nic_device *nic, uint64_t features)
 {
 	if (nic->share) { /* the port finishes what the guest cannot (share_port.c) */
 		nic->share->guest_features = features;
@@ -168,7 +169,7 @@ static int64_t backend_set_guest_features(struct nic *nic, uint64_t features)
 
 /* Receives the next frame into `chain`: its length; 0 if none is waiting; -EMSGSIZE if one
  * did not fit (or was a runt) and was dropped; another -errno if the backend failed. */
-static long backend_receive(struct nic *nic, const struct virtqueue_chain *chain)
+static long backend_receive(struct nic_device *nic, const struct virtqueue_chain *chain)
 {
 	if (nic->share)
 		return share_port_receive(nic->share, chain->segments, chain->writable_count,
@@ -184,13 +185,13 @@ static long backend_receive(struct nic *nic, const struct virtqueue_chain *chain
 
 /* Nothing more to receive. The TAP's readability is level-triggered; a switch port has to
  * ask for a wakeup, and returns true if a frame slipped in meanwhile. */
-static bool backend_receive_again(struct nic *nic)
+static bool backend_receive_again(struct nic_device *nic)
 {
 	return nic->share && share_port_ask_for_wakeup(nic->share);
 }
 
 /* Sends one frame; false if it could not be sent at all. */
-static bool backend_send(struct nic *nic, const struct iovec *segments, unsigned count,
+static bool backend_send(struct nic_device *nic, const struct iovec *segments, unsigned count,
 			 size_t length)
 {
 	if (nic->share)
@@ -198,7 +199,7 @@ static bool backend_send(struct nic *nic, const struct iovec *segments, unsigned
 	return writev(nic->backend_fd, segments, (int)count) == (ssize_t)length;
 }
 
-static bool configure_queue(struct nic *nic, struct virtqueue *queue,
+static bool configure_queue(struct nic_device *nic, struct virtqueue_device *queue,
 			    const struct ringvisor_queue_setup *setup, const char *which)
 {
 	const char *reason;
@@ -219,7 +220,7 @@ static bool configure_queue(struct nic *nic, struct virtqueue *queue,
 	return true;
 }
 
-int64_t nic_setup(struct nic *nic, uint64_t setup_address)
+int64_t nic_device_setup(struct nic_device *nic, uint64_t setup_address)
 {
 	struct ringvisor_nic_setup setup;
 	if (__atomic_load_n(&nic->active, __ATOMIC_ACQUIRE))
@@ -254,7 +255,7 @@ int64_t nic_setup(struct nic *nic, uint64_t setup_address)
  * port until the launcher exits; frames for it fill its rings and are dropped, counted, by
  * their senders.)
  */
-static void mark_broken(struct nic *nic, const char *reason)
+static void mark_broken(struct nic_device *nic, const char *reason)
 {
 	if (nic->broken)
 		return;
@@ -268,7 +269,7 @@ static void mark_broken(struct nic *nic, const char *reason)
 		share_port_pause_wakeups(nic->share);
 }
 
-static void wake_guest_if_wanted(struct nic *nic, struct virtqueue *queue)
+static void wake_guest_if_wanted(struct nic_device *nic, struct virtqueue_device *queue)
 {
 	if (!virtqueue_guest_wants_wakeup(queue))
 		return;
@@ -279,7 +280,7 @@ static void wake_guest_if_wanted(struct nic *nic, struct virtqueue *queue)
 
 /* Off while the guest has no receive buffers: frames wait in the TAP's queue, or in the
  * switch's rings, and senders do not wake us for them. */
-static void set_backend_reading(struct nic *nic, bool reading)
+static void set_backend_reading(struct nic_device *nic, bool reading)
 {
 	if (!reading && nic->share)
 		share_port_pause_wakeups(nic->share);
@@ -312,7 +313,7 @@ static bool corrupt_frame(struct fault_injector *faults, uint8_t *frame, size_t 
 
 /* ---- host to guest: the backend into the receive queue ------------------------------------ */
 
-static void deliver(struct nic *nic, uint16_t head, uint32_t length)
+static void deliver(struct nic_device *nic, uint16_t head, uint32_t length)
 {
 	virtqueue_push(&nic->receive_queue, head, length);
 	nic->counters.receive_frames++;
@@ -320,7 +321,7 @@ static void deliver(struct nic *nic, uint16_t head, uint32_t length)
 }
 
 /* Delivers a frame, then the one held back for reordering (which it has now overtaken). */
-static void push_received(struct nic *nic, uint16_t head, uint32_t length)
+static void push_received(struct nic_device *nic, uint16_t head, uint32_t length)
 {
 	deliver(nic, head, length);
 	if (nic->receive_held) {
@@ -331,7 +332,7 @@ static void push_received(struct nic *nic, uint16_t head, uint32_t length)
 }
 
 /* Applies receive faults to a frame just read into `chain`; true if it is to be delivered. */
-static bool receive_faults(struct nic *nic, struct virtqueue_chain *chain, uint32_t length)
+static bool receive_faults(struct nic_device *nic, struct virtqueue_chain *chain, uint32_t length)
 {
 	struct fault_injector *faults = &nic->receive_faults;
 	struct iovec *segments = chain->segments;
@@ -374,9 +375,9 @@ static bool receive_faults(struct nic *nic, struct virtqueue_chain *chain, uint3
 	return true;
 }
 
-static void receive_from_backend(struct nic *nic)
+static void receive_from_backend(struct nic_device *nic)
 {
-	struct virtqueue *queue = &nic->receive_queue;
+	struct virtqueue_device *queue = &nic->receive_queue;
 	struct virtqueue_chain chain;
 	unsigned delivered = 0, frames;
 	for (frames = 0; frames < RECEIVE_BATCH; frames++) {
@@ -447,7 +448,7 @@ static void receive_from_backend(struct nic *nic)
 
 /* ---- guest to host: the transmit queue to the backend ------------------------------------- */
 
-static void write_frame(struct nic *nic, const struct iovec *segments, unsigned count,
+static void write_frame(struct nic_device *nic, const struct iovec *segments, unsigned count,
 			size_t length)
 {
 	if (!backend_send(nic, segments, count, length)) {
@@ -459,7 +460,7 @@ static void write_frame(struct nic *nic, const struct iovec *segments, unsigned 
 }
 
 /* Sends the frame held back for reordering; `overtaken` if another frame went out first. */
-static void flush_held_transmit(struct nic *nic, bool overtaken)
+static void flush_held_transmit(struct nic_device *nic, bool overtaken)
 {
 	if (!nic->transmit_held)
 		return;
@@ -478,7 +479,7 @@ static struct iovec gather(const struct virtqueue_chain *chain, uint8_t *buffer)
 	return whole;
 }
 
-static void transmit_with_faults(struct nic *nic, const struct virtqueue_chain *chain)
+static void transmit_with_faults(struct nic_device *nic, const struct virtqueue_chain *chain)
 {
 	struct fault_injector *faults = &nic->transmit_faults;
 	size_t length = chain->readable_bytes;
@@ -518,9 +519,9 @@ static void transmit_with_faults(struct nic *nic, const struct virtqueue_chain *
 /* Chains sent per transmit doorbell before the I/O thread looks at its other work. */
 #define TRANSMIT_BATCH 256
 
-static void transmit_to_backend(struct nic *nic)
+static void transmit_to_backend(struct nic_device *nic)
 {
-	struct virtqueue *queue = &nic->transmit_queue;
+	struct virtqueue_device *queue = &nic->transmit_queue;
 	struct virtqueue_chain chain;
 	unsigned done = 0;
 	for (;;) {
@@ -561,7 +562,7 @@ static void transmit_to_backend(struct nic *nic)
 		wake_guest_if_wanted(nic, queue);
 }
 
-void nic_handle_event(struct nic *nic, enum nic_event event, bool failed)
+void nic_device_handle_event(struct nic_device *nic, enum nic_event event, bool failed)
 {
 	uint64_t count;
 	if (event == NIC_EVENT_BACKEND_READABLE && failed) {
@@ -598,7 +599,7 @@ void nic_handle_event(struct nic *nic, enum nic_event event, bool failed)
 	}
 }
 
-void nic_tick(struct nic *nic)
+void nic_device_tick(struct nic_device *nic)
 {
 	if (!nic->share)
 		return; /* a TAP needs nothing: its readability is the kernel's */
@@ -608,7 +609,7 @@ void nic_tick(struct nic *nic)
 		receive_from_backend(nic);
 }
 
-void nic_print_counters(const struct nic *nic, FILE *stream)
+void nic_device_print_counters(const struct nic_device *nic, FILE *stream)
 {
 #define NIC_PRINT_COUNTER(counter)                                                                 \
 	fprintf(stream, "nic %s %s %llu\n", nic->config.name, #counter,                            \

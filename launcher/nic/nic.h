@@ -58,11 +58,11 @@ enum nic_event {
 };
 
 struct nic_event_source {
-	struct nic *nic;
+	struct nic_device *nic;
 	enum nic_event event;
 };
 
-struct nic {
+struct nic_device {
 	struct nic_config config;
 	unsigned index;
 	struct vm *vm;
@@ -75,8 +75,8 @@ struct nic {
 
 	bool active; /* set (release) by the setup hypercall; read (acquire) by the I/O thread */
 	bool broken;
-	struct virtqueue receive_queue;
-	struct virtqueue transmit_queue;
+	struct virtqueue_device receive_queue;
+	struct virtqueue_device transmit_queue;
 	bool backend_reading;
 	bool backend_watched; /* in the epoll set at all; a failed backend is taken out */
 
@@ -94,24 +94,25 @@ struct nic {
 
 /* Opens the TAP or joins the switch, and binds the doorbells. Fails the launcher on any
  * problem. */
-void nic_create(struct nic *nic, struct vm *vm, unsigned index, const struct nic_config *config);
-void nic_destroy(struct nic *nic);
+void nic_device_create(struct nic_device *nic, struct vm *vm, unsigned index,
+		       const struct nic_config *config);
+void nic_device_destroy(struct nic_device *nic);
 
 /* The boot information entry for this NIC. */
-void nic_describe(const struct nic *nic, struct ringvisor_nic_info *info);
+void nic_device_describe(const struct nic_device *nic, struct ringvisor_nic_info *info);
 
 /* The setup hypercall (vCPU thread): checks the guest's choice and queues, then activates. */
-int64_t nic_setup(struct nic *nic, uint64_t setup_address);
+int64_t nic_device_setup(struct nic_device *nic, uint64_t setup_address);
 
 /* I/O thread: something happened on one of this NIC's file descriptors; `failed` when epoll
  * reported an error or hang-up on it. */
-void nic_handle_event(struct nic *nic, enum nic_event event, bool failed);
+void nic_device_handle_event(struct nic_device *nic, enum nic_event event, bool failed);
 
 /* I/O thread, about once a second: a share NIC checks its port entry and its rings (nothing
  * is lost if a wakeup was); a TAP NIC has nothing to do. */
-void nic_tick(struct nic *nic);
+void nic_device_tick(struct nic_device *nic);
 
 /* One `nic NAME COUNTER VALUE` line per counter. */
-void nic_print_counters(const struct nic *nic, FILE *stream);
+void nic_device_print_counters(const struct nic_device *nic, FILE *stream);
 
 #endif

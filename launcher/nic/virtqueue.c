@@ -20,7 +20,7 @@ static void store_index(uint16_t *field, uint16_t value)
 }
 
 __attribute__((format(printf, 2, 3))) static enum virtqueue_pop_result
-mark_broken(struct virtqueue *queue, const char *format, ...)
+mark_broken(struct virtqueue_device *queue, const char *format, ...)
 {
 	va_list arguments;
 	va_start(arguments, format);
@@ -30,9 +30,9 @@ mark_broken(struct virtqueue *queue, const char *format, ...)
 	return VIRTQUEUE_BROKEN;
 }
 
-bool virtqueue_configure(struct virtqueue *queue, const struct guest_memory *memory, uint32_t size,
-			 uint64_t descriptor_table, uint64_t available_ring, uint64_t used_ring,
-			 const char **reason)
+bool virtqueue_configure(struct virtqueue_device *queue, const struct guest_memory *memory,
+			 uint32_t size, uint64_t descriptor_table, uint64_t available_ring,
+			 uint64_t used_ring, const char **reason)
 {
 	memset(queue, 0, sizeof *queue);
 	if (size == 0 || size > RINGVISOR_VIRTQUEUE_SIZE_MAX || (size & (size - 1)) != 0) {
@@ -60,24 +60,24 @@ bool virtqueue_configure(struct virtqueue *queue, const struct guest_memory *mem
 	return true;
 }
 
-static struct ringvisor_virtqueue_available *available(const struct virtqueue *queue)
+static struct ringvisor_virtqueue_available *available(const struct virtqueue_device *queue)
 {
 	return guest_memory_at(queue->memory, queue->available_ring);
 }
 
-static struct ringvisor_virtqueue_used *used(const struct virtqueue *queue)
+static struct ringvisor_virtqueue_used *used(const struct virtqueue_device *queue)
 {
 	return guest_memory_at(queue->memory, queue->used_ring);
 }
 
-uint16_t virtqueue_pending(const struct virtqueue *queue)
+uint16_t virtqueue_pending(const struct virtqueue_device *queue)
 {
 	if (queue->broken || !queue->memory)
 		return 0;
 	return (uint16_t)(load_index(&available(queue)->index) - queue->next_available);
 }
 
-void virtqueue_set_doorbells_wanted(struct virtqueue *queue, bool wanted)
+void virtqueue_set_doorbells_wanted(struct virtqueue_device *queue, bool wanted)
 {
 	if (queue->broken || !queue->memory)
 		return;
@@ -87,7 +87,7 @@ void virtqueue_set_doorbells_wanted(struct virtqueue *queue, bool wanted)
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-bool virtqueue_guest_wants_wakeup(const struct virtqueue *queue)
+bool virtqueue_guest_wants_wakeup(const struct virtqueue_device *queue)
 {
 	if (queue->broken || !queue->memory)
 		return false;
@@ -96,7 +96,8 @@ bool virtqueue_guest_wants_wakeup(const struct virtqueue *queue)
 	return !(flags & RINGVISOR_VIRTQUEUE_AVAILABLE_NO_INTERRUPT);
 }
 
-enum virtqueue_pop_result virtqueue_pop(struct virtqueue *queue, struct virtqueue_chain *chain)
+enum virtqueue_pop_result virtqueue_pop(struct virtqueue_device *queue,
+					struct virtqueue_chain *chain)
 {
 	if (queue->broken)
 		return VIRTQUEUE_BROKEN;
@@ -175,12 +176,12 @@ enum virtqueue_pop_result virtqueue_pop(struct virtqueue *queue, struct virtqueu
 	return VIRTQUEUE_CHAIN;
 }
 
-void virtqueue_unpop(struct virtqueue *queue)
+void virtqueue_unpop(struct virtqueue_device *queue)
 {
 	queue->next_available--;
 }
 
-void virtqueue_push(struct virtqueue *queue, uint16_t head, uint32_t written)
+void virtqueue_push(struct virtqueue_device *queue, uint16_t head, uint32_t written)
 {
 	if (queue->broken)
 		return;

@@ -23,7 +23,7 @@
 /* Longest chain we accept: a 64 KiB frame in 4 KiB pages plus a header, with room to spare. */
 #define VIRTQUEUE_CHAIN_MAX 64
 
-struct virtqueue {
+struct virtqueue_device {
 	const struct guest_memory *memory;
 	uint16_t size; /* entries; a power of two */
 	uint64_t descriptor_table;
@@ -46,9 +46,9 @@ struct virtqueue_chain {
 };
 
 /* Checks the ring layout the guest asked for; false (with *reason set) if it is unusable. */
-bool virtqueue_configure(struct virtqueue *queue, const struct guest_memory *memory, uint32_t size,
-			 uint64_t descriptor_table, uint64_t available_ring, uint64_t used_ring,
-			 const char **reason);
+bool virtqueue_configure(struct virtqueue_device *queue, const struct guest_memory *memory,
+			 uint32_t size, uint64_t descriptor_table, uint64_t available_ring,
+			 uint64_t used_ring, const char **reason);
 
 enum virtqueue_pop_result {
 	VIRTQUEUE_EMPTY = 0,
@@ -57,16 +57,17 @@ enum virtqueue_pop_result {
 };
 
 /* Takes the next available chain, checked, into *chain. */
-enum virtqueue_pop_result virtqueue_pop(struct virtqueue *queue, struct virtqueue_chain *chain);
+enum virtqueue_pop_result virtqueue_pop(struct virtqueue_device *queue,
+					struct virtqueue_chain *chain);
 
 /* Puts back the chain just popped, unused: the next pop takes (and checks) it again. */
-void virtqueue_unpop(struct virtqueue *queue);
+void virtqueue_unpop(struct virtqueue_device *queue);
 
 /* Returns a chain to the guest with `written` bytes filled in, and publishes it. */
-void virtqueue_push(struct virtqueue *queue, uint16_t head, uint32_t written);
+void virtqueue_push(struct virtqueue_device *queue, uint16_t head, uint32_t written);
 
 /* Chains the guest has made available that we have not taken yet (0 if broken). */
-uint16_t virtqueue_pending(const struct virtqueue *queue);
+uint16_t virtqueue_pending(const struct virtqueue_device *queue);
 
 /*
  * Notification suppression, both ways. The guest skips its doorbell while we say we do not
@@ -75,7 +76,7 @@ uint16_t virtqueue_pending(const struct virtqueue *queue);
  * looks at the ring once more before it sleeps, with a full barrier between, so no
  * notification is lost between the look and the sleep.
  */
-void virtqueue_set_doorbells_wanted(struct virtqueue *queue, bool wanted);
-bool virtqueue_guest_wants_wakeup(const struct virtqueue *queue);
+void virtqueue_set_doorbells_wanted(struct virtqueue_device *queue, bool wanted);
+bool virtqueue_guest_wants_wakeup(const struct virtqueue_device *queue);
 
 #endif

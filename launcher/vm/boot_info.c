@@ -46,7 +46,7 @@ void boot_info_write(struct vm *vm, int argument_count, char **arguments)
 		     argument_count - 1, RINGVISOR_ARGUMENTS_MAX_COUNT - 1);
 	info->nic_count = vm->nic_count;
 	for (unsigned index = 0; index < vm->nic_count; index++)
-		nic_describe(&vm->nics[index], &info->nics[index]);
+		nic_device_describe(&vm->nics[index], &info->nics[index]);
 
 	char *strings = guest_memory_at(&vm->memory, RINGVISOR_ARGUMENTS_ADDRESS);
 	size_t used = 0;

@@ -130,7 +130,7 @@ void hypercall_handle(struct vm *vm, uint32_t block)
 		return;
 	case RINGVISOR_HYPERCALL_NIC_SETUP:
 		result = call.argument[0] < vm->nic_count
-				 ? nic_setup(&vm->nics[call.argument[0]], call.argument[1])
+				 ? nic_device_setup(&vm->nics[call.argument[0]], call.argument[1])
 				 : RINGVISOR_ERROR_BAD_ARGUMENT;
 		break;
 	default:

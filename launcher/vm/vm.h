@@ -11,7 +11,7 @@
 #include "vm/elf_loader.h"
 #include "vm/guest_memory.h"
 
-struct nic;
+struct nic_device;
 
 struct vm {
 	int kvm_fd;
@@ -28,7 +28,7 @@ struct vm {
 	int wake_fd;
 
 	/* The guest's NICs (nic.c), owned by main; the setup hypercall finds them here. */
-	struct nic *nics;
+	struct nic_device *nics;
 	unsigned nic_count;
 
 	/* Set when the guest has finished, one way or another. */

@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 8)
 		return 0;
 	static struct vm vm;
-	static struct nic nic;
+	static struct nic_device nic;
 	memset(&vm, 0, sizeof vm);
 	memset(&nic, 0, sizeof nic);
 	vm.memory.base = calloc(1, RAM_BYTES);
@@ -105,9 +105,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (write(nic.transmit_doorbell_fd, &one, sizeof one) < 0 ||
 		    write(nic.receive_doorbell_fd, &one, sizeof one) < 0)
 			abort();
-		nic_handle_event(&nic, NIC_EVENT_TRANSMIT_DOORBELL, false);
-		nic_handle_event(&nic, NIC_EVENT_RECEIVE_DOORBELL, false);
-		nic_handle_event(&nic, NIC_EVENT_BACKEND_READABLE, false);
+		nic_device_handle_event(&nic, NIC_EVENT_TRANSMIT_DOORBELL, false);
+		nic_device_handle_event(&nic, NIC_EVENT_RECEIVE_DOORBELL, false);
+		nic_device_handle_event(&nic, NIC_EVENT_BACKEND_READABLE, false);
 		if (round == 0) {
 			broken_after_first = nic.broken;
 			frames_after_first =

@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		table[index].length %= 0x2000;
 	}
 
-	struct virtqueue queue;
+	struct virtqueue_device queue;
 	const char *reason;
 	if (!virtqueue_configure(&queue, &memory, QUEUE_SIZE, DESCRIPTORS, AVAILABLE, USED,
 				 &reason))

@@ -23,7 +23,7 @@
 
 struct fixture {
 	struct guest_memory memory;
-	struct virtqueue queue;
+	struct virtqueue_device queue;
 	struct virtqueue_chain chain;
 };
 
@@ -233,7 +233,7 @@ static void test_unknown_flags(void **state)
 static void test_bad_layouts_are_refused(void **state)
 {
 	struct fixture *fixture = *state;
-	struct virtqueue queue;
+	struct virtqueue_device queue;
 	const char *reason = NULL;
 	assert_false(virtqueue_configure(&queue, &fixture->memory, 6, DESCRIPTORS, AVAILABLE, USED,
 					 &reason));
