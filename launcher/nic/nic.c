@@ -225,9 +225,10 @@ int64_t nic_device_setup(struct nic_device *nic, uint64_t setup_address)
 	struct ringvisor_nic_setup setup;
 	if (__atomic_load_n(&nic->active, __ATOMIC_ACQUIRE))
 		return refuse_setup(nic, "the NIC is already set up");
-	if (!guest_memory_is_guest_buffer(&nic->vm->memory, setup_address, sizeof setup) ||
-	    !guest_memory_read(&nic->vm->memory, setup_address, &setup, sizeof setup))
+	const void *request = guest_memory_checked(&nic->vm->memory, setup_address, sizeof setup);
+	if (!request)
 		return RINGVISOR_ERROR_BAD_ADDRESS;
+	memcpy(&setup, request, sizeof setup); /* read once, then checked */
 	if (setup.features & ~features_offered(nic))
 		return refuse_setup(nic, "the guest accepted features that were not offered");
 	if (!configure_queue(nic, &nic->receive_queue, &setup.receive, "receive") ||

@@ -45,43 +45,32 @@ bool virtqueue_configure(struct virtqueue_device *queue, const struct guest_memo
 		*reason = "a ring is misaligned (descriptors 16, available 2, used 4 bytes)";
 		return false;
 	}
-	if (!guest_memory_is_guest_buffer(memory, descriptor_table, 16ull * size) ||
-	    !guest_memory_is_guest_buffer(memory, available_ring, available_bytes) ||
-	    !guest_memory_is_writable_guest_buffer(memory, used_ring, used_bytes)) {
+	queue->descriptors = guest_memory_checked(memory, descriptor_table, 16ull * size);
+	queue->available = guest_memory_checked(memory, available_ring, available_bytes);
+	queue->used = guest_memory_checked_writable(memory, used_ring, used_bytes);
+	if (!queue->descriptors || !queue->available || !queue->used) {
+		memset(queue, 0, sizeof *queue);
 		*reason =
 			"a ring lies outside the guest's RAM, or the used ring in read-only memory";
 		return false;
 	}
 	queue->memory = memory;
 	queue->size = (uint16_t)size; /* at most 32768, checked above */
-	queue->descriptor_table = descriptor_table;
-	queue->available_ring = available_ring;
-	queue->used_ring = used_ring;
 	return true;
-}
-
-static struct ringvisor_virtqueue_available *available(const struct virtqueue_device *queue)
-{
-	return guest_memory_at(queue->memory, queue->available_ring);
-}
-
-static struct ringvisor_virtqueue_used *used(const struct virtqueue_device *queue)
-{
-	return guest_memory_at(queue->memory, queue->used_ring);
 }
 
 uint16_t virtqueue_pending(const struct virtqueue_device *queue)
 {
 	if (queue->broken || !queue->memory)
 		return 0;
-	return (uint16_t)(load_index(&available(queue)->index) - queue->next_available);
+	return (uint16_t)(load_index(&queue->available->index) - queue->next_available);
 }
 
 void virtqueue_set_doorbells_wanted(struct virtqueue_device *queue, bool wanted)
 {
 	if (queue->broken || !queue->memory)
 		return;
-	__atomic_store_n(&used(queue)->flags, wanted ? 0 : RINGVISOR_VIRTQUEUE_USED_NO_NOTIFY,
+	__atomic_store_n(&queue->used->flags, wanted ? 0 : RINGVISOR_VIRTQUEUE_USED_NO_NOTIFY,
 			 __ATOMIC_RELAXED);
 	if (wanted) /* the flag before our next look at the ring; turning it off needs no fence */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -92,7 +81,7 @@ bool virtqueue_guest_wants_wakeup(const struct virtqueue_device *queue)
 	if (queue->broken || !queue->memory)
 		return false;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* our used index before the guest's flag */
-	uint16_t flags = __atomic_load_n(&available(queue)->flags, __ATOMIC_RELAXED);
+	uint16_t flags = __atomic_load_n(&queue->available->flags, __ATOMIC_RELAXED);
 	return !(flags & RINGVISOR_VIRTQUEUE_AVAILABLE_NO_INTERRUPT);
 }
 
@@ -109,15 +98,14 @@ enum virtqueue_pop_result virtqueue_pop(struct virtqueue_device *queue,
 				   pending, queue->size);
 
 	uint16_t slot = queue->next_available & (queue->size - 1);
-	uint16_t head = __atomic_load_n(&available(queue)->ring[slot], __ATOMIC_RELAXED);
+	uint16_t head = __atomic_load_n(&queue->available->ring[slot], __ATOMIC_RELAXED);
 	if (head >= queue->size)
 		return mark_broken(queue, "available entry %u names descriptor %u of %u", slot,
 				   head, queue->size);
 
 	memset(chain, 0, offsetof(struct virtqueue_chain, segments));
 	chain->head = head;
-	const struct ringvisor_virtqueue_descriptor *table =
-		guest_memory_at(queue->memory, queue->descriptor_table);
+	const struct ringvisor_virtqueue_descriptor *table = queue->descriptors;
 	uint16_t index = head;
 	for (unsigned count = 0;; count++) {
 		/* A chain longer than the ring must revisit a descriptor: it is a loop. */
@@ -139,10 +127,12 @@ enum virtqueue_pop_result virtqueue_pop(struct virtqueue_device *queue,
 			return mark_broken(queue, "descriptor %u has unsupported flags %#x", index,
 					   descriptor.flags);
 		bool writable = descriptor.flags & RINGVISOR_VIRTQUEUE_DESCRIPTOR_WRITE;
-		if (writable ? !guest_memory_is_writable_guest_buffer(
-				       queue->memory, descriptor.address, descriptor.length)
-			     : !guest_memory_is_guest_buffer(queue->memory, descriptor.address,
-							     descriptor.length))
+		void *buffer =
+			writable ? guest_memory_checked_writable(queue->memory, descriptor.address,
+								 descriptor.length)
+				 : guest_memory_checked(queue->memory, descriptor.address,
+							descriptor.length);
+		if (!buffer)
 			return mark_broken(queue,
 					   "descriptor %u's buffer [%#llx, +%u) is not in the "
 					   "guest's %sRAM",
@@ -155,7 +145,7 @@ enum virtqueue_pop_result virtqueue_pop(struct virtqueue_device *queue,
 		if (descriptor.length > 0) {
 			struct iovec *segment =
 				&chain->segments[chain->readable_count + chain->writable_count];
-			segment->iov_base = guest_memory_at(queue->memory, descriptor.address);
+			segment->iov_base = buffer;
 			segment->iov_len = descriptor.length;
 			if (writable) {
 				chain->writable_count++;
@@ -186,7 +176,7 @@ void virtqueue_push(struct virtqueue_device *queue, uint16_t head, uint32_t writ
 	if (queue->broken)
 		return;
 	struct ringvisor_virtqueue_used_element element = { .id = head, .length = written };
-	struct ringvisor_virtqueue_used *ring = used(queue);
+	struct ringvisor_virtqueue_used *ring = queue->used;
 	memcpy(&ring->ring[queue->next_used & (queue->size - 1)], &element, sizeof element);
 	queue->next_used++;
 	store_index(&ring->index, queue->next_used);

@@ -26,9 +26,10 @@
 struct virtqueue_device {
 	const struct guest_memory *memory;
 	uint16_t size; /* entries; a power of two */
-	uint64_t descriptor_table;
-	uint64_t available_ring;
-	uint64_t used_ring;
+	/* The three rings, checked once by virtqueue_configure() and translated then. */
+	const struct ringvisor_virtqueue_descriptor *descriptors;
+	struct ringvisor_virtqueue_available *available;
+	struct ringvisor_virtqueue_used *used;
 	uint16_t next_available; /* the next available entry we will take */
 	uint16_t next_used;	 /* the next used entry we will fill */
 	bool broken;

@@ -25,7 +25,7 @@ _Static_assert(sizeof(struct ringvisor_boot_info) <= RINGVISOR_PAGE_SIZE,
 void boot_info_write(struct vm *vm, int argument_count, char **arguments)
 {
 	struct ringvisor_boot_info *info =
-		guest_memory_at(&vm->memory, RINGVISOR_BOOT_INFO_ADDRESS);
+		guest_memory_launcher_pages(&vm->memory, RINGVISOR_BOOT_INFO_ADDRESS, sizeof *info);
 	memset(info, 0, sizeof *info);
 	info->magic = RINGVISOR_BOOT_MAGIC;
 	info->abi_version = RINGVISOR_ABI_VERSION;
@@ -48,7 +48,8 @@ void boot_info_write(struct vm *vm, int argument_count, char **arguments)
 	for (unsigned index = 0; index < vm->nic_count; index++)
 		nic_device_describe(&vm->nics[index], &info->nics[index]);
 
-	char *strings = guest_memory_at(&vm->memory, RINGVISOR_ARGUMENTS_ADDRESS);
+	char *strings = guest_memory_launcher_pages(&vm->memory, RINGVISOR_ARGUMENTS_ADDRESS,
+						    RINGVISOR_ARGUMENTS_MAX_BYTES);
 	size_t used = 0;
 	for (int index = 0; index < argument_count; index++) {
 		size_t length = strlen(arguments[index]) + 1;

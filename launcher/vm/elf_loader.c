@@ -193,7 +193,11 @@ static void load_segments(struct elf_image *image, const uint8_t *file, size_t s
 		}
 		image->segment_count++;
 
-		uint8_t *destination = guest_memory_at(memory, program.p_vaddr);
+		/* Checked above with the ELF's own words; this is the one way into guest RAM. */
+		uint8_t *destination =
+			guest_memory_checked(memory, program.p_vaddr, program.p_memsz);
+		if (!destination)
+			fail("guest %s: segment %u is outside guest RAM", path, index);
 		/* The rest (BSS) is already zero: guest RAM is fresh anonymous memory, and not
 		 * touching it keeps a large BSS from costing host memory before it is used. */
 		memcpy(destination, file + program.p_offset, program.p_filesz);

@@ -1,4 +1,4 @@
-/* Guest RAM: one mapping, bounds checks for every guest-supplied address (see guest_memory.h). */
+/* Guest RAM: one mapping, and the one checked way into it (see guest_memory.h). */
 #include "vm/guest_memory.h"
 
 #include <string.h>
@@ -31,29 +31,19 @@ void guest_memory_destroy(struct guest_memory *memory)
 	memory->size = 0;
 }
 
-bool guest_memory_contains(const struct guest_memory *memory, uint64_t address, uint64_t length)
+/* Written so that no sum can overflow. */
+static bool contains(const struct guest_memory *memory, uint64_t address, uint64_t length)
 {
-	/* Written so that no sum can overflow. */
 	return address <= memory->size && length <= memory->size - address;
 }
 
-bool guest_memory_is_guest_buffer(const struct guest_memory *memory, uint64_t address,
-				  uint64_t length)
+static bool overlaps_read_only(const struct guest_memory *memory, uint64_t address, uint64_t length)
 {
-	return address >= RINGVISOR_GUEST_IMAGE_START &&
-	       guest_memory_contains(memory, address, length);
-}
-
-bool guest_memory_is_writable_guest_buffer(const struct guest_memory *memory, uint64_t address,
-					   uint64_t length)
-{
-	if (!guest_memory_is_guest_buffer(memory, address, length))
-		return false;
 	for (unsigned index = 0; index < memory->read_only_count; index++)
 		if (address < memory->read_only[index].end &&
 		    memory->read_only[index].start < address + length)
-			return false;
-	return true;
+			return true;
+	return false;
 }
 
 void guest_memory_add_read_only(struct guest_memory *memory, uint64_t start, uint64_t end)
@@ -66,10 +56,34 @@ void guest_memory_add_read_only(struct guest_memory *memory, uint64_t start, uin
 	memory->read_only_count++;
 }
 
+void *guest_memory_checked(const struct guest_memory *memory, uint64_t address, uint64_t length)
+{
+	if (address < RINGVISOR_GUEST_IMAGE_START || !contains(memory, address, length))
+		return NULL;
+	return memory->base + address;
+}
+
+void *guest_memory_checked_writable(const struct guest_memory *memory, uint64_t address,
+				    uint64_t length)
+{
+	void *pointer = guest_memory_checked(memory, address, length);
+	return pointer && !overlaps_read_only(memory, address, length) ? pointer : NULL;
+}
+
+void *guest_memory_launcher_pages(const struct guest_memory *memory, uint64_t address,
+				  uint64_t length)
+{
+	if (address > RINGVISOR_GUEST_IMAGE_START ||
+	    length > RINGVISOR_GUEST_IMAGE_START - address || !contains(memory, address, length))
+		fail("launcher bug: [%#llx, +%#llx) is not among the launcher's own pages",
+		     (unsigned long long)address, (unsigned long long)length);
+	return memory->base + address;
+}
+
 bool guest_memory_read(const struct guest_memory *memory, uint64_t address, void *out,
 		       size_t length)
 {
-	if (!guest_memory_contains(memory, address, length))
+	if (!contains(memory, address, length))
 		return false;
 	memcpy(out, memory->base + address, length);
 	return true;

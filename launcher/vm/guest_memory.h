@@ -1,9 +1,11 @@
 /*
  * Guest RAM as the launcher sees it: one anonymous mapping, guest physical address 0 at
- * `base`. Every address that comes from the guest goes through guest_memory_check() or one
- * of the copy helpers before the launcher touches it: they refuse ranges that leave guest
- * RAM (including by integer overflow) and, for guest-supplied buffers, ranges that reach
- * into the launcher's own low megabyte.
+ * `base`. There is one way to turn an address the guest gave us into a host pointer, and it
+ * checks (as lguest's check_pointer and Solo5's HVT_CHECKED_GPA_P do): guest_memory_checked()
+ * hands out a pointer only for a range inside guest RAM (no integer overflow either) and above
+ * the launcher's own low megabyte, or NULL. The launcher's own pages there (page tables, GDT,
+ * boot information) are reached through guest_memory_launcher_pages(), which no guest address
+ * should ever be given to.
  */
 #ifndef RINGVISOR_GUEST_MEMORY_H
 #define RINGVISOR_GUEST_MEMORY_H
@@ -33,29 +35,26 @@ struct guest_memory {
 void guest_memory_create(struct guest_memory *memory, uint64_t size);
 void guest_memory_destroy(struct guest_memory *memory);
 
-/* True if [address, address + length) lies inside guest RAM. */
-bool guest_memory_contains(const struct guest_memory *memory, uint64_t address, uint64_t length);
-
-/* True if the guest may hand [address, address + length) to the launcher as a buffer:
- * inside RAM and above the launcher's area. */
-bool guest_memory_is_guest_buffer(const struct guest_memory *memory, uint64_t address,
-				  uint64_t length);
-
-/* True if the launcher may write [address, address + length) for the guest: a guest buffer
- * (above) that overlaps none of the read-only ranges. */
-bool guest_memory_is_writable_guest_buffer(const struct guest_memory *memory, uint64_t address,
-					   uint64_t length);
-
 /* Records a range the guest cannot write (a non-writable ELF segment, page-rounded). */
 void guest_memory_add_read_only(struct guest_memory *memory, uint64_t start, uint64_t end);
 
-/* Host pointer for a range already checked with one of the functions above. */
-static inline void *guest_memory_at(const struct guest_memory *memory, uint64_t address)
-{
-	return memory->base + address;
-}
+/* The host pointer for a buffer the guest hands the launcher, [address, address + length):
+ * NULL unless it lies inside RAM and above the launcher's area. A length of 0 is a valid,
+ * empty buffer. */
+void *guest_memory_checked(const struct guest_memory *memory, uint64_t address, uint64_t length);
 
-/* Copies a guest range out once; false (and nothing copied) if it is not all in RAM. */
+/* As guest_memory_checked(), for a buffer the launcher will write on the guest's behalf: NULL
+ * also if it overlaps a read-only range (writing there would undo the guest's W^X). */
+void *guest_memory_checked_writable(const struct guest_memory *memory, uint64_t address,
+				    uint64_t length);
+
+/* The launcher's own pages below RINGVISOR_GUEST_IMAGE_START (vm/layout.h), which the guest
+ * never names: for building them. A range outside that area is a launcher bug, and fails. */
+void *guest_memory_launcher_pages(const struct guest_memory *memory, uint64_t address,
+				  uint64_t length);
+
+/* Copies a range out once, from anywhere in RAM (the crash report reads the launcher's
+ * exception stack too); false (and nothing copied) if it is not all in RAM. */
 bool guest_memory_read(const struct guest_memory *memory, uint64_t address, void *out,
 		       size_t length);
 

@@ -33,9 +33,9 @@ static int64_t console_write(struct vm *vm, uint64_t address, uint64_t length)
 {
 	if (length > RINGVISOR_CONSOLE_WRITE_MAX)
 		return RINGVISOR_ERROR_BAD_ARGUMENT;
-	if (!guest_memory_is_guest_buffer(&vm->memory, address, length))
+	const uint8_t *bytes = guest_memory_checked(&vm->memory, address, length);
+	if (!bytes)
 		return RINGVISOR_ERROR_BAD_ADDRESS;
-	const uint8_t *bytes = guest_memory_at(&vm->memory, address);
 	uint64_t written = 0;
 	while (written < length) {
 		ssize_t done = write(STDOUT_FILENO, bytes + written, length - written);
@@ -86,8 +86,10 @@ static void guest_panic(struct vm *vm, uint64_t address, uint64_t length, uint64
 		length = PANIC_MESSAGE_MAX;
 	/* The guest's own memory only, as for console writes: the launcher's page tables and
 	 * descriptor tables are in RAM too, and are not the guest's to print. */
-	if (!guest_memory_is_guest_buffer(&vm->memory, address, length) ||
-	    !guest_memory_read(&vm->memory, address, message, length))
+	const char *text = guest_memory_checked(&vm->memory, address, length);
+	if (text)
+		memcpy(message, text, length);
+	else
 		length = (uint64_t)snprintf(message, sizeof message,
 					    "(message at %#llx is outside the guest's memory)",
 					    (unsigned long long)address);
@@ -102,9 +104,8 @@ void hypercall_handle(struct vm *vm, uint32_t block)
 {
 	struct ringvisor_hypercall call;
 	/* We write the result back, so the block must be where the guest could write it. */
-	if (block % 16 != 0 ||
-	    !guest_memory_is_writable_guest_buffer(&vm->memory, block, sizeof call) ||
-	    !guest_memory_read(&vm->memory, block, &call, sizeof call)) {
+	uint8_t *request = guest_memory_checked_writable(&vm->memory, block, sizeof call);
+	if (block % 16 != 0 || !request) {
 		char why[160];
 		snprintf(why, sizeof why,
 			 "hypercall request block at %#x is misaligned, not in guest RAM or in "
@@ -113,6 +114,7 @@ void hypercall_handle(struct vm *vm, uint32_t block)
 		finish(vm, crash_report_stop(vm, STATUS_GUEST_CRASHED, why));
 		return;
 	}
+	memcpy(&call, request, sizeof call); /* read once: the guest may change it meanwhile */
 
 	int64_t result;
 	switch (call.number) {
@@ -137,7 +139,5 @@ void hypercall_handle(struct vm *vm, uint32_t block)
 		result = RINGVISOR_ERROR_BAD_CALL;
 		break;
 	}
-	memcpy((uint8_t *)guest_memory_at(&vm->memory, block) +
-		       offsetof(struct ringvisor_hypercall, result),
-	       &result, sizeof result);
+	memcpy(request + offsetof(struct ringvisor_hypercall, result), &result, sizeof result);
 }

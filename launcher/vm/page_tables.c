@@ -66,8 +66,8 @@ static bool region_needs_small_pages(const struct elf_image *image, uint64_t reg
 
 uint64_t page_tables_build(struct guest_memory *memory, const struct elf_image *image)
 {
-	uint64_t *pml4 = guest_memory_at(memory, LAYOUT_PML4);
-	uint64_t *pdpt = guest_memory_at(memory, LAYOUT_PDPT);
+	uint64_t *pml4 = guest_memory_launcher_pages(memory, LAYOUT_PML4, PAGE_4K);
+	uint64_t *pdpt = guest_memory_launcher_pages(memory, LAYOUT_PDPT, PAGE_4K);
 	uint64_t next_table = LAYOUT_PAGE_TABLE_POOL;
 	const uint64_t table_flags = PAGE_PRESENT | PAGE_WRITABLE | PAGE_USER;
 
@@ -76,7 +76,8 @@ uint64_t page_tables_build(struct guest_memory *memory, const struct elf_image *
 	pml4[0] = LAYOUT_PDPT | table_flags;
 	for (uint64_t gigabyte = 0; gigabyte * PAGE_1G < memory->size; gigabyte++) {
 		uint64_t directory_address = LAYOUT_PAGE_DIRECTORIES + gigabyte * PAGE_4K;
-		uint64_t *directory = guest_memory_at(memory, directory_address);
+		uint64_t *directory =
+			guest_memory_launcher_pages(memory, directory_address, PAGE_4K);
 		memset(directory, 0, PAGE_4K);
 		pdpt[gigabyte] = directory_address | table_flags;
 
@@ -95,7 +96,7 @@ uint64_t page_tables_build(struct guest_memory *memory, const struct elf_image *
 				     image->path,
 				     (LAYOUT_PAGE_TABLE_POOL_END - LAYOUT_PAGE_TABLE_POOL) /
 					     PAGE_4K);
-			uint64_t *table = guest_memory_at(memory, next_table);
+			uint64_t *table = guest_memory_launcher_pages(memory, next_table, PAGE_4K);
 			directory[slot] = next_table | table_flags;
 			next_table += PAGE_4K;
 			for (unsigned entry = 0; entry < 512; entry++) {

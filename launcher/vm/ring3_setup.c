@@ -40,7 +40,7 @@
 
 static void write_gdt(struct vm *vm)
 {
-	uint64_t *gdt = guest_memory_at(&vm->memory, LAYOUT_GDT);
+	uint64_t *gdt = guest_memory_launcher_pages(&vm->memory, LAYOUT_GDT, 4096);
 	memset(gdt, 0, 4096);
 	/* Accessed bits preset: the CPU would otherwise write them, into a read-only GDT. */
 	gdt[SELECTOR_USER_DATA >> 3] = 0x00cff3000000ffffull; /* present, DPL3, data RW */
@@ -55,7 +55,8 @@ static void write_gdt(struct vm *vm)
 
 static void write_tss(struct vm *vm)
 {
-	uint8_t *tss = guest_memory_at(&vm->memory, LAYOUT_TSS);
+	uint8_t *tss =
+		guest_memory_launcher_pages(&vm->memory, LAYOUT_TSS, LAYOUT_TSS_PAGES * 4096);
 	memset(tss, 0, LAYOUT_TSS_PAGES * 4096);
 	uint64_t stack = LAYOUT_EXCEPTION_STACK_TOP;
 	memcpy(tss + 0x04, &stack, 8); /* RSP0: unused, since nothing ever enters ring 0 */
@@ -78,8 +79,8 @@ static void write_tss(struct vm *vm)
 
 static void write_exception_trampolines(struct vm *vm)
 {
-	uint8_t *code = guest_memory_at(&vm->memory, LAYOUT_TRAMPOLINES);
-	uint64_t *idt = guest_memory_at(&vm->memory, LAYOUT_IDT);
+	uint8_t *code = guest_memory_launcher_pages(&vm->memory, LAYOUT_TRAMPOLINES, 4096);
+	uint64_t *idt = guest_memory_launcher_pages(&vm->memory, LAYOUT_IDT, 4096);
 	memset(code, 0xcc, 4096); /* int3 between the stubs */
 	memset(idt, 0, 4096);
 	for (unsigned vector = 0; vector < EXCEPTION_VECTORS; vector++) {
