@@ -6,8 +6,9 @@
 
 #include <string.h>
 
-#define ETHERNET_HEADER_BYTES 14u
-#define ETHERTYPE_IPV4 0x0800u
+#include "nic/net_header.h"
+
+#define ETHERNET_TYPE 12 /* offset of the EtherType in the Ethernet header */
 #define IPV4_PROTOCOL_TCP 6u
 #define IPV4_MORE_FRAGMENTS 0x2000u
 #define IPV4_FRAGMENT_OFFSET 0x1fffu
@@ -15,14 +16,6 @@
 #define TCP_PSH 0x08u
 #define TCP_CWR 0x80u
 #define UDP_CHECKSUM_OFFSET 6u
-
-/* Offsets into struct virtio_net_hdr_v1. */
-#define HEADER_FLAGS 0
-#define HEADER_GSO_TYPE 1
-#define HEADER_GSO_SIZE 4
-#define HEADER_CSUM_START 6
-#define HEADER_CSUM_OFFSET 8
-#define HEADER_NUM_BUFFERS 10
 
 /* Offsets into the IPv4 header. */
 #define IPV4_TOTAL_LENGTH 2
@@ -43,17 +36,6 @@ static bool refuse(const char **reason, const char *why)
 	if (reason)
 		*reason = why;
 	return false;
-}
-
-static uint16_t get_le16(const uint8_t *at)
-{
-	return (uint16_t)(at[0] | at[1] << 8);
-}
-
-static void put_le16(uint8_t *at, uint16_t value)
-{
-	at[0] = (uint8_t)value;
-	at[1] = (uint8_t)(value >> 8);
 }
 
 static uint16_t get_be16(const uint8_t *at)
@@ -106,11 +88,12 @@ bool frame_finish_checksum(uint8_t *frame, size_t length, const char **reason)
 	const size_t header = RINGVISOR_NET_HEADER_BYTES;
 	if (length < header)
 		return refuse(reason, "frame shorter than its virtio-net header");
-	if (frame[HEADER_GSO_TYPE] != FRAME_GSO_NONE)
+	struct ringvisor_net_header net = net_header_load(frame);
+	if (net.gso_type != RINGVISOR_NET_GSO_NONE)
 		return refuse(reason, "a GSO frame is checksummed when it is segmented");
-	if (frame[HEADER_FLAGS] & FRAME_FLAG_NEEDS_CSUM) {
-		size_t start = header + get_le16(frame + HEADER_CSUM_START);
-		size_t offset = get_le16(frame + HEADER_CSUM_OFFSET);
+	if (net.flags & RINGVISOR_NET_HEADER_NEEDS_CSUM) {
+		size_t start = header + le16toh(net.checksum_start);
+		size_t offset = le16toh(net.checksum_offset);
 		if (start > length || offset + 2 > length - start)
 			return refuse(reason, "csum_start/csum_offset beyond the frame");
 		uint16_t checksum = checksum_of(add_to_sum(0, frame + start, length - start));
@@ -119,7 +102,8 @@ bool frame_finish_checksum(uint8_t *frame, size_t length, const char **reason)
 		put_be16(frame + start + offset, checksum);
 	}
 	/* Neither NEEDS_CSUM nor DATA_VALID: virtio's flags for a guest without GUEST_CSUM. */
-	frame[HEADER_FLAGS] = 0;
+	net.flags = 0;
+	net_header_store(frame, &net);
 	return true;
 }
 
@@ -134,9 +118,10 @@ bool frame_segmenter_start(struct frame_segmenter *segmenter, const uint8_t *fra
 	/* The virtio-net header. */
 	if (length < header)
 		return refuse(reason, "frame shorter than its virtio-net header");
-	if (frame[HEADER_GSO_TYPE] != FRAME_GSO_TCPV4)
+	struct ringvisor_net_header net = net_header_load(frame);
+	if (net.gso_type != RINGVISOR_NET_GSO_TCPV4)
 		return refuse(reason, "gso_type is not TCPv4");
-	uint16_t gso_size = get_le16(frame + HEADER_GSO_SIZE);
+	uint16_t gso_size = le16toh(net.gso_size);
 	if (gso_size == 0)
 		return refuse(reason, "gso_size is 0");
 	/* Checks run on a copy of the headers, so what is checked is what goes into every
@@ -148,12 +133,12 @@ bool frame_segmenter_start(struct frame_segmenter *segmenter, const uint8_t *fra
 							  : sizeof segmenter->headers);
 
 	/* Ethernet and the fixed part of IPv4. */
-	if (ethernet_bytes < ETHERNET_HEADER_BYTES + 20)
+	if (ethernet_bytes < RINGVISOR_ETHERNET_HEADER_BYTES + 20)
 		return refuse(reason, "frame too short for Ethernet and IPv4 headers");
-	if (get_be16(ethernet + 12) != ETHERTYPE_IPV4)
+	if (get_be16(ethernet + ETHERNET_TYPE) != RINGVISOR_ETHERTYPE_IPV4)
 		return refuse(reason, "not an IPv4 frame (VLAN tags are not supported)");
-	const uint8_t *ipv4 = ethernet + ETHERNET_HEADER_BYTES;
-	size_t ipv4_bytes = ethernet_bytes - ETHERNET_HEADER_BYTES;
+	const uint8_t *ipv4 = ethernet + RINGVISOR_ETHERNET_HEADER_BYTES;
+	size_t ipv4_bytes = ethernet_bytes - RINGVISOR_ETHERNET_HEADER_BYTES;
 	if (ipv4[0] >> 4 != 4)
 		return refuse(reason, "IP version is not 4");
 	size_t ipv4_header_bytes = (size_t)(ipv4[0] & 0x0f) * 4;
@@ -179,8 +164,8 @@ bool frame_segmenter_start(struct frame_segmenter *segmenter, const uint8_t *fra
 	if (total_length < ipv4_header_bytes + tcp_header_bytes)
 		return refuse(reason, "TCP data offset beyond the frame");
 
-	segmenter->payload =
-		frame + header + ETHERNET_HEADER_BYTES + ipv4_header_bytes + tcp_header_bytes;
+	segmenter->payload = frame + header + RINGVISOR_ETHERNET_HEADER_BYTES + ipv4_header_bytes +
+			     tcp_header_bytes;
 	segmenter->payload_bytes = (uint32_t)(total_length - ipv4_header_bytes - tcp_header_bytes);
 	segmenter->segment_payload = gso_size;
 	segmenter->ipv4_header_bytes = (uint16_t)ipv4_header_bytes;
@@ -199,8 +184,9 @@ size_t frame_segmenter_next_length(const struct frame_segmenter *segmenter)
 {
 	if (segmenter->done)
 		return 0;
-	return RINGVISOR_NET_HEADER_BYTES + ETHERNET_HEADER_BYTES + segmenter->ipv4_header_bytes +
-	       segmenter->tcp_header_bytes + next_payload_bytes(segmenter);
+	return RINGVISOR_NET_HEADER_BYTES + RINGVISOR_ETHERNET_HEADER_BYTES +
+	       segmenter->ipv4_header_bytes + segmenter->tcp_header_bytes +
+	       next_payload_bytes(segmenter);
 }
 
 size_t frame_segmenter_next(struct frame_segmenter *segmenter, uint8_t *out, size_t room)
@@ -213,13 +199,13 @@ size_t frame_segmenter_next(struct frame_segmenter *segmenter, uint8_t *out, siz
 	size_t ipv4_header_bytes = segmenter->ipv4_header_bytes;
 	size_t tcp_bytes = segmenter->tcp_header_bytes + payload_bytes;
 
-	memset(out, 0, RINGVISOR_NET_HEADER_BYTES);
 	/* One buffer per segment: virtio's num_buffers without MRG_RXBUF. */
-	put_le16(out + HEADER_NUM_BUFFERS, 1);
+	const struct ringvisor_net_header net = { .buffer_count = htole16(1) };
+	net_header_store(out, &net);
 	uint8_t *ethernet = out + RINGVISOR_NET_HEADER_BYTES;
 	memcpy(ethernet, segmenter->headers,
-	       ETHERNET_HEADER_BYTES + ipv4_header_bytes + segmenter->tcp_header_bytes);
-	uint8_t *ipv4 = ethernet + ETHERNET_HEADER_BYTES;
+	       RINGVISOR_ETHERNET_HEADER_BYTES + ipv4_header_bytes + segmenter->tcp_header_bytes);
+	uint8_t *ipv4 = ethernet + RINGVISOR_ETHERNET_HEADER_BYTES;
 	uint8_t *tcp = ipv4 + ipv4_header_bytes;
 	memcpy(tcp + segmenter->tcp_header_bytes, segmenter->payload + segmenter->payload_done,
 	       payload_bytes);

@@ -9,10 +9,9 @@
  * behalf: frame_finish_checksum() for the first, a frame_segmenter for the second, putting each
  * segment straight into one receive buffer.
  *
- * A frame here is what the NIC carries: a 12-byte struct virtio_net_hdr_v1 (little-endian
- * fields: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset, num_buffers), then an
- * Ethernet frame. Frames come from a guest and are hostile: every field is checked before it is
- * used, and each header field is read once.
+ * A frame here is what the NIC carries (abi/ringvisor_frame.h): a struct ringvisor_net_header,
+ * then an Ethernet frame. Frames come from a guest and are hostile: every field is checked
+ * before it is used, and the header is read once (nic/net_header.h).
  */
 #ifndef RINGVISOR_FRAME_OFFLOAD_H
 #define RINGVISOR_FRAME_OFFLOAD_H
@@ -21,18 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ringvisor_abi.h"
-
-/* Values of struct virtio_net_hdr_v1's flags and gso_type (virtio 1.x, 5.1.6), which the ABI
- * header does not name. */
-#define FRAME_FLAG_NEEDS_CSUM 1u /* csum_start/csum_offset name a partial checksum to finish */
-#define FRAME_FLAG_DATA_VALID 2u /* the transport checksum was already checked */
-#define FRAME_GSO_NONE 0u
-#define FRAME_GSO_TCPV4 1u
-
-#define FRAME_ETHERNET_HEADER_BYTES 14u
-/* The largest frame either way: the header, an Ethernet header and a 64 KiB IPv4 packet. */
-#define FRAME_BYTES_MAX (RINGVISOR_NET_HEADER_BYTES + FRAME_ETHERNET_HEADER_BYTES + 65535u)
+#include "ringvisor_frame.h"
 
 /*
  * Finishes a NEEDS_CSUM checksum: csum_start counts from the Ethernet header, and the 16-bit
@@ -75,7 +63,7 @@ struct frame_segmenter {
 	bool done;
 	/* The Ethernet, IPv4 and TCP headers, copied before they are checked: a sender changing
 	 * its frame after all can garble payload bytes, but not what was checked. */
-	uint8_t headers[14 + 60 + 60];
+	uint8_t headers[RINGVISOR_ETHERNET_HEADER_BYTES + 60 + 60];
 };
 
 /*

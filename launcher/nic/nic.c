@@ -95,8 +95,8 @@ void nic_device_create(struct nic_device *nic, struct vm *vm, unsigned index,
 	fault_injector_init(&nic->transmit_faults, &config->faults, 2 * index + 1);
 	if (fault_injector_active(&nic->receive_faults) ||
 	    fault_injector_active(&nic->transmit_faults)) {
-		nic->scratch = malloc(FRAME_BYTES_MAX);
-		nic->transmit_hold = malloc(FRAME_BYTES_MAX);
+		nic->scratch = malloc(RINGVISOR_FRAME_BYTES_MAX);
+		nic->transmit_hold = malloc(RINGVISOR_FRAME_BYTES_MAX);
 		if (!nic->scratch || !nic->transmit_hold)
 			fail("out of memory for fault injection buffers");
 	}
@@ -178,7 +178,7 @@ static long backend_receive(struct nic_device *nic, const struct virtqueue_chain
 	if (length < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	if ((uint64_t)length >= chain->writable_bytes || /* readv cut it short */
-	    length < (ssize_t)RINGVISOR_NET_HEADER_BYTES + 14)
+	    length < (ssize_t)(RINGVISOR_NET_HEADER_BYTES + RINGVISOR_ETHERNET_HEADER_BYTES))
 		return -EMSGSIZE;
 	return length;
 }
@@ -341,11 +341,11 @@ static bool receive_faults(struct nic_device *nic, struct virtqueue_chain *chain
 		nic->counters.injected_losses++;
 		return false;
 	}
-	uint8_t header[2];
-	struct iovec header_copy = { header, sizeof header };
+	struct ringvisor_net_header header;
+	struct iovec header_copy = { &header, sizeof header };
 	iovec_copy(&header_copy, 1, 0, segments, chain->writable_count, 0, sizeof header);
-	if (fault_roll(faults, faults->corrupt) && length <= FRAME_BYTES_MAX &&
-	    header[1] == 0 /* not GSO */) {
+	if (fault_roll(faults, faults->corrupt) && length <= RINGVISOR_FRAME_BYTES_MAX &&
+	    header.gso_type == RINGVISOR_NET_GSO_NONE) {
 		/* The frame is in guest buffers: gather it, corrupt it, put it back. */
 		struct iovec whole = { nic->scratch, length };
 		iovec_copy(&whole, 1, 0, segments, chain->writable_count, 0, length);
@@ -531,7 +531,7 @@ static void transmit_to_backend(struct nic_device *nic)
 		while (done < TRANSMIT_BATCH &&
 		       (result = virtqueue_pop(queue, &chain)) == VIRTQUEUE_CHAIN) {
 			if (chain.readable_bytes < RINGVISOR_NET_HEADER_BYTES ||
-			    chain.readable_bytes > FRAME_BYTES_MAX)
+			    chain.readable_bytes > RINGVISOR_FRAME_BYTES_MAX)
 				nic->counters.transmit_errors++; /* no frame can be that size */
 			else if (fault_injector_active(&nic->transmit_faults))
 				transmit_with_faults(nic, &chain);

@@ -11,6 +11,7 @@
  */
 #include "share/share_port.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,8 +20,17 @@
 #include "nic/iovec_copy.h"
 
 #define FEATURE(bit) (1ull << (bit))
-/* What routing looks at: the virtio-net header and the Ethernet header. */
-#define ROUTE_BYTES (RINGVISOR_NET_HEADER_BYTES + FRAME_ETHERNET_HEADER_BYTES)
+
+/* What routing looks at: the frame's header and its Ethernet header, copied once (out of guest
+ * memory, or out of a ring another process writes), and only ever decided on as copied. */
+struct route {
+	struct ringvisor_net_header header;
+	uint8_t destination[RINGVISOR_ETHERNET_ADDRESS_BYTES];
+	uint8_t source[RINGVISOR_ETHERNET_ADDRESS_BYTES];
+	uint8_t ethertype[2];
+};
+_Static_assert(sizeof(struct route) == RINGVISOR_NET_HEADER_BYTES + RINGVISOR_ETHERNET_HEADER_BYTES,
+	       "a route is the two headers, unpadded");
 /* Records that are not for our guest (flooded, malformed) skipped in one receive call, before
  * the I/O thread looks at its other work. */
 #define SKIPPED_RECORDS_MAX 64
@@ -195,7 +205,7 @@ static void ring_full(struct share_port *port, unsigned index)
 		port->counters.switch_wakeups_forced++;
 }
 
-static void send_to(struct share_port *port, unsigned index, const uint8_t *route,
+static void send_to(struct share_port *port, unsigned index, const struct route *route,
 		    const struct iovec *segments, unsigned count, size_t length)
 {
 	struct share_peer *peer = &port->peers[index];
@@ -205,8 +215,8 @@ static void send_to(struct share_port *port, unsigned index, const uint8_t *rout
 	}
 	if (!share_switch_reserve_transmit_ring(port, index))
 		return; /* no room in /dev/shm: counted and said once */
-	switch (share_ring_write(&peer->transmit, route, ROUTE_BYTES, segments, count,
-				 (uint32_t)length)) {
+	switch (share_ring_write(&peer->transmit, (const uint8_t *)route, sizeof *route, segments,
+				 count, (uint32_t)length)) {
 	case SHARE_RING_DONE:
 		wake_peer(port, index);
 		break;
@@ -225,37 +235,38 @@ static void send_to(struct share_port *port, unsigned index, const uint8_t *rout
 
 /* Offloads in a frame header that our guest did not negotiate: a TAP's kernel would refuse
  * them, and the receiving launcher must not have to guess. */
-static bool offloads_offered(const struct share_port *port, const uint8_t header[2])
+static bool offloads_offered(const struct share_port *port,
+			     const struct ringvisor_net_header *header)
 {
-	uint8_t flags = header[0], gso_type = header[1];
-	if ((flags & FRAME_FLAG_NEEDS_CSUM) &&
+	if ((header->flags & RINGVISOR_NET_HEADER_NEEDS_CSUM) &&
 	    !(port->guest_features & FEATURE(RINGVISOR_NIC_FEATURE_CSUM)))
 		return false;
-	return gso_type == FRAME_GSO_NONE ||
-	       (gso_type == FRAME_GSO_TCPV4 &&
+	return header->gso_type == RINGVISOR_NET_GSO_NONE ||
+	       (header->gso_type == RINGVISOR_NET_GSO_TCPV4 &&
 		(port->guest_features & FEATURE(RINGVISOR_NIC_FEATURE_HOST_TSO4)));
 }
 
 bool share_port_send(struct share_port *port, const struct iovec *segments, unsigned count,
 		     size_t length)
 {
-	uint8_t route[ROUTE_BYTES]; /* read once from guest memory; the ring gets this copy */
-	struct iovec route_buffer = { route, sizeof route };
-	if (length < ROUTE_BYTES || length > FRAME_BYTES_MAX ||
+	struct route route; /* read once from guest memory; the ring gets this copy */
+	struct iovec route_buffer = { &route, sizeof route };
+	if (length < sizeof route || length > RINGVISOR_FRAME_BYTES_MAX ||
 	    iovec_copy(&route_buffer, 1, 0, segments, count, 0, sizeof route) != sizeof route)
 		return false;
-	if (!offloads_offered(port, route)) {
+	if (!offloads_offered(port, &route.header)) {
 		port->counters.switch_dropped_not_offered++;
 		return false;
 	}
-	route[0] &= FRAME_FLAG_NEEDS_CSUM; /* DATA_VALID is a receiver's word, not a sender's */
-	const uint8_t *destination = route + RINGVISOR_NET_HEADER_BYTES;
-	learn(port, destination + 6);
+	/* DATA_VALID is a receiver's word, not a sender's */
+	route.header.flags &= RINGVISOR_NET_HEADER_NEEDS_CSUM;
+	const uint8_t *destination = route.destination;
+	learn(port, route.source);
 
 	if (!is_multicast(destination)) {
 		int index = find_port(port, destination);
 		if (index >= 0) {
-			send_to(port, (unsigned)index, route, segments, count, length);
+			send_to(port, (unsigned)index, &route, segments, count, length);
 			port->counters.switch_sent_unicast++;
 			return true;
 		}
@@ -264,7 +275,7 @@ bool share_port_send(struct share_port *port, const struct iovec *segments, unsi
 	bool sent = false;
 	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++) {
 		if (index != port->port && port_is_active(port, index)) {
-			send_to(port, index, route, segments, count, length);
+			send_to(port, index, &route, segments, count, length);
 			sent = true;
 		}
 	}
@@ -289,8 +300,8 @@ static long next_segment(struct share_port *port, const struct iovec *segments, 
 	}
 	if (count == 1 && need <= room) /* straight into the guest's buffer */
 		return (long)frame_segmenter_next(&port->segmenter, segments[0].iov_base, room);
-	size_t length =
-		frame_segmenter_next(&port->segmenter, port->segment_frame, FRAME_BYTES_MAX);
+	size_t length = frame_segmenter_next(&port->segmenter, port->segment_frame,
+					     RINGVISOR_FRAME_BYTES_MAX);
 	if (length > room)
 		return -EMSGSIZE;
 	struct iovec whole = { port->segment_frame, length };
@@ -324,8 +335,8 @@ static long receive_record(struct share_port *port, struct share_peer *peer, uns
 			   const struct iovec *segments, unsigned count, size_t room)
 {
 	uint32_t length;
-	enum share_ring_result result =
-		share_ring_peek(&peer->receive, ROUTE_BYTES, FRAME_BYTES_MAX, &length);
+	enum share_ring_result result = share_ring_peek(&peer->receive, sizeof(struct route),
+							RINGVISOR_FRAME_BYTES_MAX, &length);
 	if (result != SHARE_RING_DONE) {
 		if (result == SHARE_RING_CORRUPT) {
 			peer->receive_corrupt = true;
@@ -333,18 +344,18 @@ static long receive_record(struct share_port *port, struct share_peer *peer, uns
 		}
 		return 0;
 	}
-	uint8_t route[ROUTE_BYTES]; /* our copy: what we decide on is what the guest gets */
-	struct iovec route_buffer = { route, sizeof route };
+	struct route route; /* our copy: what we decide on is what the guest gets */
+	struct iovec route_buffer = { &route, sizeof route };
 	share_ring_copy_out(&peer->receive, 0, &route_buffer, 1, sizeof route);
-	const uint8_t *destination = route + RINGVISOR_NET_HEADER_BYTES;
+	const uint8_t *destination = route.destination;
 	if (!is_multicast(destination) && !is_ours(port, destination)) {
 		port->counters.switch_received_not_ours++; /* flooded, or misrouted */
 		share_ring_consume(&peer->receive, length);
 		return 0;
 	}
-	uint8_t flags = route[0], gso_type = route[1];
-	if ((flags & ~FRAME_FLAG_NEEDS_CSUM) ||
-	    (gso_type != FRAME_GSO_NONE && gso_type != FRAME_GSO_TCPV4)) {
+	uint8_t flags = route.header.flags, gso_type = route.header.gso_type;
+	if ((flags & ~RINGVISOR_NET_HEADER_NEEDS_CSUM) ||
+	    (gso_type != RINGVISOR_NET_GSO_NONE && gso_type != RINGVISOR_NET_GSO_TCPV4)) {
 		port->counters.switch_received_malformed++; /* no launcher of ours sends these */
 		share_ring_consume(&peer->receive, length);
 		return 0;
@@ -356,10 +367,11 @@ static long receive_record(struct share_port *port, struct share_peer *peer, uns
 	/* Large frames need checksum offload too (the TSO segments' checksums are partial). */
 	const uint64_t large = FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4) |
 			       FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM);
-	bool segment = gso_type != FRAME_GSO_NONE && (port->guest_features & large) != large;
-	bool checksum = (flags & FRAME_FLAG_NEEDS_CSUM) &&
+	bool segment =
+		gso_type != RINGVISOR_NET_GSO_NONE && (port->guest_features & large) != large;
+	bool checksum = (flags & RINGVISOR_NET_HEADER_NEEDS_CSUM) &&
 			!(port->guest_features & FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM));
-	route[10] = 1, route[11] = 0; /* num_buffers: one buffer per frame, always */
+	route.header.buffer_count = htole16(1); /* one buffer per frame, always */
 
 	if (!segment && !checksum) { /* the fast path: straight into the guest's buffer */
 		long delivered = -EMSGSIZE;
@@ -377,7 +389,7 @@ static long receive_record(struct share_port *port, struct share_peer *peer, uns
 	struct iovec whole = { port->offload_frame, length };
 	share_ring_copy_out(&peer->receive, 0, &whole, 1, length);
 	share_ring_consume(&peer->receive, length);
-	memcpy(port->offload_frame, route, sizeof route);
+	memcpy(port->offload_frame, &route, sizeof route);
 	const char *reason;
 	if (segment) {
 		if (!frame_segmenter_start(&port->segmenter, port->offload_frame, length,

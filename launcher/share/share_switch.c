@@ -354,8 +354,8 @@ void share_switch_join(struct share_port *port, const char *name, const uint8_t 
 	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++)
 		port->peers[index].wakeup_fd =
 			-1; /* our own entry's too: leaving closes every one */
-	port->offload_frame = malloc(FRAME_BYTES_MAX);
-	port->segment_frame = malloc(FRAME_BYTES_MAX);
+	port->offload_frame = malloc(RINGVISOR_FRAME_BYTES_MAX);
+	port->segment_frame = malloc(RINGVISOR_FRAME_BYTES_MAX);
 	if (!port->offload_frame || !port->segment_frame)
 		fail("switch %s: out of memory", name);
 	/* A FIFO whose reader died raises SIGPIPE on write; we want EPIPE, and a reclaim. */
