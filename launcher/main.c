@@ -26,7 +26,28 @@
 #include "nic/io_thread.h"
 #include "nic/nic.h"
 #include "options.h"
+#include "share/share_backend.h"
+#include "tap/tap.h"
+#include "tap/tap_backend.h"
 #include "vm/vm.h"
+
+/* The one place that knows which backends there are: the NIC device never asks. */
+static struct nic_backend *open_backend(const struct nic_config *config)
+{
+	if (config->backend == NIC_BACKEND_TAP)
+		return tap_backend_create(
+			tap_open(config->interface_name, config->bridge, config->mtu),
+			config->name);
+	return share_backend_join(config->switch_name, config->mac, config->mtu);
+}
+
+static void create_nic(struct nic_device *nic, struct vm *vm, unsigned index,
+		       struct nic_config *config)
+{
+	nic_config_choose_mac(config);
+	nic_device_create(nic, vm, index, config, open_backend(config));
+	nic_device_bind_doorbells(nic, vm);
+}
 
 int main(int argc, char **argv)
 {
@@ -37,7 +58,7 @@ int main(int argc, char **argv)
 	static struct nic_device nics[RINGVISOR_NICS_MAX];
 	vm_create(&vm, options.memory_bytes);
 	for (unsigned index = 0; index < options.nic_count; index++)
-		nic_device_create(&nics[index], &vm, index, &options.nics[index]);
+		create_nic(&nics[index], &vm, index, &options.nics[index]);
 	vm.nics = nics;
 	vm.nic_count = options.nic_count;
 	vm_load_guest(&vm, options.guest_path, options.guest_argument_count,

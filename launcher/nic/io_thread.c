@@ -104,7 +104,7 @@ void io_thread_start(struct io_thread *io, struct nic_device *nics, unsigned nic
 		      &nic->sources[NIC_EVENT_RECEIVE_DOORBELL]);
 		watch(io, nic->transmit_doorbell_fd, EPOLLIN,
 		      &nic->sources[NIC_EVENT_TRANSMIT_DOORBELL]);
-		watch(io, nic->backend_fd, 0,
+		watch(io, nic->backend->fd, 0,
 		      &nic->sources[NIC_EVENT_BACKEND_READABLE]); /* off for now */
 		nic->backend_watched = true;
 	}

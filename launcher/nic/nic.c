@@ -1,27 +1,22 @@
 /*
- * The paravirtual NIC (see nic.h): setup from the guest's hypercall, and the two data paths
- * the I/O thread runs. The backend functions near the top are the only places that know
- * whether a TAP or a switch port is behind the NIC.
+ * The paravirtual NIC's device model (see nic.h): setup from the guest's hypercall, and the two
+ * data paths the I/O thread runs between the virtqueues and the backend's operations.
  */
 #include "nic/nic.h"
 
 #include <errno.h>
-#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "fail.h"
 #include "nic/frame_offload.h"
 #include "nic/iovec_copy.h"
-#include "share/share_port.h"
-#include "tap/tap.h"
 #include "vm/vm.h"
 
 #define FEATURE(bit) (1ull << (bit))
@@ -49,44 +44,37 @@ static uint16_t transmit_doorbell_port(unsigned index)
 	return (uint16_t)(RINGVISOR_PORT_DOORBELL_FIRST + 4 * (2 * index + 1));
 }
 
-static int bind_doorbell(struct vm *vm, uint16_t port, const char *name)
+static void bind_doorbell(struct vm *vm, int fd, uint16_t port, const char *name)
 {
-	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	struct kvm_ioeventfd binding = {
 		.addr = port,
 		.len = 4,
 		.fd = fd,
 		.flags = KVM_IOEVENTFD_FLAG_PIO,
 	};
-	if (fd < 0 || ioctl(vm->vm_fd, KVM_IOEVENTFD, &binding) < 0)
+	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &binding) < 0)
 		fail_errno("cannot bind NIC %s's doorbell port %#x to an eventfd", name, port);
+}
+
+static int doorbell_eventfd(const char *name)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		fail_errno("cannot make an eventfd for NIC %s's doorbell", name);
 	return fd;
 }
 
 void nic_device_create(struct nic_device *nic, struct vm *vm, unsigned index,
-		       const struct nic_config *config)
+		       const struct nic_config *config, struct nic_backend *backend)
 {
 	memset(nic, 0, sizeof *nic);
 	nic->config = *config;
 	nic->index = index;
 	nic->vm = vm;
+	nic->backend = backend;
 	nic->epoll_fd = -1;
-	if (!config->mac_given) { /* a random locally administered unicast address */
-		nic->config.mac[0] = 0x52, nic->config.mac[1] = 0x54, nic->config.mac[2] = 0x00;
-		if (getrandom(nic->config.mac + 3, 3, 0) != 3)
-			fail_errno("getrandom for a MAC address");
-	}
-	if (config->backend == NIC_BACKEND_TAP) {
-		nic->backend_fd = tap_open(config->interface_name, config->bridge, config->mtu);
-	} else {
-		nic->share = malloc(sizeof *nic->share);
-		if (!nic->share)
-			fail("out of memory for NIC %s", config->name);
-		share_switch_join(nic->share, config->switch_name, nic->config.mac, config->mtu);
-		nic->backend_fd = share_port_wakeup_fd(nic->share);
-	}
-	nic->receive_doorbell_fd = bind_doorbell(vm, receive_doorbell_port(index), config->name);
-	nic->transmit_doorbell_fd = bind_doorbell(vm, transmit_doorbell_port(index), config->name);
+	nic->receive_doorbell_fd = doorbell_eventfd(config->name);
+	nic->transmit_doorbell_fd = doorbell_eventfd(config->name);
 	nic->sources[0] = (struct nic_event_source){ nic, NIC_EVENT_RECEIVE_DOORBELL };
 	nic->sources[1] = (struct nic_event_source){ nic, NIC_EVENT_TRANSMIT_DOORBELL };
 	nic->sources[2] = (struct nic_event_source){ nic, NIC_EVENT_BACKEND_READABLE };
@@ -102,15 +90,18 @@ void nic_device_create(struct nic_device *nic, struct vm *vm, unsigned index,
 	}
 }
 
+void nic_device_bind_doorbells(struct nic_device *nic, struct vm *vm)
+{
+	bind_doorbell(vm, nic->receive_doorbell_fd, receive_doorbell_port(nic->index),
+		      nic->config.name);
+	bind_doorbell(vm, nic->transmit_doorbell_fd, transmit_doorbell_port(nic->index),
+		      nic->config.name);
+}
+
 void nic_device_destroy(struct nic_device *nic)
 {
-	if (nic->share) {
-		share_switch_leave(nic->share); /* closes the FIFO, backend_fd */
-		free(nic->share);
-		nic->share = NULL;
-	} else {
-		close(nic->backend_fd);
-	}
+	nic->backend->operations->destroy(nic->backend);
+	nic->backend = NULL;
 	close(nic->receive_doorbell_fd);
 	close(nic->transmit_doorbell_fd);
 	free(nic->scratch);
@@ -140,63 +131,13 @@ static int64_t refuse_setup(const struct nic_device *nic, const char *why)
 	return RINGVISOR_ERROR_BAD_ARGUMENT;
 }
 
-/* ---- the backends: all that differs between a TAP and a switch port ----------------------- */
-
 /* What the guest negotiated decides what the backend may hand it. */
-static int64_t backend_set_guest_features(struct nic_device *nic, uint64_t features)
+static int64_t backend_accept_features(struct nic_device *nic, uint64_t features)
 {
-	if (nic->share) { /* the port finishes what the guest cannot (share_port.c) */
-		nic->share->guest_features = features;
-		return 0;
-	}
-	/* Tell the TAP what the guest can take; without TUN_F_CSUM it finishes checksums and
-	 * never hands us a frame larger than the MTU. */
-	unsigned offloads = 0;
-	if (features & FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM)) {
-		offloads |= TUN_F_CSUM;
-		if (features & FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4))
-			offloads |= TUN_F_TSO4;
-	}
-	int error = tap_set_offloads(nic->backend_fd, offloads);
-	if (error < 0) {
-		char why[96];
-		snprintf(why, sizeof why, "the TAP refused offloads %#x: %s", offloads,
-			 strerror(-error));
+	char why[96];
+	if (!nic->backend->operations->accept_features(nic->backend, features, why, sizeof why))
 		return refuse_setup(nic, why);
-	}
 	return 0;
-}
-
-/* Receives the next frame into `chain`: its length; 0 if none is waiting; -EMSGSIZE if one
- * did not fit (or was a runt) and was dropped; another -errno if the backend failed. */
-static long backend_receive(struct nic_device *nic, const struct virtqueue_chain *chain)
-{
-	if (nic->share)
-		return share_port_receive(nic->share, chain->segments, chain->writable_count,
-					  chain->writable_bytes);
-	ssize_t length = readv(nic->backend_fd, chain->segments, (int)chain->writable_count);
-	if (length < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-	if ((uint64_t)length >= chain->writable_bytes || /* readv cut it short */
-	    length < (ssize_t)(RINGVISOR_NET_HEADER_BYTES + RINGVISOR_ETHERNET_HEADER_BYTES))
-		return -EMSGSIZE;
-	return length;
-}
-
-/* Nothing more to receive. The TAP's readability is level-triggered; a switch port has to
- * ask for a wakeup, and returns true if a frame slipped in meanwhile. */
-static bool backend_receive_again(struct nic_device *nic)
-{
-	return nic->share && share_port_ask_for_wakeup(nic->share);
-}
-
-/* Sends one frame; false if it could not be sent at all. */
-static bool backend_send(struct nic_device *nic, const struct iovec *segments, unsigned count,
-			 size_t length)
-{
-	if (nic->share)
-		return share_port_send(nic->share, segments, count, length);
-	return writev(nic->backend_fd, segments, (int)count) == (ssize_t)length;
 }
 
 static bool configure_queue(struct nic_device *nic, struct virtqueue_device *queue,
@@ -235,7 +176,7 @@ int64_t nic_device_setup(struct nic_device *nic, uint64_t setup_address)
 	    !configure_queue(nic, &nic->transmit_queue, &setup.transmit, "transmit"))
 		return RINGVISOR_ERROR_BAD_ARGUMENT;
 
-	int64_t refused = backend_set_guest_features(nic, setup.features);
+	int64_t refused = backend_accept_features(nic, setup.features);
 	if (refused)
 		return refused;
 	__atomic_store_n(&nic->active, true, __ATOMIC_RELEASE);
@@ -250,11 +191,11 @@ int64_t nic_device_setup(struct nic_device *nic, uint64_t setup_address)
 /* ---- common to both directions --------------------------------------------------------- */
 
 /*
- * The one way a NIC stops: a hostile ring or a failed TAP. Its backend leaves the epoll set,
- * so a level-triggered "readable" (or an error epoll reports whatever we ask) cannot keep the
- * I/O thread spinning over a device that will never read again. (A broken share NIC keeps its
- * port until the launcher exits; frames for it fill its rings and are dropped, counted, by
- * their senders.)
+ * The one way a NIC stops: a hostile ring or a failed backend. The backend's fd leaves the
+ * epoll set, so a level-triggered "readable" (or an error epoll reports whatever we ask) cannot
+ * keep the I/O thread spinning over a device that will never read again. The backend itself
+ * stays until the launcher exits: frames for the NIC wait there, and are dropped (a TAP's
+ * queue, a switch port's rings fill, and their senders count the drops).
  */
 static void mark_broken(struct nic_device *nic, const char *reason)
 {
@@ -263,11 +204,10 @@ static void mark_broken(struct nic_device *nic, const char *reason)
 	nic->broken = true;
 	fprintf(stderr, "ringvisor: NIC %s: device broken: %s\n", nic->config.name, reason);
 	if (nic->backend_watched &&
-	    epoll_ctl(nic->epoll_fd, EPOLL_CTL_DEL, nic->backend_fd, NULL) == 0)
+	    epoll_ctl(nic->epoll_fd, EPOLL_CTL_DEL, nic->backend->fd, NULL) == 0)
 		nic->backend_watched = false;
 	nic->backend_reading = false;
-	if (nic->share)
-		share_port_pause_wakeups(nic->share);
+	nic->backend->operations->pause_receiving(nic->backend);
 }
 
 static void wake_guest_if_wanted(struct nic_device *nic, struct virtqueue_device *queue)
@@ -279,17 +219,17 @@ static void wake_guest_if_wanted(struct nic_device *nic, struct virtqueue_device
 		nic->counters.guest_wakeups++;
 }
 
-/* Off while the guest has no receive buffers: frames wait in the TAP's queue, or in the
- * switch's rings, and senders do not wake us for them. */
+/* Off while the guest has no receive buffers: frames wait in the backend (a TAP's queue, a
+ * switch port's rings), and nobody wakes us for them. */
 static void set_backend_reading(struct nic_device *nic, bool reading)
 {
-	if (!reading && nic->share)
-		share_port_pause_wakeups(nic->share);
+	if (!reading)
+		nic->backend->operations->pause_receiving(nic->backend);
 	if (nic->backend_reading == reading || !nic->backend_watched)
 		return;
 	struct epoll_event event = { .events = reading ? EPOLLIN : 0,
 				     .data.ptr = &nic->sources[NIC_EVENT_BACKEND_READABLE] };
-	if (epoll_ctl(nic->epoll_fd, EPOLL_CTL_MOD, nic->backend_fd, &event) < 0)
+	if (epoll_ctl(nic->epoll_fd, EPOLL_CTL_MOD, nic->backend->fd, &event) < 0)
 		fail_errno("epoll_ctl on NIC %s", nic->config.name);
 	nic->backend_reading = reading;
 }
@@ -406,8 +346,9 @@ static void receive_from_backend(struct nic_device *nic)
 				    "a receive chain is not one writable buffer of a frame's size");
 			break;
 		}
-		long length = backend_receive(nic, &chain);
-		if (length == -EMSGSIZE) {
+		long length = nic->backend->operations->receive(
+			nic->backend, chain.segments, chain.writable_count, chain.writable_bytes);
+		if (length == NIC_RECEIVE_TRUNCATED) {
 			nic->counters.receive_truncated++; /* too big for the buffer, or a runt */
 			virtqueue_unpop(queue);		   /* reuse the buffer */
 			continue;
@@ -421,7 +362,7 @@ static void receive_from_backend(struct nic_device *nic)
 				mark_broken(nic, why);
 				break;
 			}
-			if (backend_receive_again(nic))
+			if (nic->backend->operations->wait_for_frames(nic->backend))
 				continue;
 			break;
 		}
@@ -443,8 +384,8 @@ static void receive_from_backend(struct nic_device *nic)
 	}
 	if (delivered)
 		wake_guest_if_wanted(nic, queue);
-	if (frames == RECEIVE_BATCH && nic->share)
-		share_port_wake_self(nic->share); /* more to do: others first, then back here */
+	if (frames == RECEIVE_BATCH) /* more to do: others first, then back here */
+		nic->backend->operations->receive_later(nic->backend);
 }
 
 /* ---- guest to host: the transmit queue to the backend ------------------------------------- */
@@ -452,7 +393,7 @@ static void receive_from_backend(struct nic_device *nic)
 static void write_frame(struct nic_device *nic, const struct iovec *segments, unsigned count,
 			size_t length)
 {
-	if (!backend_send(nic, segments, count, length)) {
+	if (!nic->backend->operations->send(nic->backend, segments, count, length)) {
 		nic->counters.transmit_errors++;
 		return;
 	}
@@ -543,6 +484,7 @@ static void transmit_to_backend(struct nic_device *nic)
 		}
 		if (result == VIRTQUEUE_BROKEN) {
 			flush_held_transmit(nic, false);
+			nic->backend->operations->send_done(nic->backend);
 			mark_broken(nic, queue->broken_reason);
 			return;
 		}
@@ -559,6 +501,7 @@ static void transmit_to_backend(struct nic_device *nic)
 			break; /* nothing slipped in between our last look and the flag */
 	}
 	flush_held_transmit(nic, false);
+	nic->backend->operations->send_done(nic->backend);
 	if (done)
 		wake_guest_if_wanted(nic, queue);
 }
@@ -567,12 +510,11 @@ void nic_device_handle_event(struct nic_device *nic, enum nic_event event, bool 
 {
 	uint64_t count;
 	if (event == NIC_EVENT_BACKEND_READABLE && failed) {
-		mark_broken(nic, nic->share ? "the switch port's wakeup FIFO failed"
-					    : "the TAP failed (was it deleted?)");
+		mark_broken(nic, nic->backend->operations->failure);
 		return;
 	}
-	if (event == NIC_EVENT_BACKEND_READABLE && nic->share)
-		share_port_drain_wakeups(nic->share);
+	if (event == NIC_EVENT_BACKEND_READABLE)
+		nic->backend->operations->readable(nic->backend);
 	if (event != NIC_EVENT_BACKEND_READABLE) {
 		int fd = event == NIC_EVENT_RECEIVE_DOORBELL ? nic->receive_doorbell_fd
 							     : nic->transmit_doorbell_fd;
@@ -602,10 +544,8 @@ void nic_device_handle_event(struct nic_device *nic, enum nic_event event, bool 
 
 void nic_device_tick(struct nic_device *nic)
 {
-	if (!nic->share)
-		return; /* a TAP needs nothing: its readability is the kernel's */
-	share_switch_tick(nic->share);
-	/* A wakeup a dying sender took with it would leave frames waiting: look. */
+	if (!nic->backend->operations->tick(nic->backend))
+		return;
 	if (__atomic_load_n(&nic->active, __ATOMIC_ACQUIRE) && !nic->broken && nic->backend_reading)
 		receive_from_backend(nic);
 }
@@ -617,8 +557,7 @@ void nic_device_print_counters(const struct nic_device *nic, FILE *stream)
 		(unsigned long long)nic->counters.counter);
 	NIC_COUNTERS(NIC_PRINT_COUNTER)
 #undef NIC_PRINT_COUNTER
-	if (nic->share)
-		share_port_print_counters(nic->share, nic->config.name, stream);
+	nic->backend->operations->print_counters(nic->backend, nic->config.name, stream);
 	if (nic->broken)
 		fprintf(stream, "nic %s broken 1\n", nic->config.name);
 }

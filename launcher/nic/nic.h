@@ -1,14 +1,15 @@
 /*
- * The paravirtual NIC: virtio-net in all but transport (see the NIC section of
- * ringvisor_abi.h), with a backend behind it: a TAP device (tap/tap.c), or a port on a
- * shared-memory switch with other launchers (share/share_switch.h).
+ * The paravirtual NIC's device model: virtio-net in all but transport (see the NIC section of
+ * ringvisor_abi.h), with a backend behind it (nic_backend.h, an operations table): a TAP
+ * device (tap/), or a port on a shared-memory switch with other launchers (share/). The device
+ * never asks which.
  *
  * Two threads touch a NIC. The vCPU thread creates it and serves the guest's setup
  * hypercall; from the moment the NIC is active, only the I/O thread (io_thread.c) moves
  * frames: guest transmit chains go to the backend straight from guest memory (one writev to a
  * TAP, one copy into a switch ring), and frames from the backend go straight into the guest's
  * posted receive buffers (one readv, or one copy out of a ring). The NIC's own code (rings,
- * faults, counters, notification suppression) is the same for both backends.
+ * faults, counters, notification suppression) is the same whatever the backend.
  */
 #ifndef RINGVISOR_NIC_H
 #define RINGVISOR_NIC_H
@@ -19,6 +20,7 @@
 
 #include "ringvisor_abi.h"
 #include "nic/fault_injection.h"
+#include "nic/nic_backend.h"
 #include "nic_config.h"
 #include "nic/virtqueue.h"
 
@@ -48,13 +50,12 @@ struct nic_counters {
 };
 
 struct vm;
-struct share_port;
 
 /* What an epoll event for this NIC is about (io_thread.c keeps pointers to these). */
 enum nic_event {
 	NIC_EVENT_RECEIVE_DOORBELL,
 	NIC_EVENT_TRANSMIT_DOORBELL,
-	NIC_EVENT_BACKEND_READABLE, /* the TAP, or the switch port's wakeup FIFO */
+	NIC_EVENT_BACKEND_READABLE, /* the backend's fd */
 };
 
 struct nic_event_source {
@@ -66,9 +67,8 @@ struct nic_device {
 	struct nic_config config;
 	unsigned index;
 	struct vm *vm;
-	int backend_fd;		  /* epoll'd for frames: the TAP, or the switch port's FIFO */
-	struct share_port *share; /* the switch port, for a share NIC */
-	int receive_doorbell_fd;  /* eventfds bound to the doorbell ports with KVM_IOEVENTFD */
+	struct nic_backend *backend; /* its fd is epoll'd for frames */
+	int receive_doorbell_fd;     /* eventfds bound to the doorbell ports with KVM_IOEVENTFD */
 	int transmit_doorbell_fd;
 	int epoll_fd; /* the I/O thread's, for turning backend reading on and off */
 	struct nic_event_source sources[3];
@@ -92,10 +92,17 @@ struct nic_device {
 	struct nic_counters counters;
 };
 
-/* Opens the TAP or joins the switch, and binds the doorbells. Fails the launcher on any
- * problem. */
+/* A NIC in front of `backend` (which it owns from now on), with its doorbells' eventfds. Only
+ * the guest's memory and wakeup eventfd are taken from `vm`. Fails the launcher on any problem.
+ * The MAC is the config's: see nic_config_choose_mac(). */
 void nic_device_create(struct nic_device *nic, struct vm *vm, unsigned index,
-		       const struct nic_config *config);
+		       const struct nic_config *config, struct nic_backend *backend);
+
+/* Binds the doorbell eventfds to the NIC's ports (KVM_IOEVENTFD), so that a guest's `out` to
+ * one reaches the I/O thread without a vCPU exit to user space. */
+void nic_device_bind_doorbells(struct nic_device *nic, struct vm *vm);
+
+/* Destroys the backend too. */
 void nic_device_destroy(struct nic_device *nic);
 
 /* The boot information entry for this NIC. */
@@ -108,8 +115,8 @@ int64_t nic_device_setup(struct nic_device *nic, uint64_t setup_address);
  * reported an error or hang-up on it. */
 void nic_device_handle_event(struct nic_device *nic, enum nic_event event, bool failed);
 
-/* I/O thread, about once a second: a share NIC checks its port entry and its rings (nothing
- * is lost if a wakeup was); a TAP NIC has nothing to do. */
+/* I/O thread, about once a second: the backend's tick, and a look for frames it says may be
+ * waiting unannounced (a share port's, when a wakeup was lost). */
 void nic_device_tick(struct nic_device *nic);
 
 /* One `nic NAME COUNTER VALUE` line per counter. */

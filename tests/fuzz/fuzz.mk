@@ -3,8 +3,9 @@
 # corpus kept under $(BUILD)/fuzz/. `make fuzz` runs these and the network stack's (net.mk).
 # Included by the top Makefile, after tests/unit/launcher.mk (whose source lists it uses).
 
-NIC_FUZZ_SOURCES := launcher/nic/nic.c launcher/tap/tap.c launcher/nic/fault_injection.c \
-	$(SHARE_SOURCES) $(LAUNCHER_UNIT_SOURCES)
+NIC_FUZZ_SOURCES := launcher/nic/nic.c launcher/nic/fault_injection.c launcher/nic/frame_offload.c \
+	launcher/nic/iovec_copy.c launcher/tap/tap_backend.c launcher/tap/tap.c \
+	$(LAUNCHER_UNIT_SOURCES)
 LAUNCHER_FUZZ_CFLAGS = $(FUZZ_CFLAGS) $(LAUNCHER_INCLUDES)
 
 $(BUILD)/fuzz/virtqueue_fuzz: tests/fuzz/virtqueue_fuzz.c $(LAUNCHER_UNIT_SOURCES) \
