@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "fail.h"
+#include "nic/fault_injection.h"
 #include "nic/io_thread.h"
 #include "nic/nic.h"
 #include "options.h"
@@ -45,7 +46,10 @@ static void create_nic(struct nic_device *nic, struct vm *vm, unsigned index,
 		       struct nic_config *config)
 {
 	nic_config_choose_mac(config);
-	nic_device_create(nic, vm, index, config, open_backend(config));
+	/* The device, then the faults on its link (none unless configured), then the backend. */
+	struct nic_backend *backend =
+		fault_injection_wrap(open_backend(config), &config->faults, index);
+	nic_device_create(nic, vm, index, config, backend);
 	nic_device_bind_doorbells(nic, vm);
 }
 

@@ -1,8 +1,17 @@
 /*
  * Faults on a virtual link, since this host's kernel has no netem: each frame crossing a NIC
  * may be lost, duplicated, held back behind the next one (reordered) or have one byte flipped
- * (corrupted), each with its own probability, in both directions. A seeded generator per NIC
- * and direction makes a run repeatable: the same seed and the same frames give the same faults.
+ * (corrupted), each with its own probability, in both directions.
+ *
+ * It sits between the NIC's device model and its real backend, as a backend itself (the same
+ * operations table, nic_backend.h) wrapped around the real one: the device hands it every frame
+ * the guest sends and asks it for every frame the guest gets, and it passes them on, changed or
+ * not, to and from the backend. Neither the device nor the backend knows it is there. It owns
+ * the frames it holds back (one per direction for reordering, one duplicate on the way in) and
+ * a scratch buffer for corrupting, a frame's worth each.
+ *
+ * A seeded generator per NIC and direction makes a run repeatable: the same seed and the same
+ * frames give the same faults.
  */
 #ifndef RINGVISOR_FAULT_INJECTION_H
 #define RINGVISOR_FAULT_INJECTION_H
@@ -10,27 +19,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nic/nic_backend.h"
+
 struct fault_settings {
 	double loss, duplicate, reorder, corrupt; /* probabilities, 0..1 */
 	uint64_t seed;
 };
 
-struct fault_injector {
-	uint64_t state;
-	uint32_t loss, duplicate, reorder, corrupt; /* thresholds out of 2^32 */
-};
+/* True when any fault is configured. */
+bool fault_settings_active(const struct fault_settings *settings);
 
-/* `stream` tells apart the generators sharing one seed (each NIC, each direction). */
-void fault_injector_init(struct fault_injector *injector, const struct fault_settings *settings,
-			 uint64_t stream);
-
-/* True when any fault is configured; the data path skips all this when not. */
-bool fault_injector_active(const struct fault_injector *injector);
-
-/* One decision each; every call draws from the generator, so call them in a fixed order. */
-bool fault_roll(struct fault_injector *injector, uint32_t threshold);
-
-/* A number below `limit`, for choosing which byte to corrupt. */
-uint32_t fault_random_below(struct fault_injector *injector, uint32_t limit);
+/*
+ * `inner` with the faults of `settings` between it and the device. It is there even when no
+ * fault is configured, so that its counters are always printed with the NIC's (scripts read
+ * them): then it passes every call straight on and holds no buffers. `nic_index` tells apart
+ * the generators of NICs sharing one seed. The result owns `inner`: destroying it destroys
+ * both. Fails the launcher if out of memory.
+ */
+struct nic_backend *fault_injection_wrap(struct nic_backend *inner,
+					 const struct fault_settings *settings, unsigned nic_index);
 
 #endif

@@ -15,8 +15,6 @@
 #include <unistd.h>
 
 #include "fail.h"
-#include "nic/frame_offload.h"
-#include "nic/iovec_copy.h"
 #include "vm/vm.h"
 
 #define FEATURE(bit) (1ull << (bit))
@@ -78,16 +76,6 @@ void nic_device_create(struct nic_device *nic, struct vm *vm, unsigned index,
 	nic->sources[0] = (struct nic_event_source){ nic, NIC_EVENT_RECEIVE_DOORBELL };
 	nic->sources[1] = (struct nic_event_source){ nic, NIC_EVENT_TRANSMIT_DOORBELL };
 	nic->sources[2] = (struct nic_event_source){ nic, NIC_EVENT_BACKEND_READABLE };
-
-	fault_injector_init(&nic->receive_faults, &config->faults, 2 * index);
-	fault_injector_init(&nic->transmit_faults, &config->faults, 2 * index + 1);
-	if (fault_injector_active(&nic->receive_faults) ||
-	    fault_injector_active(&nic->transmit_faults)) {
-		nic->scratch = malloc(RINGVISOR_FRAME_BYTES_MAX);
-		nic->transmit_hold = malloc(RINGVISOR_FRAME_BYTES_MAX);
-		if (!nic->scratch || !nic->transmit_hold)
-			fail("out of memory for fault injection buffers");
-	}
 }
 
 void nic_device_bind_doorbells(struct nic_device *nic, struct vm *vm)
@@ -104,8 +92,6 @@ void nic_device_destroy(struct nic_device *nic)
 	nic->backend = NULL;
 	close(nic->receive_doorbell_fd);
 	close(nic->transmit_doorbell_fd);
-	free(nic->scratch);
-	free(nic->transmit_hold);
 }
 
 void nic_device_describe(const struct nic_device *nic, struct ringvisor_nic_info *info)
@@ -234,24 +220,6 @@ static void set_backend_reading(struct nic_device *nic, bool reading)
 	nic->backend_reading = reading;
 }
 
-/*
- * Corrupts a frame (virtio-net header, then Ethernet frame, in one buffer) as a wire would:
- * one byte flipped under checksums that the receiver will check. With checksum offload that
- * needs care: a NEEDS_CSUM checksum is not there yet (whoever finishes it would cover the bad
- * byte), and DATA_VALID tells the receiver not to look. So the checksum is finished here and
- * both flags dropped first. A GSO frame is segmented and checksummed after us, which would hide
- * the damage: those are left alone. Returns false if the frame was not corrupted.
- */
-static bool corrupt_frame(struct fault_injector *faults, uint8_t *frame, size_t length)
-{
-	const size_t header = RINGVISOR_NET_HEADER_BYTES;
-	const char *reason;
-	if (length <= header || !frame_finish_checksum(frame, length, &reason))
-		return false;
-	frame[header + fault_random_below(faults, (uint32_t)(length - header))] ^= 0xff;
-	return true;
-}
-
 /* ---- host to guest: the backend into the receive queue ------------------------------------ */
 
 static void deliver(struct nic_device *nic, uint16_t head, uint32_t length)
@@ -259,61 +227,6 @@ static void deliver(struct nic_device *nic, uint16_t head, uint32_t length)
 	virtqueue_push(&nic->receive_queue, head, length);
 	nic->counters.receive_frames++;
 	nic->counters.receive_bytes += length - RINGVISOR_NET_HEADER_BYTES;
-}
-
-/* Delivers a frame, then the one held back for reordering (which it has now overtaken). */
-static void push_received(struct nic_device *nic, uint16_t head, uint32_t length)
-{
-	deliver(nic, head, length);
-	if (nic->receive_held) {
-		nic->receive_held = false;
-		deliver(nic, nic->held_head, nic->held_length);
-		nic->counters.injected_reorders++;
-	}
-}
-
-/* Applies receive faults to a frame just read into `chain`; true if it is to be delivered. */
-static bool receive_faults(struct nic_device *nic, struct virtqueue_chain *chain, uint32_t length)
-{
-	struct fault_injector *faults = &nic->receive_faults;
-	struct iovec *segments = chain->segments;
-	if (fault_roll(faults, faults->loss)) {
-		nic->counters.injected_losses++;
-		return false;
-	}
-	struct ringvisor_net_header header;
-	struct iovec header_copy = { &header, sizeof header };
-	iovec_copy(&header_copy, 1, 0, segments, chain->writable_count, 0, sizeof header);
-	if (fault_roll(faults, faults->corrupt) && length <= RINGVISOR_FRAME_BYTES_MAX &&
-	    header.gso_type == RINGVISOR_NET_GSO_NONE) {
-		/* The frame is in guest buffers: gather it, corrupt it, put it back. */
-		struct iovec whole = { nic->scratch, length };
-		iovec_copy(&whole, 1, 0, segments, chain->writable_count, 0, length);
-		if (corrupt_frame(faults, nic->scratch, length)) {
-			iovec_copy(segments, chain->writable_count, 0, &whole, 1, 0, length);
-			nic->counters.injected_corruptions++;
-		}
-	}
-	if (fault_roll(faults, faults->duplicate)) {
-		struct virtqueue_chain copy;
-		enum virtqueue_pop_result result = virtqueue_pop(&nic->receive_queue, &copy);
-		if (result == VIRTQUEUE_CHAIN && copy.readable_count == 0 &&
-		    copy.writable_bytes >= length) {
-			iovec_copy(copy.segments, copy.writable_count, 0, segments,
-				   chain->writable_count, 0, length);
-			push_received(nic, copy.head, length);
-			nic->counters.injected_duplicates++;
-		} else if (result == VIRTQUEUE_CHAIN) {
-			virtqueue_unpop(&nic->receive_queue); /* not a usable receive buffer */
-		}
-	}
-	if (!nic->receive_held && fault_roll(faults, faults->reorder)) {
-		nic->receive_held = true; /* counted as a reorder once another frame overtakes it */
-		nic->held_head = chain->head;
-		nic->held_length = length;
-		return false;
-	}
-	return true;
 }
 
 static void receive_from_backend(struct nic_device *nic)
@@ -348,9 +261,10 @@ static void receive_from_backend(struct nic_device *nic)
 		}
 		long length = nic->backend->operations->receive(
 			nic->backend, chain.segments, chain.writable_count, chain.writable_bytes);
-		if (length == NIC_RECEIVE_TRUNCATED) {
-			nic->counters.receive_truncated++; /* too big for the buffer, or a runt */
-			virtqueue_unpop(queue);		   /* reuse the buffer */
+		if (length == NIC_RECEIVE_TRUNCATED || length == NIC_RECEIVE_DROPPED) {
+			if (length == NIC_RECEIVE_TRUNCATED) /* too big for the buffer, or a runt */
+				nic->counters.receive_truncated++;
+			virtqueue_unpop(queue); /* reuse the buffer */
 			continue;
 		}
 		if (length <= 0) {
@@ -366,20 +280,7 @@ static void receive_from_backend(struct nic_device *nic)
 				continue;
 			break;
 		}
-		if (fault_injector_active(&nic->receive_faults) &&
-		    !receive_faults(nic, &chain, (uint32_t)length)) {
-			if (!nic->receive_held || nic->held_head != chain.head)
-				virtqueue_unpop(queue); /* lost: the buffer is reused */
-			continue;
-		}
-		push_received(nic, chain.head, (uint32_t)length);
-		delivered++;
-	}
-	if (nic->receive_held) {
-		/* Frames are reordered within one batch only: never hold one back waiting for
-		 * traffic that may not come. Nothing overtook it, so it is no reorder. */
-		nic->receive_held = false;
-		deliver(nic, nic->held_head, nic->held_length);
+		deliver(nic, chain.head, (uint32_t)length);
 		delivered++;
 	}
 	if (delivered)
@@ -401,63 +302,6 @@ static void write_frame(struct nic_device *nic, const struct iovec *segments, un
 	nic->counters.transmit_bytes += length - RINGVISOR_NET_HEADER_BYTES;
 }
 
-/* Sends the frame held back for reordering; `overtaken` if another frame went out first. */
-static void flush_held_transmit(struct nic_device *nic, bool overtaken)
-{
-	if (!nic->transmit_held)
-		return;
-	nic->transmit_held = false;
-	if (overtaken)
-		nic->counters.injected_reorders++;
-	struct iovec held = { nic->transmit_hold, nic->transmit_held_length };
-	write_frame(nic, &held, 1, nic->transmit_held_length);
-}
-
-/* Gathers a chain into one buffer, for faults that change or keep a frame. */
-static struct iovec gather(const struct virtqueue_chain *chain, uint8_t *buffer)
-{
-	struct iovec whole = { buffer, chain->readable_bytes };
-	iovec_copy(&whole, 1, 0, chain->segments, chain->readable_count, 0, whole.iov_len);
-	return whole;
-}
-
-static void transmit_with_faults(struct nic_device *nic, const struct virtqueue_chain *chain)
-{
-	struct fault_injector *faults = &nic->transmit_faults;
-	size_t length = chain->readable_bytes;
-	if (fault_roll(faults, faults->loss)) {
-		nic->counters.injected_losses++;
-		return;
-	}
-	bool corrupt = fault_roll(faults, faults->corrupt);
-	bool duplicate = fault_roll(faults, faults->duplicate);
-	bool reorder = !nic->transmit_held && fault_roll(faults, faults->reorder);
-	if (reorder) {
-		gather(chain, nic->transmit_hold);
-		if (corrupt && corrupt_frame(faults, nic->transmit_hold, length))
-			nic->counters.injected_corruptions++;
-		nic->transmit_held = true;
-		nic->transmit_held_length = length;
-		return;
-	}
-	struct iovec single;
-	const struct iovec *segments = chain->segments;
-	unsigned count = chain->readable_count;
-	if (corrupt) {
-		single = gather(chain, nic->scratch);
-		if (corrupt_frame(faults, nic->scratch, length)) {
-			segments = &single, count = 1;
-			nic->counters.injected_corruptions++;
-		}
-	}
-	write_frame(nic, segments, count, length);
-	if (duplicate) {
-		write_frame(nic, segments, count, length);
-		nic->counters.injected_duplicates++;
-	}
-	flush_held_transmit(nic, true);
-}
-
 /* Chains sent per transmit doorbell before the I/O thread looks at its other work. */
 #define TRANSMIT_BATCH 256
 
@@ -474,8 +318,6 @@ static void transmit_to_backend(struct nic_device *nic)
 			if (chain.readable_bytes < RINGVISOR_NET_HEADER_BYTES ||
 			    chain.readable_bytes > RINGVISOR_FRAME_BYTES_MAX)
 				nic->counters.transmit_errors++; /* no frame can be that size */
-			else if (fault_injector_active(&nic->transmit_faults))
-				transmit_with_faults(nic, &chain);
 			else
 				write_frame(nic, chain.segments, chain.readable_count,
 					    chain.readable_bytes);
@@ -483,7 +325,6 @@ static void transmit_to_backend(struct nic_device *nic)
 			done++;
 		}
 		if (result == VIRTQUEUE_BROKEN) {
-			flush_held_transmit(nic, false);
 			nic->backend->operations->send_done(nic->backend);
 			mark_broken(nic, queue->broken_reason);
 			return;
@@ -500,7 +341,6 @@ static void transmit_to_backend(struct nic_device *nic)
 		if (virtqueue_pending(queue) == 0)
 			break; /* nothing slipped in between our last look and the flag */
 	}
-	flush_held_transmit(nic, false);
 	nic->backend->operations->send_done(nic->backend);
 	if (done)
 		wake_guest_if_wanted(nic, queue);
@@ -510,7 +350,7 @@ void nic_device_handle_event(struct nic_device *nic, enum nic_event event, bool 
 {
 	uint64_t count;
 	if (event == NIC_EVENT_BACKEND_READABLE && failed) {
-		mark_broken(nic, nic->backend->operations->failure);
+		mark_broken(nic, nic->backend->failure);
 		return;
 	}
 	if (event == NIC_EVENT_BACKEND_READABLE)

@@ -19,7 +19,6 @@
 #include <stdio.h>
 
 #include "ringvisor_abi.h"
-#include "nic/fault_injection.h"
 #include "nic/nic_backend.h"
 #include "nic_config.h"
 #include "nic/virtqueue.h"
@@ -37,11 +36,7 @@
 	X(transmit_errors)                                                                         \
 	X(receive_doorbells)                                                                       \
 	X(transmit_doorbells)                                                                      \
-	X(guest_wakeups)                                                                           \
-	X(injected_losses)                                                                         \
-	X(injected_duplicates)                                                                     \
-	X(injected_reorders)                                                                       \
-	X(injected_corruptions)
+	X(guest_wakeups)
 
 struct nic_counters {
 #define NIC_COUNTER_FIELD(name) uint64_t name;
@@ -79,15 +74,6 @@ struct nic_device {
 	struct virtqueue_device transmit_queue;
 	bool backend_reading;
 	bool backend_watched; /* in the epoll set at all; a failed backend is taken out */
-
-	struct fault_injector receive_faults, transmit_faults;
-	bool receive_held; /* reorder: a filled receive chain returned after the next one */
-	uint16_t held_head;
-	uint32_t held_length;
-	bool transmit_held; /* reorder: a transmit frame sent after the next one */
-	size_t transmit_held_length;
-	uint8_t *transmit_hold; /* a frame's worth each, only with faults configured */
-	uint8_t *scratch;
 
 	struct nic_counters counters;
 };

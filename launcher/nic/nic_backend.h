@@ -27,8 +27,6 @@ struct nic_backend;
 #define NIC_RECEIVE_DROPPED (-ECANCELED)  /* a frame was dropped on purpose: the buffer is free */
 
 struct nic_backend_operations {
-	/* What an error or hang-up on `fd` means, for the device's "broken" message. */
-	const char *failure;
 	/* The features the guest negotiated (bits of RINGVISOR_NIC_FEATURE_*), at setup: false,
 	 * with a reason in `why`, if the backend cannot give the guest what they promise. */
 	bool (*accept_features)(struct nic_backend *backend, uint64_t features, char *why,
@@ -65,7 +63,8 @@ struct nic_backend_operations {
 
 struct nic_backend {
 	const struct nic_backend_operations *operations;
-	int fd; /* what the I/O thread watches for frames */
+	int fd;		     /* what the I/O thread watches for frames */
+	const char *failure; /* what an error or hang-up on `fd` means, for the device's message */
 };
 
 #endif

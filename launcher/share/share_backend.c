@@ -81,7 +81,6 @@ static void destroy(struct nic_backend *backend)
 }
 
 static const struct nic_backend_operations share_operations = {
-	.failure = "the switch port's wakeup FIFO failed",
 	.accept_features = accept_features,
 	.send = send_frame,
 	.send_done = send_done,
@@ -102,6 +101,7 @@ struct nic_backend *share_backend_join(const char *name, const uint8_t mac[6], u
 		fail("out of memory for switch %s", name);
 	share_switch_join(&share->port, name, mac, mtu);
 	share->backend =
-		(struct nic_backend){ &share_operations, share_port_wakeup_fd(&share->port) };
+		(struct nic_backend){ &share_operations, share_port_wakeup_fd(&share->port),
+				      "the switch port's wakeup FIFO failed" };
 	return &share->backend;
 }

@@ -80,7 +80,6 @@ static void destroy(struct nic_backend *backend)
 }
 
 static const struct nic_backend_operations tap_operations = {
-	.failure = "the TAP failed (was it deleted?)",
 	.accept_features = accept_features,
 	.send = send_frame,
 	.send_done = nothing,
@@ -100,6 +99,6 @@ struct nic_backend *tap_backend_create(int fd, const char *name)
 	struct nic_backend *backend = malloc(sizeof *backend);
 	if (!backend)
 		fail("out of memory for TAP %s", name);
-	*backend = (struct nic_backend){ &tap_operations, fd };
+	*backend = (struct nic_backend){ &tap_operations, fd, "the TAP failed (was it deleted?)" };
 	return backend;
 }

@@ -1,10 +1,10 @@
 /*
  * libFuzzer harness for the NIC's device model: the input becomes the guest's rings and the
- * fault settings, a datagram socket pair stands in for the TAP under the real TAP backend, and
- * the real nic.c code runs both data paths over it: transmit chains are written to the "TAP",
- * frames waiting on it are read into receive chains. ASan catches any access outside guest RAM; the
- * harness checks that a broken device stays broken and never pushes more used entries than the ring
- * holds.
+ * fault settings, a datagram socket pair stands in for the TAP under the real TAP backend and
+ * the fault injector, and the real nic.c code runs both data paths over them: transmit chains are
+ * written to the "TAP", frames waiting on it are read into receive chains. ASan catches any access
+ * outside guest RAM; the harness checks that a broken device stays broken and never pushes more
+ * used entries than the ring holds.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nic/fault_injection.h"
 #include "nic/nic.h"
 #include "tap/tap_backend.h"
 #include "vm/vm.h"
@@ -71,7 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	strcpy(config.interface_name, "fuzz0");
 	strcpy(config.name, "fuzz0");
-	nic_device_create(&nic, &vm, 0, &config, tap_backend_create(tap[0], config.name));
+	struct nic_backend *backend = tap_backend_create(tap[0], config.name);
+	nic_device_create(&nic, &vm, 0, &config, fault_injection_wrap(backend, &config.faults, 0));
 	/* As io_thread_start() would, without a thread: the harness makes the calls itself. */
 	nic.epoll_fd = epoll_create1(0);
 	struct epoll_event event = { .events = 0, .data.ptr = &nic };
