@@ -97,17 +97,8 @@ void io_thread_start(struct io_thread *io, struct nic_device *nics, unsigned nic
 		fail_errno("setting up the I/O thread");
 	watch(io, io->stop_fd, EPOLLIN, &stop_source);
 	watch(io, io->signal_fd, EPOLLIN, &signal_source);
-	for (unsigned index = 0; index < nic_count; index++) {
-		struct nic_device *nic = &nics[index];
-		nic->epoll_fd = io->epoll_fd;
-		watch(io, nic->receive_doorbell_fd, EPOLLIN,
-		      &nic->sources[NIC_EVENT_RECEIVE_DOORBELL]);
-		watch(io, nic->transmit_doorbell_fd, EPOLLIN,
-		      &nic->sources[NIC_EVENT_TRANSMIT_DOORBELL]);
-		watch(io, nic->backend->fd, 0,
-		      &nic->sources[NIC_EVENT_BACKEND_READABLE]); /* off for now */
-		nic->backend_watched = true;
-	}
+	for (unsigned index = 0; index < nic_count; index++)
+		nic_device_watch(&nics[index], io->epoll_fd);
 	/* The thread starts with every signal blocked: SIGINT and SIGTERM must reach the vCPU
 	 * thread (they interrupt KVM_RUN), and SIGUSR1 arrives through the signalfd. */
 	sigset_t all, previous;

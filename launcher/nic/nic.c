@@ -86,6 +86,22 @@ void nic_device_bind_doorbells(struct nic_device *nic, struct vm *vm)
 		      nic->config.name);
 }
 
+static void watch(struct nic_device *nic, int fd, unsigned events, enum nic_event event)
+{
+	struct epoll_event watched = { .events = events, .data.ptr = &nic->sources[event] };
+	if (epoll_ctl(nic->epoll_fd, EPOLL_CTL_ADD, fd, &watched) < 0)
+		fail_errno("epoll_ctl for NIC %s", nic->config.name);
+}
+
+void nic_device_watch(struct nic_device *nic, int epoll_fd)
+{
+	nic->epoll_fd = epoll_fd;
+	watch(nic, nic->receive_doorbell_fd, EPOLLIN, NIC_EVENT_RECEIVE_DOORBELL);
+	watch(nic, nic->transmit_doorbell_fd, EPOLLIN, NIC_EVENT_TRANSMIT_DOORBELL);
+	watch(nic, nic->backend->fd, 0, NIC_EVENT_BACKEND_READABLE); /* off for now */
+	nic->backend_watched = true;
+}
+
 void nic_device_destroy(struct nic_device *nic)
 {
 	nic->backend->operations->destroy(nic->backend);

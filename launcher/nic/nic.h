@@ -88,6 +88,11 @@ void nic_device_create(struct nic_device *nic, struct vm *vm, unsigned index,
  * one reaches the I/O thread without a vCPU exit to user space. */
 void nic_device_bind_doorbells(struct nic_device *nic, struct vm *vm);
 
+/* Adds the NIC's doorbells and its backend's fd (not readable-watched yet: the first receive
+ * doorbell turns that on) to the I/O thread's epoll set, each event's data a struct
+ * nic_event_source. */
+void nic_device_watch(struct nic_device *nic, int epoll_fd);
+
 /* Destroys the backend too. */
 void nic_device_destroy(struct nic_device *nic);
 

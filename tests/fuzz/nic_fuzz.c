@@ -75,10 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct nic_backend *backend = tap_backend_create(tap[0], config.name);
 	nic_device_create(&nic, &vm, 0, &config, fault_injection_wrap(backend, &config.faults, 0));
 	/* As io_thread_start() would, without a thread: the harness makes the calls itself. */
-	nic.epoll_fd = epoll_create1(0);
-	struct epoll_event event = { .events = 0, .data.ptr = &nic };
-	epoll_ctl(nic.epoll_fd, EPOLL_CTL_ADD, tap[0], &event);
-	nic.backend_watched = true;
+	int epoll_fd = epoll_create1(0);
+	nic_device_watch(&nic, epoll_fd);
 
 	const char *reason;
 	uint64_t used = 0x1000;
@@ -124,8 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	while (recv(tap[1], frame, sizeof frame, 0) > 0) /* what the guest "sent" */
 		;
-	close(nic.epoll_fd);
 	nic_device_destroy(&nic); /* closes tap[0] */
+	close(epoll_fd);
 	close(tap[1]), close(vm.wake_fd);
 	free(vm.memory.base);
 	return 0;

@@ -33,8 +33,16 @@ $(LAUNCHER_UNIT_DIR)/test_share_switch: tests/unit/test_share_switch.c $(SHARE_S
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< $(SHARE_SOURCES) launcher/fail.c -lcmocka -o $@
 
+# The NIC's device model with a backend of the test's own, and the real fault injector.
+NIC_UNIT_SOURCES := launcher/nic/nic.c launcher/nic/fault_injection.c launcher/nic/frame_offload.c \
+	launcher/nic/iovec_copy.c $(LAUNCHER_UNIT_SOURCES)
+$(LAUNCHER_UNIT_DIR)/test_nic: tests/unit/test_nic.c $(NIC_UNIT_SOURCES) $(LAUNCHER_HEADERS)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< $(NIC_UNIT_SOURCES) -lcmocka -o $@
+
 LAUNCHER_UNIT_TESTS := $(LAUNCHER_UNIT_DIR)/test_virtqueue $(LAUNCHER_UNIT_DIR)/test_frame_offload \
-	$(LAUNCHER_UNIT_DIR)/test_share_ring $(LAUNCHER_UNIT_DIR)/test_share_switch
+	$(LAUNCHER_UNIT_DIR)/test_share_ring $(LAUNCHER_UNIT_DIR)/test_share_switch \
+	$(LAUNCHER_UNIT_DIR)/test_nic
 
 .PHONY: launcher-unit-tests
 launcher-unit-tests: $(LAUNCHER_UNIT_TESTS)
