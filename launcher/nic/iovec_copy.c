@@ -4,12 +4,12 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Moves *index and *offset forward over `skip` bytes of `segments`. */
-static void advance(const struct iovec *segments, unsigned count, unsigned *index, size_t *offset,
+/* Moves *index and *offset forward over `skip` bytes of `buffers`. */
+static void advance(const struct iovec *buffers, unsigned count, unsigned *index, size_t *offset,
 		    size_t skip)
 {
-	while (*index < count && skip >= segments[*index].iov_len - *offset) {
-		skip -= segments[*index].iov_len - *offset;
+	while (*index < count && skip >= buffers[*index].iov_len - *offset) {
+		skip -= buffers[*index].iov_len - *offset;
 		(*index)++;
 		*offset = 0;
 	}

@@ -276,7 +276,7 @@ static void receive_from_backend(struct nic_device *nic)
 			break;
 		}
 		long length = nic->backend->operations->receive(
-			nic->backend, chain.segments, chain.writable_count, chain.writable_bytes);
+			nic->backend, chain.buffers, chain.writable_count, chain.writable_bytes);
 		if (length == NIC_RECEIVE_TRUNCATED || length == NIC_RECEIVE_DROPPED) {
 			if (length == NIC_RECEIVE_TRUNCATED) /* too big for the buffer, or a runt */
 				nic->counters.receive_truncated++;
@@ -307,10 +307,10 @@ static void receive_from_backend(struct nic_device *nic)
 
 /* ---- guest to host: the transmit queue to the backend ------------------------------------- */
 
-static void write_frame(struct nic_device *nic, const struct iovec *segments, unsigned count,
+static void write_frame(struct nic_device *nic, const struct iovec *buffers, unsigned count,
 			size_t length)
 {
-	if (!nic->backend->operations->send(nic->backend, segments, count, length)) {
+	if (!nic->backend->operations->send(nic->backend, buffers, count, length)) {
 		nic->counters.transmit_errors++;
 		return;
 	}
@@ -335,7 +335,7 @@ static void transmit_to_backend(struct nic_device *nic)
 			    chain.readable_bytes > RINGVISOR_FRAME_BYTES_MAX)
 				nic->counters.transmit_errors++; /* no frame can be that size */
 			else
-				write_frame(nic, chain.segments, chain.readable_count,
+				write_frame(nic, chain.buffers, chain.readable_count,
 					    chain.readable_bytes);
 			virtqueue_push(queue, chain.head, 0);
 			done++;

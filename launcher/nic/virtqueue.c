@@ -103,7 +103,7 @@ enum virtqueue_pop_result virtqueue_pop(struct virtqueue_device *queue,
 		return mark_broken(queue, "available entry %u names descriptor %u of %u", slot,
 				   head, queue->size);
 
-	memset(chain, 0, offsetof(struct virtqueue_chain, segments));
+	memset(chain, 0, offsetof(struct virtqueue_chain, buffers));
 	chain->head = head;
 	const struct ringvisor_virtqueue_descriptor *table = queue->descriptors;
 	uint16_t index = head;
@@ -143,10 +143,10 @@ enum virtqueue_pop_result virtqueue_pop(struct virtqueue_device *queue,
 					   "descriptor %u is readable but follows a writable one",
 					   index);
 		if (descriptor.length > 0) {
-			struct iovec *segment =
-				&chain->segments[chain->readable_count + chain->writable_count];
-			segment->iov_base = buffer;
-			segment->iov_len = descriptor.length;
+			struct iovec *entry =
+				&chain->buffers[chain->readable_count + chain->writable_count];
+			entry->iov_base = buffer;
+			entry->iov_len = descriptor.length;
 			if (writable) {
 				chain->writable_count++;
 				chain->writable_bytes += descriptor.length;

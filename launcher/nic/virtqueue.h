@@ -36,14 +36,14 @@ struct virtqueue_device {
 	char broken_reason[160];
 };
 
-/* One chain, as host pointers into guest RAM: readable segments first, then writable ones. */
+/* One chain, as host pointers into guest RAM: readable buffers first, then writable ones. */
 struct virtqueue_chain {
 	uint16_t head;
 	unsigned readable_count;
 	unsigned writable_count;
 	uint64_t readable_bytes;
 	uint64_t writable_bytes;
-	struct iovec segments[VIRTQUEUE_CHAIN_MAX];
+	struct iovec buffers[VIRTQUEUE_CHAIN_MAX];
 };
 
 /* Checks the ring layout the guest asked for; false (with *reason set) if it is unusable. */

@@ -206,7 +206,7 @@ static void ring_full(struct share_port *port, unsigned index)
 }
 
 static void send_to(struct share_port *port, unsigned index, const struct route *route,
-		    const struct iovec *segments, unsigned count, size_t length)
+		    const struct iovec *buffers, unsigned count, size_t length)
 {
 	struct share_peer *peer = &port->peers[index];
 	if (peer->transmit_corrupt) {
@@ -215,7 +215,7 @@ static void send_to(struct share_port *port, unsigned index, const struct route 
 	}
 	if (!share_switch_reserve_transmit_ring(port, index))
 		return; /* no room in /dev/shm: counted and said once */
-	switch (share_ring_write(&peer->transmit, (const uint8_t *)route, sizeof *route, segments,
+	switch (share_ring_write(&peer->transmit, (const uint8_t *)route, sizeof *route, buffers,
 				 count, (uint32_t)length)) {
 	case SHARE_RING_DONE:
 		wake_peer(port, index);
@@ -246,13 +246,13 @@ static bool offloads_offered(const struct share_port *port,
 		(port->guest_features & FEATURE(RINGVISOR_NIC_FEATURE_HOST_TSO4)));
 }
 
-bool share_port_send(struct share_port *port, const struct iovec *segments, unsigned count,
+bool share_port_send(struct share_port *port, const struct iovec *buffers, unsigned count,
 		     size_t length)
 {
 	struct route route; /* read once from guest memory; the ring gets this copy */
 	struct iovec route_buffer = { &route, sizeof route };
 	if (length < sizeof route || length > RINGVISOR_FRAME_BYTES_MAX ||
-	    iovec_copy(&route_buffer, 1, 0, segments, count, 0, sizeof route) != sizeof route)
+	    iovec_copy(&route_buffer, 1, 0, buffers, count, 0, sizeof route) != sizeof route)
 		return false;
 	if (!offloads_offered(port, &route.header)) {
 		port->counters.switch_dropped_not_offered++;
@@ -266,7 +266,7 @@ bool share_port_send(struct share_port *port, const struct iovec *segments, unsi
 	if (!is_multicast(destination)) {
 		int index = find_port(port, destination);
 		if (index >= 0) {
-			send_to(port, (unsigned)index, &route, segments, count, length);
+			send_to(port, (unsigned)index, &route, buffers, count, length);
 			port->counters.switch_sent_unicast++;
 			return true;
 		}
@@ -275,7 +275,7 @@ bool share_port_send(struct share_port *port, const struct iovec *segments, unsi
 	bool sent = false;
 	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++) {
 		if (index != port->port && port_is_active(port, index)) {
-			send_to(port, index, &route, segments, count, length);
+			send_to(port, index, &route, buffers, count, length);
 			sent = true;
 		}
 	}
@@ -290,7 +290,7 @@ bool share_port_send(struct share_port *port, const struct iovec *segments, unsi
 
 /* The next segment of a frame being segmented for our guest; 0 when there are no more. A
  * segment too big for the buffer is dropped, so that the next call moves on. */
-static long next_segment(struct share_port *port, const struct iovec *segments, unsigned count,
+static long next_segment(struct share_port *port, const struct iovec *buffers, unsigned count,
 			 size_t room)
 {
 	size_t need = frame_segmenter_next_length(&port->segmenter);
@@ -299,13 +299,13 @@ static long next_segment(struct share_port *port, const struct iovec *segments, 
 		return 0;
 	}
 	if (count == 1 && need <= room) /* straight into the guest's buffer */
-		return (long)frame_segmenter_next(&port->segmenter, segments[0].iov_base, room);
+		return (long)frame_segmenter_next(&port->segmenter, buffers[0].iov_base, room);
 	size_t length = frame_segmenter_next(&port->segmenter, port->segment_frame,
 					     RINGVISOR_FRAME_BYTES_MAX);
 	if (length > room)
 		return -EMSGSIZE;
 	struct iovec whole = { port->segment_frame, length };
-	iovec_copy(segments, count, 0, &whole, 1, 0, length);
+	iovec_copy(buffers, count, 0, &whole, 1, 0, length);
 	return (long)length;
 }
 
@@ -328,11 +328,11 @@ static struct share_peer *next_ring_with_data(struct share_port *port, unsigned 
 
 /*
  * Takes one record off a ring and decides what our guest gets of it: returns its length
- * delivered into `segments`, 0 if it was not for us (or was bad, or is being segmented), or
+ * delivered into `buffers`, 0 if it was not for us (or was bad, or is being segmented), or
  * -EMSGSIZE if it did not fit.
  */
 static long receive_record(struct share_port *port, struct share_peer *peer, unsigned index,
-			   const struct iovec *segments, unsigned count, size_t room)
+			   const struct iovec *buffers, unsigned count, size_t room)
 {
 	uint32_t length;
 	enum share_ring_result result = share_ring_peek(&peer->receive, sizeof(struct route),
@@ -376,8 +376,8 @@ static long receive_record(struct share_port *port, struct share_peer *peer, uns
 	if (!segment && !checksum) { /* the fast path: straight into the guest's buffer */
 		long delivered = -EMSGSIZE;
 		if (length <= room) {
-			share_ring_copy_out(&peer->receive, 0, segments, count, length);
-			iovec_copy(segments, count, 0, &route_buffer, 1, 0, sizeof route);
+			share_ring_copy_out(&peer->receive, 0, buffers, count, length);
+			iovec_copy(buffers, count, 0, &route_buffer, 1, 0, sizeof route);
 			delivered = length;
 		}
 		share_ring_consume(&peer->receive, length);
@@ -399,7 +399,7 @@ static long receive_record(struct share_port *port, struct share_peer *peer, uns
 		}
 		port->segmenting = true;
 		port->counters.switch_segmented++;
-		return next_segment(port, segments, count, room);
+		return next_segment(port, buffers, count, room);
 	}
 	if (!frame_finish_checksum(port->offload_frame, length, &reason)) {
 		port->counters.switch_received_malformed++;
@@ -408,15 +408,15 @@ static long receive_record(struct share_port *port, struct share_peer *peer, uns
 	port->counters.switch_checksummed++;
 	if (length > room)
 		return -EMSGSIZE;
-	iovec_copy(segments, count, 0, &whole, 1, 0, length);
+	iovec_copy(buffers, count, 0, &whole, 1, 0, length);
 	return length;
 }
 
-long share_port_receive(struct share_port *port, const struct iovec *segments, unsigned count,
+long share_port_receive(struct share_port *port, const struct iovec *buffers, unsigned count,
 			size_t room)
 {
 	if (port->segmenting) {
-		long length = next_segment(port, segments, count, room);
+		long length = next_segment(port, buffers, count, room);
 		if (length != 0)
 			return length;
 	}
@@ -425,7 +425,7 @@ long share_port_receive(struct share_port *port, const struct iovec *segments, u
 	for (unsigned skipped = 0; skipped < SKIPPED_RECORDS_MAX; skipped++) {
 		if (!(peer = next_ring_with_data(port, &index)))
 			break;
-		long length = receive_record(port, peer, index, segments, count, room);
+		long length = receive_record(port, peer, index, buffers, count, room);
 		if (length != 0)
 			return length;
 	}

@@ -19,15 +19,15 @@ int share_port_wakeup_fd(const struct share_port *port);
 void share_port_drain_wakeups(struct share_port *port);
 
 /* Sends one frame from the guest (12-byte header + Ethernet frame, `length` bytes, in
- * `segments`) to the ports it is for. False if it is not a frame (no Ethernet header). A
+ * `buffers`) to the ports it is for. False if it is not a frame (no Ethernet header). A
  * destination whose ring is full drops it (and counts), never making us wait. */
-bool share_port_send(struct share_port *port, const struct iovec *segments, unsigned count,
+bool share_port_send(struct share_port *port, const struct iovec *buffers, unsigned count,
 		     size_t length);
 
-/* Moves the next frame for our guest into `segments` (room for `room` bytes): returns its
+/* Moves the next frame for our guest into `buffers` (room for `room` bytes): returns its
  * length, 0 if none is waiting. A frame too big for the buffer is dropped and reported as
  * -EMSGSIZE. */
-long share_port_receive(struct share_port *port, const struct iovec *segments, unsigned count,
+long share_port_receive(struct share_port *port, const struct iovec *buffers, unsigned count,
 			size_t room);
 
 /* Nothing more to receive: ask senders for a wakeup. Returns true if a frame arrived

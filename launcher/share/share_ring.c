@@ -7,7 +7,7 @@
 
 #define RING_MASK (SHARE_RING_BYTES - 1)
 
-/* The ring bytes from `position` for `length` bytes, as one or two segments (it wraps). */
+/* The ring bytes from `position` for `length` bytes, as one or two buffers (it wraps). */
 static unsigned ring_span(const struct share_ring *ring, uint32_t position, size_t length,
 			  struct iovec span[2])
 {
@@ -21,7 +21,7 @@ static unsigned ring_span(const struct share_ring *ring, uint32_t position, size
 }
 
 enum share_ring_result share_ring_write(struct share_ring *ring, const uint8_t *prefix,
-					size_t prefix_length, const struct iovec *segments,
+					size_t prefix_length, const struct iovec *buffers,
 					unsigned count, uint32_t length)
 {
 	uint32_t head = __atomic_load_n(&ring->indices->head, __ATOMIC_ACQUIRE);
@@ -44,7 +44,7 @@ enum share_ring_result share_ring_write(struct share_ring *ring, const uint8_t *
 		prefix_length = length;
 	source[0] = (struct iovec){ (void *)prefix, prefix_length };
 	iovec_copy(span, span_count, 0, source, 1, 0, prefix_length);
-	iovec_copy(span, span_count, prefix_length, segments, count, prefix_length,
+	iovec_copy(span, span_count, prefix_length, buffers, count, prefix_length,
 		   length - prefix_length);
 	ring->position += bytes;
 	__atomic_store_n(&ring->indices->tail, ring->position, __ATOMIC_RELEASE);

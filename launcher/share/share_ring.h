@@ -56,11 +56,11 @@ static inline uint32_t share_record_bytes(uint32_t length)
 
 /*
  * Producer. Writes one record of `length` bytes: first `prefix_length` bytes from `prefix`
- * (the launcher's own checked copy of the frame's headers), then the rest from `segments`
+ * (the launcher's own checked copy of the frame's headers), then the rest from `buffers`
  * (guest memory) starting `prefix_length` bytes in, and publishes it.
  */
 enum share_ring_result share_ring_write(struct share_ring *ring, const uint8_t *prefix,
-					size_t prefix_length, const struct iovec *segments,
+					size_t prefix_length, const struct iovec *buffers,
 					unsigned count, uint32_t length);
 
 /*

@@ -61,9 +61,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (vandalized_position)
 		sender->receive.position = tail >> 8;
 
-	struct iovec segments[2] = { { buffer, room / 2 }, { buffer + room / 2, room - room / 2 } };
+	struct iovec buffers[2] = { { buffer, room / 2 }, { buffer + room / 2, room - room / 2 } };
 	for (unsigned frames = 0; frames < 4096; frames++) {
-		long length = share_port_receive(&port, segments, buffer_count, room);
+		long length = share_port_receive(&port, buffers, buffer_count, room);
 		if (length == 0)
 			break;
 		if (length > (long)room)

@@ -109,8 +109,7 @@ static void test_transmit_chain_then_used(void **state)
 	assert_int_equal(fixture->chain.readable_count, 2);
 	assert_int_equal(fixture->chain.writable_count, 0);
 	assert_int_equal(fixture->chain.readable_bytes, 1512);
-	assert_ptr_equal(fixture->chain.segments[1].iov_base,
-			 fixture->memory.base + BUFFERS + 4096);
+	assert_ptr_equal(fixture->chain.buffers[1].iov_base, fixture->memory.base + BUFFERS + 4096);
 	assert_int_equal(virtqueue_pop(&fixture->queue, &fixture->chain), VIRTQUEUE_EMPTY);
 
 	virtqueue_push(&fixture->queue, 3, 0);
