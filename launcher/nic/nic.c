@@ -245,62 +245,81 @@ static void deliver(struct nic_device *nic, uint16_t head, uint32_t length)
 	nic->counters.receive_bytes += length - RINGVISOR_NET_HEADER_BYTES;
 }
 
-static void receive_from_backend(struct nic_device *nic)
+/* What one step of the receive loop came to. */
+enum receive_step {
+	STEP_DONE,  /* a buffer taken, or a frame delivered into it */
+	STEP_AGAIN, /* nothing this time; go round again */
+	STEP_STOP,  /* no buffer, no frame, or the device broke */
+};
+
+/* The guest's next receive buffer into *chain, checked. */
+static enum receive_step take_buffer(struct nic_device *nic, struct virtqueue_chain *chain)
 {
 	struct virtqueue_device *queue = &nic->receive_queue;
+	enum virtqueue_pop_result result = virtqueue_pop(queue, chain);
+	if (result == VIRTQUEUE_BROKEN) {
+		mark_broken(nic, queue->broken_reason);
+		return STEP_STOP;
+	}
+	if (result == VIRTQUEUE_EMPTY) {
+		/* Out of buffers: stop reading (the TAP queues, then drops; a switch ring fills,
+		 * then its senders drop) and ask for a doorbell when the guest posts more; look
+		 * once more in case it just did. */
+		virtqueue_set_doorbells_wanted(queue, true);
+		if (virtqueue_pending(queue) > 0) { /* it just did: no doorbell needed */
+			virtqueue_set_doorbells_wanted(queue, false);
+			return STEP_AGAIN;
+		}
+		nic->counters.receive_no_buffer++;
+		set_backend_reading(nic, false);
+		return STEP_STOP;
+	}
+	if (chain->readable_count > 0 || chain->writable_bytes < RINGVISOR_NET_HEADER_BYTES + 60) {
+		mark_broken(nic, "a receive chain is not one writable buffer of a frame's size");
+		return STEP_STOP;
+	}
+	return STEP_DONE;
+}
+
+/* The backend's next frame into the buffer just taken, and to the guest. */
+static enum receive_step fill_buffer(struct nic_device *nic, const struct virtqueue_chain *chain)
+{
+	long length = nic->backend->operations->receive(
+		nic->backend, chain->buffers, chain->writable_count, chain->writable_bytes);
+	if (length > 0) {
+		deliver(nic, chain->head, (uint32_t)length);
+		return STEP_DONE;
+	}
+	virtqueue_unpop(&nic->receive_queue); /* the buffer waits for the next frame */
+	if (length == NIC_RECEIVE_TRUNCATED) {
+		nic->counters.receive_truncated++; /* too big for the buffer, or a runt */
+		return STEP_AGAIN;
+	}
+	if (length == NIC_RECEIVE_DROPPED)
+		return STEP_AGAIN;
+	if (length < 0) {
+		char why[96];
+		snprintf(why, sizeof why, "receiving failed: %s", strerror((int)-length));
+		mark_broken(nic, why);
+		return STEP_STOP;
+	}
+	return nic->backend->operations->wait_for_frames(nic->backend) ? STEP_AGAIN : STEP_STOP;
+}
+
+static void receive_from_backend(struct nic_device *nic)
+{
 	struct virtqueue_chain chain;
 	unsigned delivered = 0, frames;
 	for (frames = 0; frames < RECEIVE_BATCH; frames++) {
-		enum virtqueue_pop_result result = virtqueue_pop(queue, &chain);
-		if (result == VIRTQUEUE_BROKEN) {
-			mark_broken(nic, queue->broken_reason);
+		enum receive_step step = take_buffer(nic, &chain);
+		if (step == STEP_DONE)
+			step = fill_buffer(nic, &chain);
+		if (step == STEP_STOP)
 			break;
-		}
-		if (result == VIRTQUEUE_EMPTY) {
-			/* Out of buffers: stop reading (the TAP queues, then drops; a switch ring
-			 * fills, then its senders drop) and ask for a doorbell when the guest posts
-			 * more; look once more in case it just did. */
-			virtqueue_set_doorbells_wanted(queue, true);
-			if (virtqueue_pending(queue) > 0) { /* it just did: no doorbell needed */
-				virtqueue_set_doorbells_wanted(queue, false);
-				continue;
-			}
-			nic->counters.receive_no_buffer++;
-			set_backend_reading(nic, false);
-			break;
-		}
-		if (chain.readable_count > 0 ||
-		    chain.writable_bytes < RINGVISOR_NET_HEADER_BYTES + 60) {
-			mark_broken(nic,
-				    "a receive chain is not one writable buffer of a frame's size");
-			break;
-		}
-		long length = nic->backend->operations->receive(
-			nic->backend, chain.buffers, chain.writable_count, chain.writable_bytes);
-		if (length == NIC_RECEIVE_TRUNCATED || length == NIC_RECEIVE_DROPPED) {
-			if (length == NIC_RECEIVE_TRUNCATED) /* too big for the buffer, or a runt */
-				nic->counters.receive_truncated++;
-			virtqueue_unpop(queue); /* reuse the buffer */
-			continue;
-		}
-		if (length <= 0) {
-			virtqueue_unpop(queue); /* nothing to read after all */
-			if (length < 0) {
-				char why[96];
-				snprintf(why, sizeof why, "receiving failed: %s",
-					 strerror((int)-length));
-				mark_broken(nic, why);
-				break;
-			}
-			if (nic->backend->operations->wait_for_frames(nic->backend))
-				continue;
-			break;
-		}
-		deliver(nic, chain.head, (uint32_t)length);
-		delivered++;
+		delivered += step == STEP_DONE;
 	}
 	if (delivered)
-		wake_guest_if_wanted(nic, queue);
+		wake_guest_if_wanted(nic, &nic->receive_queue);
 	if (frames == RECEIVE_BATCH) /* more to do: others first, then back here */
 		nic->backend->operations->receive_later(nic->backend);
 }
