@@ -12,12 +12,16 @@
  *     crash_report.c     what we say when it goes wrong
  *   nic/                 the paravirtual NIC's device model
  *     nic.c              the device: setup, the two data paths (virtqueue.c: the rings)
- *     fault_injection.c  loss, duplication, reordering, corruption on the link
- *     io_thread.c        the thread that moves its frames
- *     iovec_copy.c, frame_offload.c   the frame helpers the device and backends share
- *   tap/tap.c            the TAP backend
+ *     nic_backend.h      what the device asks of a backend: an operations table
+ *     fault_injection.c  loss, duplication, reordering, corruption: a backend in front of
+ *                        the real one
+ *     io_thread.c        the thread that moves the frames
+ *     iovec_copy.c, frame_offload.c, net_header.h   frame helpers the backends share
+ *   tap/                 the TAP backend: tap.c opens the device, tap_backend.c its operations
  *   share/               the share backend, a switch in shared memory between launchers
- *     share_switch.c     joining and leaving; share_port.c: the data path; share_ring.c
+ *     share_switch.c     joining and leaving; share_port.c: the data path; share_ring.c;
+ *     share_backend.c    its operations
+ * and below, main() putting them together: the VM, each NIC's backend, the I/O thread.
  */
 #include <sched.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
- * The I/O thread: one thread, one epoll set, every NIC's file descriptors (the TAP, the two
- * doorbell eventfds), SIGUSR1 for counters on demand, and an eventfd that tells it to stop.
+ * The I/O thread: one thread, one epoll set, every NIC's file descriptors (its backend's, the
+ * two doorbell eventfds), SIGUSR1 for counters on demand, and an eventfd that tells it to stop.
  * The vCPU thread never moves a frame; this thread never runs the guest. Once a second it also
  * gives every NIC a tick (nic_device_tick), for what no file descriptor announces.
  */

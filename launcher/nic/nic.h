@@ -9,7 +9,9 @@
  * frames: guest transmit chains go to the backend straight from guest memory (one writev to a
  * TAP, one copy into a switch ring), and frames from the backend go straight into the guest's
  * posted receive buffers (one readv, or one copy out of a ring). The NIC's own code (rings,
- * faults, counters, notification suppression) is the same whatever the backend.
+ * counters, notification suppression, a broken device) is the same whatever the backend;
+ * faults on the link are the fault injector's (fault_injection.h), a backend in front of the
+ * real one.
  */
 #ifndef RINGVISOR_NIC_H
 #define RINGVISOR_NIC_H
