@@ -25,9 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../abi/ringvisor_abi.h"
-#include "../launcher/fail.h"
-#include "../launcher/vm.h"
+#include "ringvisor_abi.h"
+#include "fail.h"
+#include "vm/vm.h"
 
 #define ROUNDS_MAX 64
 

@@ -6,7 +6,7 @@
 #ifndef RINGVISOR_FAIL_H
 #define RINGVISOR_FAIL_H
 
-#include "../abi/ringvisor_abi.h"
+#include "ringvisor_abi.h"
 
 /* Exit statuses. 0..RINGVISOR_EXIT_CODE_MAX are the guest's own exit codes. */
 enum launcher_status {

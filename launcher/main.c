@@ -2,26 +2,60 @@
  * ringvisor: runs a paravirtualized guest in ring 3 of a KVM virtual machine.
  *
  * Reading order, top to bottom, like lguest's launcher:
- *   options.c      what the user asked for
- *   kvm_vm.c       /dev/kvm, guest RAM, one vCPU
- *   elf_loader.c   the guest image, checked and loaded
- *   ring3_setup.c  page tables (page_tables.c), GDT, TSS, IDT, boot info (boot_info.c)
- *   vcpu_loop.c    KVM_RUN and every reason it returns
- *   hypercall.c    what the guest may ask of us
- *   nic.c          the paravirtual NIC (nic_config.c, virtqueue.c, fault_injection.c) and
- *                  its backends: tap.c, and the share switch (share_switch.c: joining;
- *                  share_port.c: the data path; share_ring.c; frame_offload.c)
- *   io_thread.c    the thread that moves its frames
- *   crash_report.c what we say when it goes wrong
+ *   options.c            what the user asked for (nic_config.c: each --net)
+ *   vm/                  the VM core
+ *     kvm_vm.c           /dev/kvm, guest RAM (guest_memory.c), one vCPU
+ *     elf_loader.c       the guest image, checked and loaded
+ *     ring3_setup.c      page tables (page_tables.c), GDT, TSS, IDT, boot info (boot_info.c)
+ *     vcpu_loop.c        KVM_RUN and every reason it returns
+ *     hypercall.c        what the guest may ask of us
+ *     crash_report.c     what we say when it goes wrong
+ *   nic/                 the paravirtual NIC's device model
+ *     nic.c              the device: setup, the two data paths (virtqueue.c: the rings)
+ *     nic_backend.h      what the device asks of a backend: an operations table
+ *     fault_injection.c  loss, duplication, reordering, corruption: a backend in front of
+ *                        the real one
+ *     io_thread.c        the thread that moves the frames
+ *     iovec_copy.c, frame_offload.c, net_header.h   frame helpers the backends share
+ *   tap/                 the TAP backend: tap.c opens the device, tap_backend.c its operations
+ *   share/               the share backend, a switch in shared memory between launchers
+ *     share_switch.c     joining and leaving; share_port.c: the data path; share_ring.c;
+ *     share_backend.c    its operations
+ * and below, main() putting them together: the VM, each NIC's backend, the I/O thread.
  */
 #include <sched.h>
 #include <stdio.h>
 
 #include "fail.h"
-#include "io_thread.h"
-#include "nic.h"
+#include "nic/fault_injection.h"
+#include "nic/io_thread.h"
+#include "nic/nic.h"
 #include "options.h"
-#include "vm.h"
+#include "share/share_backend.h"
+#include "tap/tap.h"
+#include "tap/tap_backend.h"
+#include "vm/vm.h"
+
+/* The one place that knows which backends there are: the NIC device never asks. */
+static struct nic_backend *open_backend(const struct nic_config *config)
+{
+	if (config->backend == NIC_BACKEND_TAP)
+		return tap_backend_create(
+			tap_open(config->interface_name, config->bridge, config->mtu),
+			config->name);
+	return share_backend_join(config->switch_name, config->mac, config->mtu);
+}
+
+static void create_nic(struct nic_device *nic, struct vm *vm, unsigned index,
+		       struct nic_config *config)
+{
+	nic_config_choose_mac(config);
+	/* The device, then the faults on its link (none unless configured), then the backend. */
+	struct nic_backend *backend =
+		fault_injection_wrap(open_backend(config), &config->faults, index);
+	nic_device_create(nic, vm, index, config, backend);
+	nic_device_bind_doorbells(nic, vm);
+}
 
 int main(int argc, char **argv)
 {
@@ -29,10 +63,10 @@ int main(int argc, char **argv)
 	options_parse(&options, argc, argv);
 
 	static struct vm vm;
-	static struct nic nics[RINGVISOR_NICS_MAX];
+	static struct nic_device nics[RINGVISOR_NICS_MAX];
 	vm_create(&vm, options.memory_bytes);
 	for (unsigned index = 0; index < options.nic_count; index++)
-		nic_create(&nics[index], &vm, index, &options.nics[index]);
+		create_nic(&nics[index], &vm, index, &options.nics[index]);
 	vm.nics = nics;
 	vm.nic_count = options.nic_count;
 	vm_load_guest(&vm, options.guest_path, options.guest_argument_count,
@@ -55,8 +89,8 @@ int main(int argc, char **argv)
 
 	for (unsigned index = 0; index < options.nic_count; index++) {
 		if (options.print_statistics)
-			nic_print_counters(&nics[index], stderr);
-		nic_destroy(&nics[index]);
+			nic_device_print_counters(&nics[index], stderr);
+		nic_device_destroy(&nics[index]);
 	}
 	vm_destroy(&vm);
 	return status;

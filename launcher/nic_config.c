@@ -1,4 +1,5 @@
-/* Parsing --net (see nic_config.h); every refusal names the key and the value. */
+/* Parsing --net (see nic_config.h); every refusal names the key and the value. And the MAC a NIC
+ * gets without mac=. */
 #include "nic_config.h"
 
 #include <arpa/inet.h>
@@ -6,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
-#include "share_switch.h"
+#include "fail.h"
+#include "share/share_switch.h"
 
 static bool parse_mac(const char *text, uint8_t mac[6])
 {
@@ -90,7 +93,7 @@ bool nic_config_parse(const char *text, struct nic_config *config, char *error, 
 		if (strcmp(item, "name") == 0 && tap)
 			REFUSE("--net: a tap NIC takes ifname=, not name=");
 		if (strcmp(item, "name") == 0) {
-			if (!share_name_is_valid(value))
+			if (!share_switch_name_is_valid(value))
 				REFUSE("--net: switch name '%s' is not 1-%d of A-Z a-z 0-9 _ . - "
 				       "(not starting with '.')",
 				       value, SHARE_NAME_MAX);
@@ -170,4 +173,13 @@ bool nic_config_parse(const char *text, struct nic_config *config, char *error, 
 		snprintf(config->name, sizeof config->name, "share:%s", config->switch_name);
 	free(copy);
 	return true;
+}
+
+void nic_config_choose_mac(struct nic_config *config)
+{
+	if (config->mac_given)
+		return;
+	config->mac[0] = 0x52, config->mac[1] = 0x54, config->mac[2] = 0x00;
+	if (getrandom(config->mac + 3, 3, 0) != 3)
+		fail_errno("getrandom for a MAC address");
 }

@@ -1,7 +1,7 @@
 /*
  * What the user asked of one NIC:
- *   --net tap,ifname=NAME[,bridge=BR][,COMMON...]    a TAP device (tap.c)
- *   --net share,name=NAME[,COMMON...]                 a shared-memory switch (share_switch.h)
+ *   --net tap,ifname=NAME[,bridge=BR][,COMMON...]    a TAP device (tap/tap.c)
+ *   --net share,name=NAME[,COMMON...]                 a shared-memory switch (share/share_switch.h)
  * where COMMON is mac=.., ip=ADDR/PREFIX, gw=ADDR, mtu=N, offload=on|off, and the faults loss=P,
  * dup=P, reorder=P, corrupt=P, seed=N.
  */
@@ -12,19 +12,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "fault_injection.h"
+#include "nic/fault_injection.h"
 
 #define NIC_MTU_DEFAULT 1500
 #define NIC_MTU_MINIMUM 68
 #define NIC_MTU_MAXIMUM 65500
 
-enum nic_backend {
+enum nic_backend_kind {
 	NIC_BACKEND_TAP,
 	NIC_BACKEND_SHARE,
 };
 
 struct nic_config {
-	enum nic_backend backend;
+	enum nic_backend_kind backend;
 	char name[48];		       /* for messages and counters: the TAP's, or "share:NAME" */
 	char interface_name[IFNAMSIZ]; /* tap: the TAP */
 	char switch_name[33];	       /* share: the switch */
@@ -41,5 +41,9 @@ struct nic_config {
 
 /* Parses one --net value; false with a message in `error` if anything in it is wrong. */
 bool nic_config_parse(const char *text, struct nic_config *config, char *error, size_t error_size);
+
+/* Without mac=, a random locally administered unicast MAC, chosen before the backend opens
+ * (a switch port publishes it when it joins). Fails the launcher if there is no randomness. */
+void nic_config_choose_mac(struct nic_config *config);
 
 #endif

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../abi/ringvisor_abi.h"
+#include "ringvisor_abi.h"
 #include "fail.h"
-#include "guest_memory.h"
+#include "vm/guest_memory.h"
 #include "options.h"
-#include "share_switch.h"
+#include "share/share_switch.h"
 
 static const char usage_text[] =
 	"usage: ringvisor run [options] GUEST.elf [-- GUEST-ARGUMENTS...]\n"

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../abi/ringvisor_abi.h"
+#include "ringvisor_abi.h"
 #include "nic_config.h"
 
 #define RINGVISOR_VERSION "0.1.0"

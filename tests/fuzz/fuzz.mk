@@ -3,23 +3,24 @@
 # corpus kept under $(BUILD)/fuzz/. `make fuzz` runs these and the network stack's (net.mk).
 # Included by the top Makefile, after tests/unit/launcher.mk (whose source lists it uses).
 
-NIC_FUZZ_SOURCES := launcher/nic.c launcher/tap.c launcher/fault_injection.c $(SHARE_SOURCES) \
+NIC_FUZZ_SOURCES := launcher/nic/nic.c launcher/nic/fault_injection.c launcher/nic/frame_offload.c \
+	launcher/nic/iovec_copy.c launcher/tap/tap_backend.c launcher/tap/tap.c \
 	$(LAUNCHER_UNIT_SOURCES)
+LAUNCHER_FUZZ_CFLAGS = $(FUZZ_CFLAGS) $(LAUNCHER_INCLUDES)
 
 $(BUILD)/fuzz/virtqueue_fuzz: tests/fuzz/virtqueue_fuzz.c $(LAUNCHER_UNIT_SOURCES) \
-		launcher/virtqueue.h abi/ringvisor_abi.h
+		$(LAUNCHER_HEADERS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(LAUNCHER_UNIT_SOURCES) -o $@
+	$(FUZZ_CC) $(LAUNCHER_FUZZ_CFLAGS) $< $(LAUNCHER_UNIT_SOURCES) -o $@
 
-$(BUILD)/fuzz/nic_fuzz: tests/fuzz/nic_fuzz.c $(NIC_FUZZ_SOURCES) launcher/nic.h \
-		launcher/virtqueue.h abi/ringvisor_abi.h
+$(BUILD)/fuzz/nic_fuzz: tests/fuzz/nic_fuzz.c $(NIC_FUZZ_SOURCES) $(LAUNCHER_HEADERS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(NIC_FUZZ_SOURCES) -o $@
+	$(FUZZ_CC) $(LAUNCHER_FUZZ_CFLAGS) $< $(NIC_FUZZ_SOURCES) -o $@
 
 $(BUILD)/fuzz/share_fuzz: tests/fuzz/share_fuzz.c $(SHARE_SOURCES) launcher/fail.c \
-		launcher/share_switch.h launcher/share_ring.h launcher/frame_offload.h
+		$(LAUNCHER_HEADERS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(SHARE_SOURCES) launcher/fail.c -o $@
+	$(FUZZ_CC) $(LAUNCHER_FUZZ_CFLAGS) $< $(SHARE_SOURCES) launcher/fail.c -o $@
 
 fuzz_run = @mkdir -p $(BUILD)/fuzz/$(1)_corpus && \
 	$< -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -rss_limit_mb=4096 \

@@ -1,9 +1,10 @@
 /*
  * libFuzzer harness for the NIC's device model: the input becomes the guest's rings and the
- * fault settings, a datagram socket pair stands in for the TAP, and the real nic.c code runs
- * both data paths over it: transmit chains are written to the "TAP", frames waiting on it are
- * read into receive chains. ASan catches any access outside guest RAM; the harness checks that
- * a broken device stays broken and never pushes more used entries than the ring holds.
+ * fault settings, a datagram socket pair stands in for the TAP under the real TAP backend and
+ * the fault injector, and the real nic.c code runs both data paths over them: transmit chains are
+ * written to the "TAP", frames waiting on it are read into receive chains. ASan catches any access
+ * outside guest RAM; the harness checks that a broken device stays broken and never pushes more
+ * used entries than the ring holds.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,8 +14,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../launcher/nic.h"
-#include "../../launcher/vm.h"
+#include "nic/fault_injection.h"
+#include "nic/nic.h"
+#include "tap/tap_backend.h"
+#include "vm/vm.h"
 
 #define RAM_BYTES (0x100000u + 0x8000u)
 #define QUEUE_SIZE 8u
@@ -41,15 +44,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 8)
 		return 0;
 	static struct vm vm;
-	static struct nic nic;
+	static struct nic_device nic;
+	static struct nic_config config;
 	memset(&vm, 0, sizeof vm);
-	memset(&nic, 0, sizeof nic);
+	memset(&config, 0, sizeof config);
 	vm.memory.base = calloc(1, RAM_BYTES);
 	vm.memory.size = RAM_BYTES;
 	vm.wake_fd = eventfd(0, EFD_NONBLOCK);
 
 	/* The first bytes choose the faults; the rest fills both rings and the buffers. */
-	nic.config.faults = (struct fault_settings){
+	config.faults = (struct fault_settings){
 		.loss = data[0] / 1024.0,
 		.duplicate = data[1] / 1024.0,
 		.reorder = data[2] / 1024.0,
@@ -66,20 +70,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int tap[2];
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, tap) < 0)
 		abort();
-	nic.vm = &vm;
-	nic.backend_fd = tap[0];
-	nic.receive_doorbell_fd = eventfd(0, EFD_NONBLOCK);
-	nic.transmit_doorbell_fd = eventfd(0, EFD_NONBLOCK);
-	nic.epoll_fd = epoll_create1(0);
-	struct epoll_event event = { .events = 0, .data.ptr = &nic };
-	epoll_ctl(nic.epoll_fd, EPOLL_CTL_ADD, tap[0], &event);
-	nic.backend_watched = true;
-	strcpy(nic.config.interface_name, "fuzz0");
-	strcpy(nic.config.name, "fuzz0");
-	fault_injector_init(&nic.receive_faults, &nic.config.faults, 0);
-	fault_injector_init(&nic.transmit_faults, &nic.config.faults, 1);
-	nic.scratch = malloc(65536 + 64);
-	nic.transmit_hold = malloc(65536 + 64);
+	strcpy(config.interface_name, "fuzz0");
+	strcpy(config.name, "fuzz0");
+	struct nic_backend *backend = tap_backend_create(tap[0], config.name);
+	nic_device_create(&nic, &vm, 0, &config, fault_injection_wrap(backend, &config.faults, 0));
+	/* As io_thread_start() would, without a thread: the harness makes the calls itself. */
+	int epoll_fd = epoll_create1(0);
+	nic_device_watch(&nic, epoll_fd);
 
 	const char *reason;
 	uint64_t used = 0x1000;
@@ -105,9 +102,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (write(nic.transmit_doorbell_fd, &one, sizeof one) < 0 ||
 		    write(nic.receive_doorbell_fd, &one, sizeof one) < 0)
 			abort();
-		nic_handle_event(&nic, NIC_EVENT_TRANSMIT_DOORBELL, false);
-		nic_handle_event(&nic, NIC_EVENT_RECEIVE_DOORBELL, false);
-		nic_handle_event(&nic, NIC_EVENT_BACKEND_READABLE, false);
+		nic_device_handle_event(&nic, NIC_EVENT_TRANSMIT_DOORBELL, false);
+		nic_device_handle_event(&nic, NIC_EVENT_RECEIVE_DOORBELL, false);
+		nic_device_handle_event(&nic, NIC_EVENT_BACKEND_READABLE, false);
 		if (round == 0) {
 			broken_after_first = nic.broken;
 			frames_after_first =
@@ -125,10 +122,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	while (recv(tap[1], frame, sizeof frame, 0) > 0) /* what the guest "sent" */
 		;
-	close(tap[0]), close(tap[1]);
-	close(nic.receive_doorbell_fd), close(nic.transmit_doorbell_fd);
-	close(nic.epoll_fd), close(vm.wake_fd);
-	free(nic.scratch), free(nic.transmit_hold);
+	nic_device_destroy(&nic); /* closes tap[0] */
+	close(epoll_fd);
+	close(tap[1]), close(vm.wake_fd);
 	free(vm.memory.base);
 	return 0;
 }

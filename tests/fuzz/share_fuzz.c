@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../launcher/share_switch.h"
+#include "share/share_port.h"
 
 #define BUFFER_BYTES (12 + 14 + 65535)
 #define RING_INPUT_MAX (256u << 10)
@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!port.region) {
 		char name[32];
 		snprintf(name, sizeof name, "fuzz-%d", (int)getpid());
-		share_port_join(&port, name, our_mac, 1500); /* port 0: the switch is new */
+		share_switch_join(&port, name, our_mac, 1500); /* port 0: the switch is new */
 	}
 	if (size < 16)
 		return 0;
@@ -61,9 +61,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (vandalized_position)
 		sender->receive.position = tail >> 8;
 
-	struct iovec segments[2] = { { buffer, room / 2 }, { buffer + room / 2, room - room / 2 } };
+	struct iovec buffers[2] = { { buffer, room / 2 }, { buffer + room / 2, room - room / 2 } };
 	for (unsigned frames = 0; frames < 4096; frames++) {
-		long length = share_port_receive(&port, segments, buffer_count, room);
+		long length = share_port_receive(&port, buffers, buffer_count, room);
 		if (length == 0)
 			break;
 		if (length > (long)room)
@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	share_port_ask_for_wakeup(&port);
 	share_port_drain_wakeups(&port);
-	share_port_tick(&port);
+	share_switch_tick(&port);
 
 	/* Our guest sends the input as a frame: routed by its own headers to the peer or flooded;
 	 * the transmit ring is reset first so that it never fills up. */

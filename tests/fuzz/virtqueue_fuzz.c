@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../launcher/virtqueue.h"
+#include "nic/virtqueue.h"
 
 #define RAM_BYTES (0x100000u + 0x4000u) /* the launcher's megabyte, then 16 KiB of guest */
 #define QUEUE_SIZE 16u
@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		table[index].length %= 0x2000;
 	}
 
-	struct virtqueue queue;
+	struct virtqueue_device queue;
 	const char *reason;
 	if (!virtqueue_configure(&queue, &memory, QUEUE_SIZE, DESCRIPTORS, AVAILABLE, USED,
 				 &reason))
@@ -49,12 +49,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while ((result = virtqueue_pop(&queue, &chain)) == VIRTQUEUE_CHAIN) {
 		uint8_t sum = 0;
 		for (unsigned index = 0; index < chain.readable_count; index++)
-			for (size_t at = 0; at < chain.segments[index].iov_len; at++)
-				sum += ((uint8_t *)chain.segments[index].iov_base)[at];
+			for (size_t at = 0; at < chain.buffers[index].iov_len; at++)
+				sum += ((uint8_t *)chain.buffers[index].iov_base)[at];
 		checksum_sink = sum;
 		for (unsigned index = chain.readable_count;
 		     index < chain.readable_count + chain.writable_count; index++)
-			memset(chain.segments[index].iov_base, 0xab, chain.segments[index].iov_len);
+			memset(chain.buffers[index].iov_base, 0xab, chain.buffers[index].iov_len);
 		virtqueue_push(&queue, chain.head, (uint32_t)chain.writable_bytes);
 		if (++popped > QUEUE_SIZE)
 			abort(); /* more chains than the ring can hold: the index check failed */

@@ -3,36 +3,46 @@
 # runs them all.
 
 # The pieces most tests and fuzzers need: the virtqueue model and guest memory.
-LAUNCHER_UNIT_SOURCES := launcher/virtqueue.c launcher/guest_memory.c launcher/fail.c
-# The share backend's data path, with the switch file it needs.
-SHARE_SOURCES := launcher/share_port.c launcher/share_ring.c launcher/share_switch.c \
-	launcher/frame_offload.c launcher/segments.c
-LAUNCHER_UNIT_CFLAGS = $(HOST_CFLAGS) -D_GNU_SOURCE $(SANITIZE)
+LAUNCHER_UNIT_SOURCES := launcher/nic/virtqueue.c launcher/vm/guest_memory.c launcher/fail.c
+# The share backend's data path, with the switch file it needs, and the frame helpers it uses.
+SHARE_SOURCES := launcher/share/share_port.c launcher/share/share_ring.c \
+	launcher/share/share_switch.c launcher/nic/frame_offload.c launcher/nic/iovec_copy.c
+# Any launcher or ABI header: a test is rebuilt when one changes.
+LAUNCHER_HEADERS := $(wildcard launcher/*.h launcher/*/*.h abi/*.h)
+LAUNCHER_UNIT_CFLAGS = $(HOST_CFLAGS) -D_GNU_SOURCE $(LAUNCHER_INCLUDES) $(SANITIZE)
 LAUNCHER_UNIT_DIR := $(BUILD)/tests/launcher
 
 $(LAUNCHER_UNIT_DIR)/test_virtqueue: tests/unit/test_virtqueue.c $(LAUNCHER_UNIT_SOURCES) \
-		launcher/virtqueue.h abi/ringvisor_abi.h
+		$(LAUNCHER_HEADERS)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< $(LAUNCHER_UNIT_SOURCES) -lcmocka -o $@
 
 $(LAUNCHER_UNIT_DIR)/test_frame_offload: tests/unit/test_frame_offload.c \
-		launcher/frame_offload.c launcher/frame_offload.h abi/ringvisor_abi.h
+		launcher/nic/frame_offload.c $(LAUNCHER_HEADERS)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< launcher/frame_offload.c -lcmocka -o $@
+	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< launcher/nic/frame_offload.c -lcmocka -o $@
 
-$(LAUNCHER_UNIT_DIR)/test_share_ring: tests/unit/test_share_ring.c launcher/share_ring.c \
-		launcher/segments.c launcher/share_ring.h launcher/segments.h
+$(LAUNCHER_UNIT_DIR)/test_share_ring: tests/unit/test_share_ring.c launcher/share/share_ring.c \
+		launcher/nic/iovec_copy.c $(LAUNCHER_HEADERS)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< launcher/share_ring.c launcher/segments.c -lcmocka \
-		-o $@
+	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< launcher/share/share_ring.c launcher/nic/iovec_copy.c \
+		-lcmocka -o $@
 
 $(LAUNCHER_UNIT_DIR)/test_share_switch: tests/unit/test_share_switch.c $(SHARE_SOURCES) \
-		launcher/fail.c launcher/share_switch.h launcher/share_ring.h
+		launcher/fail.c $(LAUNCHER_HEADERS)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< $(SHARE_SOURCES) launcher/fail.c -lcmocka -o $@
 
+# The NIC's device model with a backend of the test's own, and the real fault injector.
+NIC_UNIT_SOURCES := launcher/nic/nic.c launcher/nic/fault_injection.c launcher/nic/frame_offload.c \
+	launcher/nic/iovec_copy.c $(LAUNCHER_UNIT_SOURCES)
+$(LAUNCHER_UNIT_DIR)/test_nic: tests/unit/test_nic.c $(NIC_UNIT_SOURCES) $(LAUNCHER_HEADERS)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< $(NIC_UNIT_SOURCES) -lcmocka -o $@
+
 LAUNCHER_UNIT_TESTS := $(LAUNCHER_UNIT_DIR)/test_virtqueue $(LAUNCHER_UNIT_DIR)/test_frame_offload \
-	$(LAUNCHER_UNIT_DIR)/test_share_ring $(LAUNCHER_UNIT_DIR)/test_share_switch
+	$(LAUNCHER_UNIT_DIR)/test_share_ring $(LAUNCHER_UNIT_DIR)/test_share_switch \
+	$(LAUNCHER_UNIT_DIR)/test_nic
 
 .PHONY: launcher-unit-tests
 launcher-unit-tests: $(LAUNCHER_UNIT_TESTS)

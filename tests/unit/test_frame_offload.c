@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "../../launcher/frame_offload.h"
+#include "nic/frame_offload.h"
 
 /* struct virtio_net_hdr_v1, as the virtio spec lays it out. */
 #define VNET_BYTES 12u
@@ -359,7 +359,7 @@ static void test_checksum_field_out_of_range_refused(void **state)
 static void test_checksum_of_gso_frame_refused(void **state)
 {
 	(void)state;
-	uint8_t *frame = malloc(FRAME_BYTES_MAX);
+	uint8_t *frame = malloc(RINGVISOR_FRAME_BYTES_MAX);
 	struct tcp_frame spec = { .payload = 3000, .gso_size = 1448, .flags = ACK };
 	size_t length = build_tcp_frame(frame, &spec);
 	assert_finish_refused(frame, length, "GSO");
@@ -450,7 +450,7 @@ static size_t segment_and_check(const uint8_t *frame, size_t length, const struc
 static void test_tso_65000_bytes_mss_1448(void **state)
 {
 	(void)state;
-	uint8_t *frame = malloc(FRAME_BYTES_MAX);
+	uint8_t *frame = malloc(RINGVISOR_FRAME_BYTES_MAX);
 	/* Options on both headers, and a sequence number and ID that wrap along the way. */
 	struct tcp_frame spec = { .ipv4_options = 4,
 				  .tcp_options = 12,
@@ -467,7 +467,7 @@ static void test_tso_65000_bytes_mss_1448(void **state)
 static void test_tso_largest_frame(void **state)
 {
 	(void)state;
-	uint8_t *frame = malloc(FRAME_BYTES_MAX);
+	uint8_t *frame = malloc(RINGVISOR_FRAME_BYTES_MAX);
 	struct tcp_frame spec = { .payload = 65535 - 40, .flags = ACK | PSH, .gso_size = 1460 };
 	size_t length = build_tcp_frame(frame, &spec);
 	assert_int_equal(segment_and_check(frame, length, &spec), 45);

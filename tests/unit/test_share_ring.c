@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "../../launcher/share_ring.h"
+#include "share/share_ring.h"
 
 #define MINIMUM 26u
 #define MAXIMUM (12u + 14u + 65535u)
@@ -58,7 +58,7 @@ static enum share_ring_result write_record(uint32_t record, uint32_t length)
 	static uint8_t frame[MAXIMUM];
 	for (size_t at = 0; at < length; at++)
 		frame[at] = pattern(record, at);
-	/* The prefix (the launcher's checked copy of the headers) wins over the segments. */
+	/* The prefix (the launcher's checked copy of the headers) wins over the buffers. */
 	uint8_t prefix[MINIMUM];
 	memcpy(prefix, frame, sizeof prefix);
 	frame[0] ^= 0xff;

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "../../launcher/share_switch.h"
+#include "share/share_port.h"
 
 static char switch_name[32];
 static char switch_path[96];
@@ -68,7 +68,7 @@ static void test_unicast_goes_to_its_port_only(void **state)
 {
 	(void)state;
 	for (unsigned index = 0; index < 3; index++)
-		share_port_join(&ports[index], switch_name, macs[index], 1500);
+		share_switch_join(&ports[index], switch_name, macs[index], 1500);
 	send_frame(0, macs[1], 0xa1, 100);
 	assert_int_equal(receive_frame(1), 0xa1);
 	assert_int_equal(receive_frame(1), -1);
@@ -90,7 +90,7 @@ static void test_unicast_goes_to_its_port_only(void **state)
 	assert_int_equal(receive_frame(1), 0xc3);
 	assert_int_equal(receive_frame(2), -1);
 	for (unsigned index = 0; index < 3; index++)
-		share_port_leave(&ports[index]);
+		share_switch_leave(&ports[index]);
 	assert_int_equal(access(switch_path, F_OK), -1); /* the last one out removed it */
 }
 
@@ -102,14 +102,14 @@ static void test_unicast_goes_to_its_port_only(void **state)
 static void test_newcomer_continues_a_ring_being_read(void **state)
 {
 	(void)state;
-	share_port_join(&ports[0], switch_name, macs[0], 1500);
-	share_port_join(&ports[1], switch_name, macs[1], 1500);
+	share_switch_join(&ports[0], switch_name, macs[0], 1500);
+	share_switch_join(&ports[1], switch_name, macs[1], 1500);
 	send_frame(0, macs[1], 1, 100);
 	send_frame(0, macs[1], 2, 1500);
 	send_frame(0, macs[1], 3, 100);
 	assert_int_equal(receive_frame(1), 1);
-	share_port_leave(&ports[0]);
-	share_port_join(&ports[2], switch_name, macs[2], 1500);
+	share_switch_leave(&ports[0]);
+	share_switch_join(&ports[2], switch_name, macs[2], 1500);
 	assert_int_equal(ports[2].port, 0); /* the port the first one left */
 	send_frame(2, macs[1], 4, 200);
 	assert_int_equal(receive_frame(1), 2);
@@ -122,8 +122,8 @@ static void test_newcomer_continues_a_ring_being_read(void **state)
 	assert_int_equal(receive_frame(2), 6);
 	assert_int_equal(ports[1].counters.switch_corrupt, 0);
 	assert_int_equal(ports[2].counters.switch_corrupt, 0);
-	share_port_leave(&ports[1]);
-	share_port_leave(&ports[2]);
+	share_switch_leave(&ports[1]);
+	share_switch_leave(&ports[2]);
 	assert_int_equal(access(switch_path, F_OK), -1);
 }
 
@@ -132,8 +132,8 @@ static void test_newcomer_continues_a_ring_being_read(void **state)
 static void test_ticks_repair_scribbled_indices(void **state)
 {
 	(void)state;
-	share_port_join(&ports[0], switch_name, macs[0], 1500);
-	share_port_join(&ports[1], switch_name, macs[1], 1500);
+	share_switch_join(&ports[0], switch_name, macs[0], 1500);
+	share_switch_join(&ports[1], switch_name, macs[1], 1500);
 	send_frame(0, macs[1], 1, 100);
 	assert_int_equal(receive_frame(1), 1);
 	struct share_ring_indices *ring = &ports[0].region->indices[0][1];
@@ -143,17 +143,17 @@ static void test_ticks_repair_scribbled_indices(void **state)
 	assert_int_equal(ports[1].counters.switch_corrupt, 1);
 	send_frame(0, macs[1], 2, 100); /* dropped: the writer does not trust the head */
 	assert_int_equal(ports[0].counters.switch_dropped_corrupt, 1);
-	share_port_tick(&ports[0]); /* the writer puts its tail back */
-	share_port_tick(&ports[1]); /* the reader its head, and looks again */
+	share_switch_tick(&ports[0]); /* the writer puts its tail back */
+	share_switch_tick(&ports[1]); /* the reader its head, and looks again */
 	send_frame(0, macs[1], 3, 100);
 	assert_int_equal(receive_frame(1), 3);
 	/* A scribbled port entry is put back by its owner's tick. */
 	ports[1].region->ports[1].state = SHARE_PORT_FREE;
-	share_port_tick(&ports[1]);
+	share_switch_tick(&ports[1]);
 	assert_int_equal(ports[1].region->ports[1].state, SHARE_PORT_ACTIVE);
 	assert_int_equal(ports[1].counters.switch_entry_restored, 1);
-	share_port_leave(&ports[0]);
-	share_port_leave(&ports[1]);
+	share_switch_leave(&ports[0]);
+	share_switch_leave(&ports[1]);
 }
 
 int main(void)

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "../../launcher/virtqueue.h"
+#include "nic/virtqueue.h"
 
 #define RAM_BYTES (2u << 20)
 #define QUEUE_SIZE 8u
@@ -23,7 +23,7 @@
 
 struct fixture {
 	struct guest_memory memory;
-	struct virtqueue queue;
+	struct virtqueue_device queue;
 	struct virtqueue_chain chain;
 };
 
@@ -109,8 +109,7 @@ static void test_transmit_chain_then_used(void **state)
 	assert_int_equal(fixture->chain.readable_count, 2);
 	assert_int_equal(fixture->chain.writable_count, 0);
 	assert_int_equal(fixture->chain.readable_bytes, 1512);
-	assert_ptr_equal(fixture->chain.segments[1].iov_base,
-			 fixture->memory.base + BUFFERS + 4096);
+	assert_ptr_equal(fixture->chain.buffers[1].iov_base, fixture->memory.base + BUFFERS + 4096);
 	assert_int_equal(virtqueue_pop(&fixture->queue, &fixture->chain), VIRTQUEUE_EMPTY);
 
 	virtqueue_push(&fixture->queue, 3, 0);
@@ -233,7 +232,7 @@ static void test_unknown_flags(void **state)
 static void test_bad_layouts_are_refused(void **state)
 {
 	struct fixture *fixture = *state;
-	struct virtqueue queue;
+	struct virtqueue_device queue;
 	const char *reason = NULL;
 	assert_false(virtqueue_configure(&queue, &fixture->memory, 6, DESCRIPTORS, AVAILABLE, USED,
 					 &reason));

@@ -1,0 +1,124 @@
+/* The I/O thread's loop (see io_thread.h). */
+#include "nic/io_thread.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fail.h"
+
+/* Stand-ins for the two sources that are not a NIC's: their addresses tell events apart. */
+static char stop_source, signal_source;
+
+void io_thread_block_signals(void)
+{
+	sigset_t signals;
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+}
+
+static void watch(struct io_thread *io, int fd, unsigned events, void *source)
+{
+	struct epoll_event event = { .events = events, .data.ptr = source };
+	if (epoll_ctl(io->epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0)
+		fail_errno("epoll_ctl");
+}
+
+static void print_counters(struct io_thread *io)
+{
+	for (unsigned index = 0; index < io->nic_count; index++)
+		nic_device_print_counters(&io->nics[index], stderr);
+	fflush(stderr);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+/* Once a second, whether or not anything happened: nic_device_tick() (share NICs' safety net). */
+#define TICK_MS 1000
+
+static void *run(void *argument)
+{
+	struct io_thread *io = argument;
+	struct epoll_event events[32];
+	uint64_t next_tick = now_ms() + TICK_MS;
+	for (;;) {
+		uint64_t now = now_ms();
+		if (now >= next_tick) {
+			for (unsigned index = 0; index < io->nic_count; index++)
+				nic_device_tick(&io->nics[index]);
+			next_tick = now + TICK_MS;
+		}
+		int count = epoll_wait(io->epoll_fd, events, 32, (int)(next_tick - now));
+		if (count < 0 && errno == EINTR)
+			continue;
+		if (count < 0)
+			fail_errno("epoll_wait in the I/O thread");
+		for (int index = 0; index < count; index++) {
+			void *source = events[index].data.ptr;
+			if (source == &stop_source)
+				return NULL;
+			if (source == &signal_source) {
+				struct signalfd_siginfo information;
+				if (read(io->signal_fd, &information, sizeof information) > 0)
+					print_counters(io);
+				continue;
+			}
+			struct nic_event_source *nic_source = source;
+			nic_device_handle_event(nic_source->nic, nic_source->event,
+						events[index].events & (EPOLLERR | EPOLLHUP));
+		}
+	}
+}
+
+void io_thread_start(struct io_thread *io, struct nic_device *nics, unsigned nic_count)
+{
+	memset(io, 0, sizeof *io);
+	io->nics = nics;
+	io->nic_count = nic_count;
+	io->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	io->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	sigset_t signals;
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGUSR1);
+	io->signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (io->epoll_fd < 0 || io->stop_fd < 0 || io->signal_fd < 0)
+		fail_errno("setting up the I/O thread");
+	watch(io, io->stop_fd, EPOLLIN, &stop_source);
+	watch(io, io->signal_fd, EPOLLIN, &signal_source);
+	for (unsigned index = 0; index < nic_count; index++)
+		nic_device_watch(&nics[index], io->epoll_fd);
+	/* The thread starts with every signal blocked: SIGINT and SIGTERM must reach the vCPU
+	 * thread (they interrupt KVM_RUN), and SIGUSR1 arrives through the signalfd. */
+	sigset_t all, previous;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &previous);
+	int error = pthread_create(&io->thread, NULL, run, io);
+	pthread_sigmask(SIG_SETMASK, &previous, NULL);
+	if (error) {
+		errno = error;
+		fail_errno("cannot start the I/O thread");
+	}
+}
+
+void io_thread_stop(struct io_thread *io)
+{
+	uint64_t one = 1;
+	if (write(io->stop_fd, &one, sizeof one) != sizeof one)
+		fail_errno("stopping the I/O thread");
+	pthread_join(io->thread, NULL);
+	close(io->epoll_fd);
+	close(io->stop_fd);
+	close(io->signal_fd);
+}

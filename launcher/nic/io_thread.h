@@ -1,0 +1,30 @@
+/*
+ * The I/O thread: one thread, one epoll set, every NIC's file descriptors (its backend's, the
+ * two doorbell eventfds), SIGUSR1 for counters on demand, and an eventfd that tells it to stop.
+ * The vCPU thread never moves a frame; this thread never runs the guest. Once a second it also
+ * gives every NIC a tick (nic_device_tick), for what no file descriptor announces.
+ */
+#ifndef RINGVISOR_IO_THREAD_H
+#define RINGVISOR_IO_THREAD_H
+
+#include <pthread.h>
+
+#include "nic/nic.h"
+
+struct io_thread {
+	pthread_t thread;
+	int epoll_fd;
+	int stop_fd;
+	int signal_fd;
+	struct nic_device *nics;
+	unsigned nic_count;
+};
+
+/* Blocks SIGUSR1 in the calling thread (call before starting any other thread), so that it
+ * reaches the I/O thread's signalfd. */
+void io_thread_block_signals(void);
+
+void io_thread_start(struct io_thread *io, struct nic_device *nics, unsigned nic_count);
+void io_thread_stop(struct io_thread *io);
+
+#endif

@@ -1,0 +1,248 @@
+/*
+ * Crash reports (see crash_report.h).
+ *
+ * Registers come from the vCPU (KVM_GET_REGS/SREGS), not from anything the guest wrote, so a
+ * report is right even when the guest's memory is a mess. Stack words and the frame-pointer
+ * chain do come from guest memory; each read is bounds-checked and a bad pointer just ends
+ * the walk.
+ */
+#include "vm/crash_report.h"
+
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "fail.h"
+#include "vm/layout.h"
+
+#define STACK_WORDS 8
+#define BACKTRACE_FRAMES 16
+
+static const char *const exception_names[EXCEPTION_VECTORS] = {
+	[0] = "divide error (#DE)",
+	[1] = "debug exception (#DB)",
+	[2] = "non-maskable interrupt (NMI)",
+	[3] = "breakpoint (#BP)",
+	[4] = "overflow (#OF)",
+	[5] = "bound range exceeded (#BR)",
+	[6] = "invalid opcode (#UD)",
+	[7] = "device not available (#NM)",
+	[8] = "double fault (#DF)",
+	[10] = "invalid TSS (#TS)",
+	[11] = "segment not present (#NP)",
+	[12] = "stack-segment fault (#SS)",
+	[13] = "general protection fault (#GP)",
+	[14] = "page fault (#PF)",
+	[16] = "x87 floating-point error (#MF)",
+	[17] = "alignment check (#AC)",
+	[18] = "machine check (#MC)",
+	[19] = "SIMD floating-point exception (#XM)",
+	[20] = "virtualization exception (#VE)",
+	[21] = "control protection exception (#CP)",
+};
+
+/* Vectors where the CPU pushes an error code: the trampolines' frames differ by it. */
+static bool exception_has_error_code(unsigned vector)
+{
+	return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21 ||
+	       vector == 29 || vector == 30;
+}
+
+/*
+ * "name+0x1c" for a guest code address, or "?" outside any known function. A return address
+ * is looked up one byte back: a call to a function that never returns (panic) may be the
+ * last instruction of its caller, so the address after it belongs to the next function.
+ */
+static void describe_code_address(const struct vm *vm, uint64_t address, bool is_return_address,
+				  char *out, size_t size)
+{
+	uint64_t offset;
+	const struct elf_symbol *symbol =
+		elf_symbolize(&vm->image, address - (is_return_address && address), &offset);
+	offset += is_return_address && address;
+	if (symbol)
+		snprintf(out, size, "%s+0x%llx", symbol->name, (unsigned long long)offset);
+	else
+		snprintf(out, size, "?");
+}
+
+static void describe_address(const struct vm *vm, uint64_t address, char *out, size_t size)
+{
+	describe_code_address(vm, address, false, out, size);
+}
+
+static bool read_guest_word(const struct vm *vm, uint64_t address, uint64_t *word)
+{
+	return address % 8 == 0 && guest_memory_read(&vm->memory, address, word, sizeof *word);
+}
+
+static void print_registers(const struct kvm_regs *r)
+{
+	fprintf(stderr,
+		"  rax %016llx  rbx %016llx  rcx %016llx  rdx %016llx\n"
+		"  rsi %016llx  rdi %016llx  rbp %016llx  rsp %016llx\n"
+		"  r8  %016llx  r9  %016llx  r10 %016llx  r11 %016llx\n"
+		"  r12 %016llx  r13 %016llx  r14 %016llx  r15 %016llx\n"
+		"  rip %016llx  rflags %08llx\n",
+		r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi, r->rbp, r->rsp, r->r8, r->r9,
+		r->r10, r->r11, r->r12, r->r13, r->r14, r->r15, r->rip, r->rflags);
+}
+
+/*
+ * True if RIP's function has already saved the caller's frame pointer and set its own
+ * (push %rbp; mov %rsp,%rbp at its start, and RIP past them). Leaf functions are built
+ * without that prologue even with -fno-omit-frame-pointer, and a fault can come before it.
+ */
+static bool frame_is_set_up(const struct vm *vm, uint64_t rip)
+{
+	static const uint8_t prologue[] = { 0x55, 0x48, 0x89, 0xe5 };
+	uint8_t code[sizeof prologue];
+	uint64_t offset;
+	const struct elf_symbol *symbol = elf_symbolize(&vm->image, rip, &offset);
+	if (!symbol || !guest_memory_read(&vm->memory, symbol->address, code, sizeof code))
+		return true; /* unknown: trust the frame pointer */
+	return memcmp(code, prologue, sizeof code) == 0 && offset >= sizeof prologue;
+}
+
+/* The call chain through saved frame pointers (the guest is built with them). */
+static void print_backtrace(const struct vm *vm, const struct kvm_regs *r)
+{
+	char where[256];
+	describe_address(vm, r->rip, where, sizeof where);
+	fprintf(stderr, "  call trace:\n    #0  %016llx  %s\n", r->rip, where);
+	int depth = 1;
+	uint64_t return_address;
+	uint64_t offset;
+	if (!frame_is_set_up(vm, r->rip) && read_guest_word(vm, r->rsp, &return_address) &&
+	    elf_symbolize(&vm->image, return_address - 1, &offset)) {
+		/* The caller's return address is still on top of the stack (if the function
+		 * pushed registers first, that word is no code address and we skip this). */
+		describe_code_address(vm, return_address, true, where, sizeof where);
+		fprintf(stderr, "    #1  %016llx  %s\n", (unsigned long long)return_address, where);
+		depth = 2;
+	}
+	uint64_t frame = r->rbp;
+	for (; depth < BACKTRACE_FRAMES; depth++) {
+		uint64_t next;
+		if (!read_guest_word(vm, frame, &next) ||
+		    !read_guest_word(vm, frame + 8, &return_address) || return_address == 0)
+			break;
+		describe_code_address(vm, return_address, true, where, sizeof where);
+		fprintf(stderr, "    #%-2d %016llx  %s\n", depth,
+			(unsigned long long)return_address, where);
+		if (next <= frame) /* frames grow upwards; anything else is a loop or garbage */
+			break;
+		frame = next;
+	}
+}
+
+static void print_stack(const struct vm *vm, uint64_t stack_pointer)
+{
+	fprintf(stderr, "  stack:\n");
+	for (int index = 0; index < STACK_WORDS; index++) {
+		uint64_t address = stack_pointer + index * 8, word;
+		if (!read_guest_word(vm, address, &word)) {
+			fprintf(stderr, "    %016llx  (not in guest RAM)\n",
+				(unsigned long long)address);
+			break;
+		}
+		char where[256];
+		describe_address(vm, word, where, sizeof where);
+		fprintf(stderr, "    %016llx: %016llx  %s\n", (unsigned long long)address,
+			(unsigned long long)word, strcmp(where, "?") ? where : "");
+	}
+}
+
+static void print_state(const struct vm *vm, const struct kvm_regs *regs)
+{
+	print_registers(regs);
+	print_backtrace(vm, regs);
+	print_stack(vm, regs->rsp);
+}
+
+static bool get_registers(struct vm *vm, struct kvm_regs *regs, struct kvm_sregs *sregs)
+{
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, regs) < 0 ||
+	    ioctl(vm->vcpu_fd, KVM_GET_SREGS, sregs) < 0) {
+		perror("ringvisor: cannot read the guest's registers");
+		return false;
+	}
+	return true;
+}
+
+static void describe_page_fault(uint64_t error_code, uint64_t cr2)
+{
+	const char *access = (error_code & 16)	? "instruction fetch"
+			     : (error_code & 2) ? "write"
+						: "read";
+	const char *cause = (error_code & 8)   ? "reserved bit set in a page table"
+			    : (error_code & 1) ? "page protection"
+					       : "page not present";
+	fprintf(stderr, "  faulting address (CR2) %016llx: %s, %s%s\n", (unsigned long long)cr2,
+		access, cause, cr2 < 4096 ? " (a NULL pointer dereference)" : "");
+}
+
+int crash_report_exception(struct vm *vm, uint32_t vector)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	if (!get_registers(vm, &regs, &sregs))
+		return STATUS_GUEST_CRASHED;
+	/* The trampoline ran on IST1: [rdx, rax, (error code), rip, cs, rflags, rsp, ss]. The
+	 * port is open to ring 3, so believe the frame only if the vCPU stands right after the
+	 * `out` of this vector's trampoline with its stack at that frame. */
+	bool has_error = vector < EXCEPTION_VECTORS && exception_has_error_code(vector);
+	uint64_t frame_address = LAYOUT_EXCEPTION_STACK_TOP - (has_error ? 6 : 5) * 8 - 16;
+	uint64_t after_out = LAYOUT_TRAMPOLINES + vector * TRAMPOLINE_BYTES + TRAMPOLINE_OUT_END;
+	if (vector >= EXCEPTION_VECTORS || regs.rip != after_out || regs.rsp != frame_address)
+		return crash_report_stop(vm, STATUS_GUEST_CRASHED,
+					 "the guest wrote to the exception port itself");
+	uint64_t frame[8] = { 0 };
+	guest_memory_read(&vm->memory, frame_address, frame, (has_error ? 8 : 7) * 8);
+	const uint64_t *hardware = frame + 2 + has_error;
+	regs.rdx = frame[0];
+	regs.rax = frame[1];
+	regs.rip = hardware[0];
+	regs.rflags = hardware[2];
+	regs.rsp = hardware[3];
+
+	const char *name = exception_names[vector] ? exception_names[vector] : "reserved exception";
+	char where[256];
+	describe_address(vm, regs.rip, where, sizeof where);
+	fprintf(stderr, "ringvisor: guest crashed: %s, vector %u, at %s (%016llx)\n", name, vector,
+		where, regs.rip);
+	if (has_error)
+		fprintf(stderr, "  error code %#llx\n", (unsigned long long)frame[2]);
+	if (vector == 14)
+		describe_page_fault(frame[2], sregs.cr2);
+	print_state(vm, &regs);
+	return STATUS_GUEST_CRASHED;
+}
+
+int crash_report_panic(struct vm *vm, const char *message, uint64_t caller)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	char where[256];
+	describe_code_address(vm, caller, true, where, sizeof where);
+	fprintf(stderr, "ringvisor: guest panicked: %s\n  raised at %s (%016llx)\n", message, where,
+		(unsigned long long)caller);
+	if (get_registers(vm, &regs, &sregs))
+		print_state(vm, &regs);
+	return STATUS_GUEST_CRASHED;
+}
+
+int crash_report_stop(struct vm *vm, int status, const char *why)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	fprintf(stderr, "ringvisor: guest stopped: %s\n", why);
+	if (get_registers(vm, &regs, &sregs)) {
+		char where[256];
+		describe_address(vm, regs.rip, where, sizeof where);
+		fprintf(stderr, "  at %s (%016llx), CR2 %016llx\n", where, regs.rip, sregs.cr2);
+		print_state(vm, &regs);
+	}
+	return status;
+}
