@@ -40,9 +40,20 @@ $(LAUNCHER_UNIT_DIR)/test_nic: tests/unit/test_nic.c $(NIC_UNIT_SOURCES) $(LAUNC
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< $(NIC_UNIT_SOURCES) -lcmocka -o $@
 
+# Seeing inside a guest (observe/): each piece alone.
+$(LAUNCHER_UNIT_DIR)/test_profile: launcher/observe/profile.c launcher/observe/flame_graph.c
+$(LAUNCHER_UNIT_DIR)/test_pcap: launcher/observe/pcap.c
+$(LAUNCHER_UNIT_DIR)/test_thread_times: launcher/observe/thread_times.c
+$(LAUNCHER_UNIT_DIR)/test_metrics: launcher/observe/json_writer.c launcher/observe/metrics_stream.c
+OBSERVE_UNIT_TESTS := $(LAUNCHER_UNIT_DIR)/test_profile $(LAUNCHER_UNIT_DIR)/test_pcap \
+	$(LAUNCHER_UNIT_DIR)/test_thread_times $(LAUNCHER_UNIT_DIR)/test_metrics
+$(OBSERVE_UNIT_TESTS): $(LAUNCHER_UNIT_DIR)/%: tests/unit/%.c $(LAUNCHER_HEADERS)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< $(filter %.c,$(filter-out $<,$^)) -lcmocka -o $@
+
 LAUNCHER_UNIT_TESTS := $(LAUNCHER_UNIT_DIR)/test_virtqueue $(LAUNCHER_UNIT_DIR)/test_frame_offload \
 	$(LAUNCHER_UNIT_DIR)/test_share_ring $(LAUNCHER_UNIT_DIR)/test_share_switch \
-	$(LAUNCHER_UNIT_DIR)/test_nic
+	$(LAUNCHER_UNIT_DIR)/test_nic $(OBSERVE_UNIT_TESTS)
 
 .PHONY: launcher-unit-tests
 launcher-unit-tests: $(LAUNCHER_UNIT_TESTS)
