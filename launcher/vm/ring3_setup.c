@@ -1,7 +1,7 @@
 /*
  * Building the world a ring-3 guest runs in, and pointing the vCPU at it.
  *
- * On this host, KVM emulates every ring-0 instruction in software (PLATFORM.md), so the
+ * On this host, KVM emulates every ring-0 instruction in software (about 1000x slower), so the
  * guest never runs in ring 0, not even for a moment: the vCPU starts in 64-bit mode at CPL 3
  * with everything a kernel would normally set up itself already in place:
  *   - page tables (page_tables.c),
