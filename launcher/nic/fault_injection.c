@@ -317,15 +317,14 @@ static bool tick(struct nic_backend *backend)
 	return waiting || injection->receive_held.kept || injection->receive_duplicate.kept;
 }
 
-static void print_counters(const struct nic_backend *backend, const char *nic_name, FILE *stream)
+static void visit_counters(const struct nic_backend *backend, nic_counter_visitor *visit,
+			   void *context)
 {
 	const struct fault_injection *injection = (const struct fault_injection *)backend;
-#define FAULT_PRINT_COUNTER(counter)                                                               \
-	fprintf(stream, "nic %s %s %llu\n", nic_name, #counter,                                    \
-		(unsigned long long)injection->counters.counter);
-	FAULT_COUNTERS(FAULT_PRINT_COUNTER)
-#undef FAULT_PRINT_COUNTER
-	injection->inner->operations->print_counters(injection->inner, nic_name, stream);
+#define FAULT_VISIT_COUNTER(counter) visit(context, #counter, injection->counters.counter);
+	FAULT_COUNTERS(FAULT_VISIT_COUNTER)
+#undef FAULT_VISIT_COUNTER
+	injection->inner->operations->visit_counters(injection->inner, visit, context);
 }
 
 static void destroy(struct nic_backend *backend)
@@ -349,7 +348,7 @@ static const struct nic_backend_operations fault_injection_operations = {
 	.receive_later = receive_later,
 	.readable = readable,
 	.tick = tick,
-	.print_counters = print_counters,
+	.visit_counters = visit_counters,
 	.destroy = destroy,
 };
 

@@ -425,14 +425,30 @@ void nic_device_tick(struct nic_device *nic)
 		receive_from_backend(nic);
 }
 
+void nic_device_visit_counters(const struct nic_device *nic, nic_counter_visitor *visit,
+			       void *context)
+{
+#define NIC_VISIT_COUNTER(counter) visit(context, #counter, nic->counters.counter);
+	NIC_COUNTERS(NIC_VISIT_COUNTER)
+#undef NIC_VISIT_COUNTER
+	nic->backend->operations->visit_counters(nic->backend, visit, context);
+	visit(context, "broken", nic->broken);
+}
+
+struct print_context {
+	const char *nic_name;
+	FILE *stream;
+};
+
+static void print_counter(void *context, const char *counter, uint64_t value)
+{
+	const struct print_context *print = context;
+	fprintf(print->stream, "nic %s %s %llu\n", print->nic_name, counter,
+		(unsigned long long)value);
+}
+
 void nic_device_print_counters(const struct nic_device *nic, FILE *stream)
 {
-#define NIC_PRINT_COUNTER(counter)                                                                 \
-	fprintf(stream, "nic %s %s %llu\n", nic->config.name, #counter,                            \
-		(unsigned long long)nic->counters.counter);
-	NIC_COUNTERS(NIC_PRINT_COUNTER)
-#undef NIC_PRINT_COUNTER
-	nic->backend->operations->print_counters(nic->backend, nic->config.name, stream);
-	if (nic->broken)
-		fprintf(stream, "nic %s broken 1\n", nic->config.name);
+	struct print_context print = { nic->config.name, stream };
+	nic_device_visit_counters(nic, print_counter, &print);
 }

@@ -114,5 +114,8 @@ void nic_device_tick(struct nic_device *nic);
 
 /* One `nic NAME COUNTER VALUE` line per counter. */
 void nic_device_print_counters(const struct nic_device *nic, FILE *stream);
+/* The same counters, one call each (the metrics stream's way in). */
+void nic_device_visit_counters(const struct nic_device *nic, nic_counter_visitor *visit,
+			       void *context);
 
 #endif

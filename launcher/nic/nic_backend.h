@@ -20,6 +20,10 @@
 
 struct nic_backend;
 
+/* Called once per counter, by whatever lists counters (--stats, the metrics stream): `counter`
+ * is its stable name (docs/metrics.md), `value` only ever grows. */
+typedef void nic_counter_visitor(void *context, const char *counter, uint64_t value);
+
 /* What receive() returns besides a frame's length (> 0); any other negative value is -errno:
  * the backend failed. */
 #define NIC_RECEIVE_NOTHING 0		  /* no frame is waiting */
@@ -54,9 +58,9 @@ struct nic_backend_operations {
 	void (*readable)(struct nic_backend *backend);
 	/* About once a second. True if frames may be waiting that `fd` did not announce. */
 	bool (*tick)(struct nic_backend *backend);
-	/* `nic NAME COUNTER VALUE` lines for the backend's own counters. */
-	void (*print_counters)(const struct nic_backend *backend, const char *nic_name,
-			       FILE *stream);
+	/* Each of the backend's own counters, in a fixed order. */
+	void (*visit_counters)(const struct nic_backend *backend, nic_counter_visitor *visit,
+			       void *context);
 	/* Closes everything, `fd` included, and frees the backend. */
 	void (*destroy)(struct nic_backend *backend);
 };

@@ -69,9 +69,10 @@ static bool tick(struct nic_backend *backend)
 	return true;
 }
 
-static void print_counters(const struct nic_backend *backend, const char *nic_name, FILE *stream)
+static void visit_counters(const struct nic_backend *backend, nic_counter_visitor *visit,
+			   void *context)
 {
-	share_port_print_counters(&((const struct share_backend *)backend)->port, nic_name, stream);
+	share_port_visit_counters(&((const struct share_backend *)backend)->port, visit, context);
 }
 
 static void destroy(struct nic_backend *backend)
@@ -90,7 +91,7 @@ static const struct nic_backend_operations share_operations = {
 	.receive_later = receive_later,
 	.readable = readable,
 	.tick = tick,
-	.print_counters = print_counters,
+	.visit_counters = visit_counters,
 	.destroy = destroy,
 };
 

@@ -480,12 +480,11 @@ void share_port_drain_wakeups(struct share_port *port)
 	}
 }
 
-void share_port_print_counters(const struct share_port *port, const char *nic_name, FILE *stream)
+void share_port_visit_counters(const struct share_port *port, nic_counter_visitor *visit,
+			       void *context)
 {
-#define SHARE_PRINT_COUNTER(counter)                                                               \
-	fprintf(stream, "nic %s %s %llu\n", nic_name, #counter,                                    \
-		(unsigned long long)port->counters.counter);
-	SHARE_COUNTERS(SHARE_PRINT_COUNTER)
-#undef SHARE_PRINT_COUNTER
-	fprintf(stream, "nic %s switch_port %u\n", nic_name, port->port);
+#define SHARE_VISIT_COUNTER(counter) visit(context, #counter, port->counters.counter);
+	SHARE_COUNTERS(SHARE_VISIT_COUNTER)
+#undef SHARE_VISIT_COUNTER
+	visit(context, "switch_port", port->port); /* not a counter: which port we hold */
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <sys/uio.h>
 
+#include "nic/nic_backend.h"
 #include "share/share_switch.h"
 
 /* The I/O thread: the FIFO to watch, and draining it when it is readable. */
@@ -41,6 +42,7 @@ void share_port_wake_self(struct share_port *port);
 /* The guest has no receive buffers: senders should not wake us (frames wait in the rings). */
 void share_port_pause_wakeups(struct share_port *port);
 
-void share_port_print_counters(const struct share_port *port, const char *nic_name, FILE *stream);
+void share_port_visit_counters(const struct share_port *port, nic_counter_visitor *visit,
+			       void *context);
 
 #endif

@@ -68,9 +68,10 @@ static bool tick(struct nic_backend *backend)
 	return false;
 }
 
-static void print_counters(const struct nic_backend *backend, const char *nic_name, FILE *stream)
+static void visit_counters(const struct nic_backend *backend, nic_counter_visitor *visit,
+			   void *context)
 {
-	(void)backend, (void)nic_name, (void)stream; /* the TAP's are the kernel's: ip -s link */
+	(void)backend, (void)visit, (void)context; /* the TAP's are the kernel's: ip -s link */
 }
 
 static void destroy(struct nic_backend *backend)
@@ -89,7 +90,7 @@ static const struct nic_backend_operations tap_operations = {
 	.receive_later = nothing, /* level-triggered: epoll brings the I/O thread back */
 	.readable = nothing,
 	.tick = tick,
-	.print_counters = print_counters,
+	.visit_counters = visit_counters,
 	.destroy = destroy,
 };
 

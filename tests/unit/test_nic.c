@@ -121,11 +121,11 @@ static bool test_tick(struct nic_backend *backend)
 	return false;
 }
 
-static void test_print_counters(const struct nic_backend *backend, const char *nic_name,
-				FILE *stream)
+static void test_visit_counters(const struct nic_backend *backend, nic_counter_visitor *visit,
+				void *context)
 {
 	const struct test_backend *test = (const struct test_backend *)backend;
-	fprintf(stream, "nic %s test_sent %u\n", nic_name, test->sent_count);
+	visit(context, "test_sent", test->sent_count);
 }
 
 static void test_destroy(struct nic_backend *backend)
@@ -144,7 +144,7 @@ static const struct nic_backend_operations test_operations = {
 	.receive_later = test_nothing,
 	.readable = test_nothing,
 	.tick = test_tick,
-	.print_counters = test_print_counters,
+	.visit_counters = test_visit_counters,
 	.destroy = test_destroy,
 };
 
