@@ -25,11 +25,17 @@
  */
 #include <sched.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "fail.h"
 #include "nic/fault_injection.h"
 #include "nic/io_thread.h"
 #include "nic/nic.h"
+#include "observe/metrics_stream.h"
+#include "observe/profiler.h"
+#include "observe/statistics.h"
 #include "options.h"
 #include "share/share_backend.h"
 #include "tap/tap.h"
@@ -55,10 +61,31 @@ static void create_nic(struct nic_device *nic, struct vm *vm, unsigned index,
 		fault_injection_wrap(open_backend(config), &config->faults, index);
 	nic_device_create(nic, vm, index, config, backend);
 	nic_device_bind_doorbells(nic, vm);
+	if (config->pcap_path[0])
+		nic_device_capture(nic, config->pcap_path);
+}
+
+/* Two NICs writing one capture file would interleave into garbage: the names differed (that
+ * options.c checks), but they may still be one file (a link, ./x and x). */
+static void refuse_shared_captures(const struct nic_device *nics, unsigned count)
+{
+	for (unsigned one = 0; one < count; one++)
+		for (unsigned other = 0; other < one; other++) {
+			struct stat a, b;
+			if (nics[one].capture.fd < 0 || nics[other].capture.fd < 0 ||
+			    fstat(nics[one].capture.fd, &a) < 0 ||
+			    fstat(nics[other].capture.fd, &b) < 0)
+				continue;
+			if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+				fail("--net: NICs %s and %s were given the same pcap file (%s, %s)",
+				     nics[other].config.name, nics[one].config.name,
+				     nics[other].capture.path, nics[one].capture.path);
+		}
 }
 
 int main(int argc, char **argv)
 {
+	uint64_t start_ns = statistics_monotonic_ns();
 	static struct options options;
 	options_parse(&options, argc, argv);
 
@@ -67,10 +94,18 @@ int main(int argc, char **argv)
 	vm_create(&vm, options.memory_bytes);
 	for (unsigned index = 0; index < options.nic_count; index++)
 		create_nic(&nics[index], &vm, index, &options.nics[index]);
+	refuse_shared_captures(nics, options.nic_count);
 	vm.nics = nics;
 	vm.nic_count = options.nic_count;
 	vm_load_guest(&vm, options.guest_path, options.guest_argument_count,
 		      options.guest_arguments);
+	profiler_prepare(&options.profile, &vm);
+	static struct metrics_stream metrics;
+	if (options.metrics_path) {
+		char error[320];
+		if (!metrics_stream_open(&metrics, options.metrics_path, error, sizeof error))
+			fail("--metrics: %s", error);
+	}
 
 	/* Threads inherit the creating thread's CPUs: pinning this one (the vCPU thread) before
 	 * the I/O thread starts pins both. */
@@ -82,16 +117,27 @@ int main(int argc, char **argv)
 			fail_errno("cannot run on CPU %d", options.cpu);
 	}
 	io_thread_block_signals();
+	static struct statistics_snapshot final;
+	struct statistics_sources sources = {
+		&vm, nics, options.nic_count, (pid_t)syscall(SYS_gettid), 0, start_ns
+	};
+	struct io_thread_reports reports = { &sources, options.metrics_path ? &metrics : NULL,
+					     options.metrics_interval_ms, &final };
 	struct io_thread io;
-	io_thread_start(&io, nics, options.nic_count);
+	io_thread_start(&io, nics, options.nic_count, &reports);
+	profiler_start(&vm);
 	int status = vm_run(&vm);
+	profiler_finish(&vm, stderr);
 	io_thread_stop(&io);
 
-	for (unsigned index = 0; index < options.nic_count; index++) {
-		if (options.print_statistics)
-			nic_device_print_counters(&nics[index], stderr);
-		nic_device_destroy(&nics[index]);
+	if (options.print_statistics)
+		statistics_print(&final, stderr);
+	if (options.metrics_path) {
+		statistics_stream(&final, &metrics);
+		metrics_stream_close(&metrics, 1000);
 	}
+	for (unsigned index = 0; index < options.nic_count; index++)
+		nic_device_destroy(&nics[index]);
 	vm_destroy(&vm);
 	return status;
 }

@@ -152,6 +152,11 @@ bool nic_config_parse(const char *text, struct nic_config *config, char *error, 
 			if (!parse_probability(value, field))
 				REFUSE("--net: %s '%s' is not a probability from 0 to 1", item,
 				       value);
+		} else if (strcmp(item, "pcap") == 0) {
+			if (!*value || strlen(value) >= sizeof config->pcap_path)
+				REFUSE("--net: pcap '%s' is not a file name (1-%zu bytes)", value,
+				       sizeof config->pcap_path - 1);
+			strcpy(config->pcap_path, value);
 		} else if (strcmp(item, "seed") == 0) {
 			if (!parse_unsigned(value, UINT64_MAX, &number))
 				REFUSE("--net: seed '%s' is not a number", value);
@@ -159,7 +164,8 @@ bool nic_config_parse(const char *text, struct nic_config *config, char *error, 
 		} else {
 			REFUSE("--net: unknown key '%s' (known: ifname, bridge (tap); name "
 			       "(share); "
-			       "mac, ip, gw, mtu, offload, loss, dup, reorder, corrupt, seed)",
+			       "mac, ip, gw, mtu, offload, loss, dup, reorder, corrupt, seed, "
+			       "pcap)",
 			       item);
 		}
 	}

@@ -3,7 +3,7 @@
  *   --net tap,ifname=NAME[,bridge=BR][,COMMON...]    a TAP device (tap/tap.c)
  *   --net share,name=NAME[,COMMON...]                 a shared-memory switch (share/share_switch.h)
  * where COMMON is mac=.., ip=ADDR/PREFIX, gw=ADDR, mtu=N, offload=on|off, and the faults loss=P,
- * dup=P, reorder=P, corrupt=P, seed=N.
+ * dup=P, reorder=P, corrupt=P, seed=N, and pcap=FILE (a capture of its frames).
  */
 #ifndef RINGVISOR_NIC_CONFIG_H
 #define RINGVISOR_NIC_CONFIG_H
@@ -37,6 +37,7 @@ struct nic_config {
 	bool offloads_off;     /* offload=off: offer no checksum offload or TSO */
 	char bridge[IFNAMSIZ]; /* empty: none */
 	struct fault_settings faults;
+	char pcap_path[256]; /* pcap=FILE: capture the NIC's frames; empty: none */
 };
 
 /* Parses one --net value; false with a message in `error` if anything in it is wrong. */

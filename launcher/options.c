@@ -13,6 +13,7 @@
 #include "fail.h"
 #include "vm/guest_memory.h"
 #include "options.h"
+#include "observe/metrics_stream.h"
 #include "share/share_switch.h"
 
 static const char usage_text[] =
@@ -43,15 +44,27 @@ static const char usage_text[] =
 	"  -c, --cpu N      run the guest's vCPU and the launcher's I/O thread on host CPU N\n"
 	"                   (default: wherever the scheduler puts them). Together they keep\n"
 	"                   the guest's rings and buffers in one core's caches.\n"
-	"  -s, --stats      print each NIC's counters at exit (`nic NAME COUNTER VALUE`);\n"
-	"                   SIGUSR1 prints them any time\n"
+	"                   pcap=FILE on either kind writes every frame the NIC sends and\n"
+	"                   receives to FILE (tcpdump -r reads it)\n"
+	"  -s, --stats      print every counter at exit, one `SECTION NAME COUNTER VALUE` a\n"
+	"                   line: each NIC's, each launcher thread's CPU time, the vCPU's\n"
+	"                   exits by reason (docs/metrics.md); SIGUSR1 prints them any time\n"
+	"  -p, --profile FILE[,hz=N]\n"
+	"                   sample the guest's call stack N times a second (%u to %u, default\n"
+	"                   %u); at exit write FILE (folded stacks), FILE.svg (a flame graph)\n"
+	"                   and print the top functions and what sampling cost\n"
+	"  -M, --metrics FILE[,interval=MS]\n"
+	"                   write every counter as one JSON line every MS milliseconds (%u to\n"
+	"                   %u, default %u) and at exit to FILE, which may be a FIFO\n"
 	"  -h, --help       print this help and exit\n"
 	"  -V, --version    print the version and exit\n";
 
 static void print_usage(FILE *stream)
 {
 	fprintf(stream, usage_text, RINGVISOR_EXIT_CODE_MAX, STATUS_LAUNCHER_ERROR,
-		STATUS_GUEST_CRASHED, SHARE_PORTS_MAX, RINGVISOR_NICS_MAX);
+		STATUS_GUEST_CRASHED, SHARE_PORTS_MAX, RINGVISOR_NICS_MAX, PROFILER_HZ_MIN,
+		PROFILER_HZ_MAX, PROFILER_HZ_DEFAULT, METRICS_INTERVAL_MIN_MS,
+		METRICS_INTERVAL_MAX_MS, METRICS_INTERVAL_DEFAULT_MS);
 }
 
 __attribute__((noreturn, format(printf, 1, 2))) static void usage_error(const char *format, ...)
@@ -141,10 +154,53 @@ static void parse_nic(struct options *options, const char *text)
 	struct nic_config *config = &options->nics[options->nic_count];
 	if (!nic_config_parse(text, config, error, sizeof error))
 		usage_error("%s", error);
-	for (unsigned index = 0; index < options->nic_count; index++)
+	for (unsigned index = 0; index < options->nic_count; index++) {
 		if (strcmp(options->nics[index].name, config->name) == 0)
 			usage_error("--net: two NICs on %s", config->name);
+		if (config->pcap_path[0] &&
+		    strcmp(options->nics[index].pcap_path, config->pcap_path) == 0)
+			usage_error("--net: NICs %s and %s were given the same pcap file %s",
+				    options->nics[index].name, config->name, config->pcap_path);
+	}
 	options->nic_count++;
+}
+
+static void parse_profile(struct options *options, const char *text)
+{
+	char error[200];
+	if (!profiler_config_parse(text, &options->profile, error, sizeof error))
+		usage_error("%s", error);
+}
+
+/* --metrics FILE[,interval=MS] */
+static void parse_metrics(struct options *options, const char *text)
+{
+	static char path[256];
+	const char *comma = strchr(text, ',');
+	size_t length = comma ? (size_t)(comma - text) : strlen(text);
+	if (length == 0 || length >= sizeof path)
+		usage_error("--metrics needs a file name (at most %zu bytes) first",
+			    sizeof path - 1);
+	memcpy(path, text, length);
+	path[length] = '\0';
+	options->metrics_path = path;
+	options->metrics_interval_ms = METRICS_INTERVAL_DEFAULT_MS;
+	if (!comma)
+		return;
+	const char *value = comma + 1;
+	char *end;
+	errno = 0;
+	unsigned long interval =
+		strncmp(value, "interval=", 9) == 0 && isdigit((unsigned char)value[9])
+			? strtoul(value + 9, &end, 10)
+			: 0;
+	if (strncmp(value, "interval=", 9) != 0 || !isdigit((unsigned char)value[9]) || errno ||
+	    *end)
+		usage_error("--metrics %s: after the file name only interval=MS is known", text);
+	if (interval < METRICS_INTERVAL_MIN_MS || interval > METRICS_INTERVAL_MAX_MS)
+		usage_error("--metrics interval=%s is out of range: %u to %u milliseconds",
+			    value + 9, METRICS_INTERVAL_MIN_MS, METRICS_INTERVAL_MAX_MS);
+	options->metrics_interval_ms = (unsigned)interval;
 }
 
 void options_parse(struct options *options, int argc, char **argv)
@@ -156,6 +212,8 @@ void options_parse(struct options *options, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "cpu", required_argument, NULL, 'c' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	memset(options, 0, sizeof *options);
@@ -173,7 +231,7 @@ void options_parse(struct options *options, int argc, char **argv)
 	opterr = 0;
 	int option;
 	/* "+": stop at the guest's path, so options after it are never taken for ours. */
-	while ((option = getopt_long(argc, argv, "+:m:n:c:shV", long_options, NULL)) != -1) {
+	while ((option = getopt_long(argc, argv, "+:m:n:c:p:M:shV", long_options, NULL)) != -1) {
 		switch (option) {
 		case 'm':
 			parse_memory(options, optarg);
@@ -186,6 +244,12 @@ void options_parse(struct options *options, int argc, char **argv)
 			break;
 		case 'c':
 			parse_cpu(options, optarg);
+			break;
+		case 'p':
+			parse_profile(options, optarg);
+			break;
+		case 'M':
+			parse_metrics(options, optarg);
 			break;
 		case 'h':
 			print_usage(stdout);

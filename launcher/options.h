@@ -9,6 +9,7 @@
 
 #include "ringvisor_abi.h"
 #include "nic_config.h"
+#include "observe/profiler.h"
 
 #define RINGVISOR_VERSION "0.1.0"
 
@@ -16,6 +17,9 @@ struct options {
 	uint64_t memory_bytes;
 	bool print_statistics;
 	int cpu; /* --cpu: the host CPU for the vCPU and I/O threads; -1: the scheduler's choice */
+	struct profiler_config profile; /* --profile FILE[,hz=N] */
+	const char *metrics_path;	/* --metrics FILE[,interval=MS]; NULL: none */
+	unsigned metrics_interval_ms;
 	unsigned nic_count;
 	struct nic_config nics[RINGVISOR_NICS_MAX];
 	const char *guest_path;

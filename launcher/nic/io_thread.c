@@ -8,10 +8,12 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fail.h"
+#include "observe/thread_state.h"
 
 /* Stand-ins for the two sources that are not a NIC's: their addresses tell events apart. */
 static char stop_source, signal_source;
@@ -31,11 +33,19 @@ static void watch(struct io_thread *io, int fd, unsigned events, void *source)
 		fail_errno("epoll_ctl");
 }
 
-static void print_counters(struct io_thread *io)
+static struct statistics_snapshot snapshot; /* 16 KiB: not on the thread's stack */
+
+static void print_statistics(struct io_thread *io)
 {
-	for (unsigned index = 0; index < io->nic_count; index++)
-		nic_device_print_counters(&io->nics[index], stderr);
+	statistics_take(io->reports.statistics, &snapshot);
+	statistics_print(&snapshot, stderr);
 	fflush(stderr);
+}
+
+static void stream_metrics(struct io_thread *io)
+{
+	statistics_take(io->reports.statistics, &snapshot);
+	statistics_stream(&snapshot, io->reports.metrics);
 }
 
 static uint64_t now_ms(void)
@@ -51,8 +61,11 @@ static uint64_t now_ms(void)
 static void *run(void *argument)
 {
 	struct io_thread *io = argument;
+	io->reports.statistics->io_tid = (pid_t)syscall(SYS_gettid);
 	struct epoll_event events[32];
 	uint64_t next_tick = now_ms() + TICK_MS;
+	unsigned interval = io->reports.metrics ? io->reports.metrics_interval_ms : 0;
+	uint64_t next_metrics = interval ? now_ms() + interval : UINT64_MAX;
 	for (;;) {
 		uint64_t now = now_ms();
 		if (now >= next_tick) {
@@ -60,19 +73,31 @@ static void *run(void *argument)
 				nic_device_tick(&io->nics[index]);
 			next_tick = now + TICK_MS;
 		}
-		int count = epoll_wait(io->epoll_fd, events, 32, (int)(next_tick - now));
+		if (now >= next_metrics) {
+			stream_metrics(io);
+			/* On the interval's grid, but never a burst to catch up after a stall. */
+			next_metrics += interval;
+			if (next_metrics <= now)
+				next_metrics = now + interval;
+		}
+		uint64_t wake = next_tick < next_metrics ? next_tick : next_metrics;
+		thread_state_set_io(IO_WAITING);
+		int count = epoll_wait(io->epoll_fd, events, 32, (int)(wake - now));
+		thread_state_set_io(IO_BUSY);
 		if (count < 0 && errno == EINTR)
 			continue;
 		if (count < 0)
 			fail_errno("epoll_wait in the I/O thread");
 		for (int index = 0; index < count; index++) {
 			void *source = events[index].data.ptr;
-			if (source == &stop_source)
+			if (source == &stop_source) {
+				statistics_take(io->reports.statistics, io->reports.final);
 				return NULL;
+			}
 			if (source == &signal_source) {
 				struct signalfd_siginfo information;
 				if (read(io->signal_fd, &information, sizeof information) > 0)
-					print_counters(io);
+					print_statistics(io);
 				continue;
 			}
 			struct nic_event_source *nic_source = source;
@@ -82,11 +107,13 @@ static void *run(void *argument)
 	}
 }
 
-void io_thread_start(struct io_thread *io, struct nic_device *nics, unsigned nic_count)
+void io_thread_start(struct io_thread *io, struct nic_device *nics, unsigned nic_count,
+		     const struct io_thread_reports *reports)
 {
 	memset(io, 0, sizeof *io);
 	io->nics = nics;
 	io->nic_count = nic_count;
+	io->reports = *reports;
 	io->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	io->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	sigset_t signals;

@@ -2,7 +2,8 @@
  * The I/O thread: one thread, one epoll set, every NIC's file descriptors (its backend's, the
  * two doorbell eventfds), SIGUSR1 for counters on demand, and an eventfd that tells it to stop.
  * The vCPU thread never moves a frame; this thread never runs the guest. Once a second it also
- * gives every NIC a tick (nic_device_tick), for what no file descriptor announces.
+ * gives every NIC a tick (nic_device_tick), for what no file descriptor announces, and with
+ * --metrics it writes the metrics stream.
  */
 #ifndef RINGVISOR_IO_THREAD_H
 #define RINGVISOR_IO_THREAD_H
@@ -10,6 +11,19 @@
 #include <pthread.h>
 
 #include "nic/nic.h"
+#include "observe/metrics_stream.h"
+#include "observe/statistics.h"
+
+/* What the thread reports besides moving frames: every statistic on SIGUSR1, and a metrics line
+ * every interval if there is a stream. */
+struct io_thread_reports {
+	struct statistics_sources *statistics; /* the thread writes its own tid here */
+	struct metrics_stream *metrics;	       /* NULL: no --metrics */
+	unsigned metrics_interval_ms;
+	/* Taken by the thread as it stops, while it can still read its own CPU time: what --stats
+	 * prints and the metrics stream's last line are this one snapshot. */
+	struct statistics_snapshot *final;
+};
 
 struct io_thread {
 	pthread_t thread;
@@ -18,13 +32,15 @@ struct io_thread {
 	int signal_fd;
 	struct nic_device *nics;
 	unsigned nic_count;
+	struct io_thread_reports reports;
 };
 
 /* Blocks SIGUSR1 in the calling thread (call before starting any other thread), so that it
  * reaches the I/O thread's signalfd. */
 void io_thread_block_signals(void);
 
-void io_thread_start(struct io_thread *io, struct nic_device *nics, unsigned nic_count);
+void io_thread_start(struct io_thread *io, struct nic_device *nics, unsigned nic_count,
+		     const struct io_thread_reports *reports);
 void io_thread_stop(struct io_thread *io);
 
 #endif

@@ -71,11 +71,19 @@ void nic_device_create(struct nic_device *nic, struct vm *vm, unsigned index,
 	nic->vm = vm;
 	nic->backend = backend;
 	nic->epoll_fd = -1;
+	nic->capture.fd = -1;
 	nic->receive_doorbell_fd = doorbell_eventfd(config->name);
 	nic->transmit_doorbell_fd = doorbell_eventfd(config->name);
 	nic->sources[0] = (struct nic_event_source){ nic, NIC_EVENT_RECEIVE_DOORBELL };
 	nic->sources[1] = (struct nic_event_source){ nic, NIC_EVENT_TRANSMIT_DOORBELL };
 	nic->sources[2] = (struct nic_event_source){ nic, NIC_EVENT_BACKEND_READABLE };
+}
+
+void nic_device_capture(struct nic_device *nic, const char *path)
+{
+	char error[320];
+	if (!pcap_open(&nic->capture, path, error, sizeof error))
+		fail("NIC %s: %s", nic->config.name, error);
 }
 
 void nic_device_bind_doorbells(struct nic_device *nic, struct vm *vm)
@@ -108,6 +116,7 @@ void nic_device_destroy(struct nic_device *nic)
 	nic->backend = NULL;
 	close(nic->receive_doorbell_fd);
 	close(nic->transmit_doorbell_fd);
+	pcap_close(&nic->capture);
 }
 
 void nic_device_describe(const struct nic_device *nic, struct ringvisor_nic_info *info)
@@ -287,6 +296,9 @@ static enum receive_step fill_buffer(struct nic_device *nic, const struct virtqu
 	long length = nic->backend->operations->receive(
 		nic->backend, chain->buffers, chain->writable_count, chain->writable_bytes);
 	if (length > 0) {
+		/* Captured before the guest sees it, so what is written is what it got. */
+		pcap_write_frame(&nic->capture, chain->buffers, chain->writable_count,
+				 (size_t)length);
 		deliver(nic, chain->head, (uint32_t)length);
 		return STEP_DONE;
 	}
@@ -333,6 +345,7 @@ static void write_frame(struct nic_device *nic, const struct iovec *buffers, uns
 		nic->counters.transmit_errors++;
 		return;
 	}
+	pcap_write_frame(&nic->capture, buffers, count, length); /* as the guest sent it */
 	nic->counters.transmit_frames++;
 	nic->counters.transmit_bytes += length - RINGVISOR_NET_HEADER_BYTES;
 }

@@ -24,6 +24,7 @@
 #include "nic/nic_backend.h"
 #include "nic_config.h"
 #include "nic/virtqueue.h"
+#include "observe/pcap.h"
 
 #define NIC_QUEUE_SIZE_MAX 1024u
 
@@ -78,6 +79,9 @@ struct nic_device {
 	bool backend_watched; /* in the epoll set at all; a failed backend is taken out */
 
 	struct nic_counters counters;
+	/* pcap= on --net: every frame the guest sent (before faults on the way out) and every frame
+	 * it got (after faults on the way in), as the counters count them; fd -1: none. */
+	struct pcap_capture capture;
 };
 
 /* A NIC in front of `backend` (which it owns from now on), with its doorbells' eventfds. Only
@@ -85,6 +89,10 @@ struct nic_device {
  * The MAC is the config's: see nic_config_choose_mac(). */
 void nic_device_create(struct nic_device *nic, struct vm *vm, unsigned index,
 		       const struct nic_config *config, struct nic_backend *backend);
+
+/* Captures the NIC's frames into `path` from now on (pcap= on --net). Fails the launcher if the
+ * file cannot be written. */
+void nic_device_capture(struct nic_device *nic, const char *path);
 
 /* Binds the doorbell eventfds to the NIC's ports (KVM_IOEVENTFD), so that a guest's `out` to
  * one reaches the I/O thread without a vCPU exit to user space. */

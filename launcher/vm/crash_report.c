@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 
 #include "fail.h"
+#include "vm/frame_walk.h"
 #include "vm/layout.h"
 
 #define STACK_WORDS 8
@@ -89,51 +90,17 @@ static void print_registers(const struct kvm_regs *r)
 		r->r10, r->r11, r->r12, r->r13, r->r14, r->r15, r->rip, r->rflags);
 }
 
-/*
- * True if RIP's function has already saved the caller's frame pointer and set its own
- * (push %rbp; mov %rsp,%rbp at its start, and RIP past them). Leaf functions are built
- * without that prologue even with -fno-omit-frame-pointer, and a fault can come before it.
- */
-static bool frame_is_set_up(const struct vm *vm, uint64_t rip)
-{
-	static const uint8_t prologue[] = { 0x55, 0x48, 0x89, 0xe5 };
-	uint8_t code[sizeof prologue];
-	uint64_t offset;
-	const struct elf_symbol *symbol = elf_symbolize(&vm->image, rip, &offset);
-	if (!symbol || !guest_memory_read(&vm->memory, symbol->address, code, sizeof code))
-		return true; /* unknown: trust the frame pointer */
-	return memcmp(code, prologue, sizeof code) == 0 && offset >= sizeof prologue;
-}
-
-/* The call chain through saved frame pointers (the guest is built with them). */
+/* The call chain through saved frame pointers (vm/frame_walk.c). */
 static void print_backtrace(const struct vm *vm, const struct kvm_regs *r)
 {
-	char where[256];
-	describe_address(vm, r->rip, where, sizeof where);
-	fprintf(stderr, "  call trace:\n    #0  %016llx  %s\n", r->rip, where);
-	int depth = 1;
-	uint64_t return_address;
-	uint64_t offset;
-	if (!frame_is_set_up(vm, r->rip) && read_guest_word(vm, r->rsp, &return_address) &&
-	    elf_symbolize(&vm->image, return_address - 1, &offset)) {
-		/* The caller's return address is still on top of the stack (if the function
-		 * pushed registers first, that word is no code address and we skip this). */
-		describe_code_address(vm, return_address, true, where, sizeof where);
-		fprintf(stderr, "    #1  %016llx  %s\n", (unsigned long long)return_address, where);
-		depth = 2;
-	}
-	uint64_t frame = r->rbp;
-	for (; depth < BACKTRACE_FRAMES; depth++) {
-		uint64_t next;
-		if (!read_guest_word(vm, frame, &next) ||
-		    !read_guest_word(vm, frame + 8, &return_address) || return_address == 0)
-			break;
-		describe_code_address(vm, return_address, true, where, sizeof where);
-		fprintf(stderr, "    #%-2d %016llx  %s\n", depth,
-			(unsigned long long)return_address, where);
-		if (next <= frame) /* frames grow upwards; anything else is a loop or garbage */
-			break;
-		frame = next;
+	uint64_t addresses[BACKTRACE_FRAMES];
+	struct frame_walk walk = frame_walk(vm, r, addresses, BACKTRACE_FRAMES);
+	fprintf(stderr, "  call trace:\n");
+	for (unsigned depth = 0; depth < walk.depth; depth++) {
+		char where[256];
+		describe_code_address(vm, addresses[depth], depth > 0, where, sizeof where);
+		fprintf(stderr, "    #%-2u %016llx  %s\n", depth,
+			(unsigned long long)addresses[depth], where);
 	}
 }
 

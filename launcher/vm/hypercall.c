@@ -20,6 +20,7 @@
 #include "vm/crash_report.h"
 #include "fail.h"
 #include "nic/nic.h"
+#include "observe/thread_state.h"
 
 #define PANIC_MESSAGE_MAX 4096u
 
@@ -61,15 +62,33 @@ static void guest_exit(struct vm *vm, uint64_t code)
 	finish(vm, (int)code);
 }
 
-/* Sleeps until the wake eventfd fires or `nanoseconds` pass; 1 if woken, 0 if timed out. */
+static uint64_t monotonic_ns(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/*
+ * Sleeps until the wake eventfd fires or `nanoseconds` pass; 1 if woken, 0 if timed out. A
+ * signal that is not a stop (the profiler's timer) does not end the wait: the guest would only
+ * come back with another wait hypercall, an exit the profile would then have caused.
+ */
 static int64_t guest_wait(struct vm *vm, uint64_t nanoseconds)
 {
 	struct pollfd wake = { .fd = vm->wake_fd, .events = POLLIN };
-	struct timespec timeout = {
-		.tv_sec = (time_t)(nanoseconds / 1000000000u),
-		.tv_nsec = (long)(nanoseconds % 1000000000u),
-	};
-	int ready = ppoll(&wake, 1, &timeout, NULL);
+	uint64_t deadline = monotonic_ns() + nanoseconds;
+	int ready;
+	thread_state_set_vcpu(VCPU_WAITING);
+	do {
+		uint64_t now = monotonic_ns(), left = deadline > now ? deadline - now : 0;
+		struct timespec timeout = {
+			.tv_sec = (time_t)(left / 1000000000u),
+			.tv_nsec = (long)(left % 1000000000u),
+		};
+		ready = ppoll(&wake, 1, &timeout, NULL);
+	} while (ready < 0 && errno == EINTR && !vm_stop_requested());
+	thread_state_set_vcpu(VCPU_IN_LAUNCHER);
 	if (ready > 0) {
 		uint64_t count;
 		if (read(vm->wake_fd, &count, sizeof count) < 0 && errno != EAGAIN)
@@ -115,6 +134,19 @@ void hypercall_handle(struct vm *vm, uint32_t block)
 		return;
 	}
 	memcpy(&call, request, sizeof call); /* read once: the guest may change it meanwhile */
+
+	static const size_t exit_counter[] = {
+		[RINGVISOR_HYPERCALL_CONSOLE_WRITE] =
+			offsetof(struct vm_exits, hypercall_console_write),
+		[RINGVISOR_HYPERCALL_EXIT] = offsetof(struct vm_exits, hypercall_exit),
+		[RINGVISOR_HYPERCALL_WAIT] = offsetof(struct vm_exits, hypercall_wait),
+		[RINGVISOR_HYPERCALL_PANIC] = offsetof(struct vm_exits, hypercall_panic),
+		[RINGVISOR_HYPERCALL_NIC_SETUP] = offsetof(struct vm_exits, hypercall_nic_setup),
+	};
+	size_t counter = call.number && call.number < sizeof exit_counter / sizeof *exit_counter
+				 ? exit_counter[call.number]
+				 : offsetof(struct vm_exits, hypercall_unknown);
+	vm_exit_count((uint64_t *)((uint8_t *)&vm->exits + counter));
 
 	int64_t result;
 	switch (call.number) {

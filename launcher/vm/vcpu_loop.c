@@ -17,6 +17,8 @@
 #include "fail.h"
 #include "vm/hypercall.h"
 #include "vm/vm.h"
+#include "observe/profiler.h"
+#include "observe/thread_state.h"
 
 /* Set by a terminating signal; the loop notices it between exits. */
 static volatile sig_atomic_t stop_signal;
@@ -63,15 +65,17 @@ static int handle_port_io(struct vm *vm)
 		uint32_t value;
 		memcpy(&value, (uint8_t *)run + run->io.data_offset, sizeof value);
 		if (run->io.port == RINGVISOR_PORT_HYPERCALL) {
-			hypercall_handle(vm, value);
+			hypercall_handle(vm, value); /* counts the exit by hypercall number */
 			return 0;
 		}
 		if (run->io.port == RINGVISOR_PORT_EXCEPTION) {
+			vm_exit_count(&vm->exits.exception);
 			vm->finished = true;
 			vm->exit_status = crash_report_exception(vm, value);
 			return 0;
 		}
 	}
+	vm_exit_count(&vm->exits.other);
 	snprintf(why, sizeof why,
 		 "the guest used I/O port %#x (%s, %u bytes x %u), which Ringvisor does not serve",
 		 run->io.port, run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run->io.size,
@@ -113,6 +117,7 @@ static void handle_exit(struct vm *vm)
 		snprintf(why, sizeof why, "unexpected KVM exit reason %u", run->exit_reason);
 		break;
 	}
+	vm_exit_count(&vm->exits.other);
 	vm->finished = true;
 	vm->exit_status = crash_report_stop(vm, STATUS_GUEST_CRASHED, why);
 }
@@ -127,9 +132,14 @@ static int run_until_finished(struct vm *vm)
 				 strsignal(stop_signal));
 			return crash_report_stop(vm, 128 + stop_signal, why);
 		}
-		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
+		thread_state_set_vcpu(VCPU_IN_GUEST);
+		int ran = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+		thread_state_set_vcpu(VCPU_IN_LAUNCHER);
+		if (ran < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vm->run->immediate_exit = 0;
+				vm_exit_count(&vm->exits.signal);
+				profiler_take_sample(vm); /* if its timer was what interrupted us */
 				continue;
 			}
 			char why[160];

@@ -13,6 +13,38 @@
 
 struct nic_device;
 
+/*
+ * Why the vCPU came back to the launcher, one counter each. Doorbells are not here: they never
+ * reach user space (the NICs count them). The vCPU thread counts; the metrics stream reads them
+ * from the I/O thread, so both go through vm_exit_count()/vm_exit_read().
+ */
+#define VM_EXIT_REASONS(X)                                                                         \
+	X(hypercall_console_write)                                                                 \
+	X(hypercall_exit)                                                                          \
+	X(hypercall_wait)                                                                          \
+	X(hypercall_panic)                                                                         \
+	X(hypercall_nic_setup)                                                                     \
+	X(hypercall_unknown)                                                                       \
+	X(exception)                                                                               \
+	X(signal) /* KVM_RUN interrupted: a profiler sample, a stop signal */                      \
+	X(other)  /* anything else KVM reports, each the end of the guest */
+
+struct vm_exits {
+#define VM_EXIT_FIELD(reason) uint64_t reason;
+	VM_EXIT_REASONS(VM_EXIT_FIELD)
+#undef VM_EXIT_FIELD
+};
+
+static inline void vm_exit_count(uint64_t *counter)
+{
+	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t vm_exit_read(const uint64_t *counter)
+{
+	return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
 struct vm {
 	int kvm_fd;
 	int vm_fd;
@@ -30,6 +62,8 @@ struct vm {
 	/* The guest's NICs (nic.c), owned by main; the setup hypercall finds them here. */
 	struct nic_device *nics;
 	unsigned nic_count;
+
+	struct vm_exits exits;
 
 	/* Set when the guest has finished, one way or another. */
 	bool finished;

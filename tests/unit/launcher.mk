@@ -35,6 +35,7 @@ $(LAUNCHER_UNIT_DIR)/test_share_switch: tests/unit/test_share_switch.c $(SHARE_S
 
 # The NIC's device model with a backend of the test's own, and the real fault injector.
 NIC_UNIT_SOURCES := launcher/nic/nic.c launcher/nic/fault_injection.c launcher/nic/frame_offload.c \
+	launcher/observe/pcap.c \
 	launcher/nic/iovec_copy.c $(LAUNCHER_UNIT_SOURCES)
 $(LAUNCHER_UNIT_DIR)/test_nic: tests/unit/test_nic.c $(NIC_UNIT_SOURCES) $(LAUNCHER_HEADERS)
 	@mkdir -p $(dir $@)

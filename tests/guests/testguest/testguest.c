@@ -78,6 +78,64 @@ static int run_sleep(const char *milliseconds_text)
 	return 0;
 }
 
+/*
+ * spin MILLIONS: a fixed amount of work, nearly all of it in one known function, for the
+ * profiler's tests (that function must top the profile) and its benchmark (the same work with
+ * and without sampling). Prints how long it took.
+ */
+NOINLINE uint64_t profile_hot_function(uint64_t iterations)
+{
+	uint64_t value = 1;
+	for (uint64_t step = 0; step < iterations; step++)
+		value = value * 6364136223846793005ull + 1442695040888963407ull;
+	return value;
+}
+
+static int run_spin(const char *millions_text)
+{
+	uint64_t millions = strtoul(millions_text, NULL, 0), start = clock_now_ns(), sink = 0;
+	for (uint64_t round = 0; round < millions; round++)
+		sink += profile_hot_function(1000000);
+	printf("spin: %llu million steps in %llu us (%llx)\n", (unsigned long long)millions,
+	       (unsigned long long)((clock_now_ns() - start) / 1000), (unsigned long long)sink);
+	return 0;
+}
+
+/*
+ * wild-frames MILLIONS: the same work under a frame-pointer chain a profiler must not follow:
+ * in turn a frame that points at itself (a loop), one far outside guest memory, and one in the
+ * launcher's own pages (page tables at 0x1000, not the guest's to read).
+ */
+NOINLINE uint64_t spin_under_frame(uint64_t frame_pointer, uint64_t iterations)
+{
+	uint64_t value = 1;
+	__asm__ volatile("push %%rbp\n\t"
+			 "mov %[frame], %%rbp\n\t"
+			 "1: imul %[multiplier], %[value]\n\t"
+			 "add $1, %[value]\n\t"
+			 "dec %[count]\n\t"
+			 "jnz 1b\n\t"
+			 "pop %%rbp"
+			 : [value] "+r"(value), [count] "+r"(iterations)
+			 : [frame] "r"(frame_pointer), [multiplier] "r"(6364136223846793005ull)
+			 : "cc", "memory");
+	return value;
+}
+
+static int run_wild_frames(const char *millions_text)
+{
+	static uint64_t looping_frame[2];
+	looping_frame[0] = (uint64_t)(uintptr_t)looping_frame; /* the saved rbp: itself */
+	looping_frame[1] = (uint64_t)(uintptr_t)&profile_hot_function;
+	const uint64_t frames[] = { (uint64_t)(uintptr_t)looping_frame, 0x7ffffffff000ull, 0x1000 };
+	uint64_t millions = strtoul(millions_text, NULL, 0), sink = 0;
+	for (uint64_t round = 0; round < millions; round++)
+		sink += spin_under_frame(frames[round % 3], 1000000);
+	printf("wild-frames: %llu million steps (%llx)\n", (unsigned long long)millions,
+	       (unsigned long long)sink);
+	return 0;
+}
+
 /* timers: event-loop timers fire in deadline order, never early, and the loop sleeps. */
 struct timer_check {
 	struct timer timer;
@@ -337,10 +395,15 @@ int main(int argc, char **argv)
 		return run_wait(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "sleep") == 0)
 		return run_sleep(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "spin") == 0)
+		return run_spin(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "wild-frames") == 0)
+		return run_wild_frames(argv[2]);
 	for (size_t index = 0; argc == 2 && index < sizeof modes / sizeof modes[0]; index++)
 		if (strcmp(argv[1], modes[index].name) == 0)
 			return modes[index].run();
-	printf("usage: testguest exit N | wait MS | sleep MS | timers | timer-stress | big-output "
+	printf("usage: testguest exit N | wait MS | sleep MS | spin MILLIONS | "
+	       "wild-frames MILLIONS | timers | timer-stress | big-output "
 	       "| alloc | hypercalls | null | write-code | execute-data | port | bad-request | "
 	       "forge-exception | read-only-request | panic | ud2\n");
 	return 2;

@@ -1,0 +1,247 @@
+/*
+ * profiler.c - sampling the guest (see profiler.h).
+ *
+ * One vCPU, one profiler: the state is this file's, as the vCPU loop's signal state is
+ * vcpu_loop.c's. The signal handler only counts, stamps the time and asks KVM_RUN to return;
+ * everything that may fail or allocate happens on the vCPU thread, outside the handler.
+ */
+#include "observe/profiler.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fail.h"
+#include "observe/profile.h"
+#include "observe/thread_state.h"
+#include "vm/frame_walk.h"
+#include "vm/vm.h"
+
+int thread_state_vcpu, thread_state_io;
+
+static struct {
+	bool enabled;
+	unsigned hz;
+	char path[256], svg_path[264];
+	FILE *folded, *svg;
+	bool stripped;
+	struct kvm_run *run; /* the handler's way to make KVM_RUN return */
+	timer_t timer;
+	bool timer_running;
+	struct profile profile;
+	uint64_t start_ns, end_ns;
+	uint64_t cost_ns;				       /* signal to stack counted, summed */
+	uint64_t vcpu_ticks[VCPU_STATES], io_ticks[IO_STATES]; /* the handler's tallies */
+	int sample_pending; /* set by the handler, taken by the vCPU loop */
+	uint64_t signal_ns; /* when the handler last asked for a sample */
+} profiler;
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now); /* async-signal-safe */
+	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+bool profiler_config_parse(const char *text, struct profiler_config *config, char *error,
+			   size_t error_size)
+{
+	static char path[256];
+	const char *comma = strchr(text, ',');
+	size_t length = comma ? (size_t)(comma - text) : strlen(text);
+	config->hz = PROFILER_HZ_DEFAULT;
+	if (length == 0 || length >= sizeof path) {
+		snprintf(error, error_size, "--profile needs a file name (at most %zu bytes) first",
+			 sizeof path - 1);
+		return false;
+	}
+	memcpy(path, text, length);
+	path[length] = '\0';
+	config->path = path;
+	if (!comma)
+		return true;
+	const char *value = comma + 1;
+	char *end;
+	errno = 0;
+	unsigned long hz = strncmp(value, "hz=", 3) == 0 && value[3] >= '0' && value[3] <= '9'
+				   ? strtoul(value + 3, &end, 10)
+				   : 0;
+	if (strncmp(value, "hz=", 3) != 0 || value[3] < '0' || value[3] > '9' || errno || *end) {
+		snprintf(error, error_size, "--profile %s: after the file name only hz=N is known",
+			 text);
+		return false;
+	}
+	if (hz < PROFILER_HZ_MIN || hz > PROFILER_HZ_MAX) {
+		snprintf(error, error_size,
+			 "--profile hz=%s is out of range: %u to %u samples a second", value + 3,
+			 PROFILER_HZ_MIN, PROFILER_HZ_MAX);
+		return false;
+	}
+	config->hz = (unsigned)hz;
+	return true;
+}
+
+void profiler_prepare(const struct profiler_config *config, const struct vm *vm)
+{
+	if (!config->path)
+		return;
+	profiler.enabled = true;
+	profiler.hz = config->hz;
+	snprintf(profiler.path, sizeof profiler.path, "%s", config->path);
+	snprintf(profiler.svg_path, sizeof profiler.svg_path, "%s.svg", config->path);
+	if (!(profiler.folded = fopen(profiler.path, "we")))
+		fail_errno("--profile: cannot write %s", profiler.path);
+	if (!(profiler.svg = fopen(profiler.svg_path, "we")))
+		fail_errno("--profile: cannot write %s", profiler.svg_path);
+	profiler.stripped = vm->image.symbol_count == 0;
+	if (profiler.stripped)
+		fprintf(stderr,
+			"ringvisor: --profile: %s has no symbols (stripped): the profile "
+			"names guest addresses, not functions\n",
+			vm->image.path);
+	profile_init(&profiler.profile);
+}
+
+static void on_profile_signal(int number)
+{
+	(void)number;
+	int saved_errno = errno;
+	int vcpu = __atomic_load_n(&thread_state_vcpu, __ATOMIC_RELAXED);
+	int io = __atomic_load_n(&thread_state_io, __ATOMIC_RELAXED);
+	if (vcpu >= 0 && vcpu < VCPU_STATES)
+		profiler.vcpu_ticks[vcpu]++;
+	if (io >= 0 && io < IO_STATES)
+		profiler.io_ticks[io]++;
+	if (vcpu == VCPU_IN_GUEST && profiler.run) {
+		profiler.signal_ns = monotonic_ns();
+		__atomic_store_n(&profiler.sample_pending, 1, __ATOMIC_RELEASE);
+		profiler.run->immediate_exit =
+			1; /* KVM_RUN returns EINTR now or at its next call */
+	}
+	errno = saved_errno;
+}
+
+void profiler_start(struct vm *vm)
+{
+	if (!profiler.enabled)
+		return;
+	profiler.run = vm->run;
+	struct sigaction action;
+	memset(&action, 0, sizeof action);
+	action.sa_handler = on_profile_signal;
+	action.sa_flags = SA_RESTART; /* console writes and the like go on; KVM_RUN still stops */
+	sigemptyset(&action.sa_mask);
+	if (sigaction(SIGPROF, &action, NULL) < 0)
+		fail_errno("--profile: cannot catch SIGPROF");
+	struct sigevent event;
+	memset(&event, 0, sizeof event);
+	event.sigev_notify = SIGEV_THREAD_ID; /* this thread, the vCPU's, and no other */
+	event.sigev_signo = SIGPROF;
+	event._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	if (timer_create(CLOCK_MONOTONIC, &event, &profiler.timer) < 0)
+		fail_errno("--profile: cannot create its timer");
+	long period = 1000000000L / (long)profiler.hz;
+	struct itimerspec every = { { period / 1000000000L, period % 1000000000L },
+				    { period / 1000000000L, period % 1000000000L } };
+	if (timer_settime(profiler.timer, 0, &every, NULL) < 0)
+		fail_errno("--profile: cannot start its timer");
+	profiler.timer_running = true;
+	profiler.start_ns = monotonic_ns();
+}
+
+void profiler_take_sample(struct vm *vm)
+{
+	if (!profiler.enabled ||
+	    !__atomic_exchange_n(&profiler.sample_pending, 0, __ATOMIC_ACQUIRE))
+		return;
+	struct kvm_regs regs;
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) < 0)
+		return; /* counted as no sample; the guest runs on */
+	uint64_t addresses[PROFILE_DEPTH_MAX];
+	struct frame_walk walk = frame_walk(vm, &regs, addresses, PROFILE_DEPTH_MAX);
+	/* A return address is the instruction after a call: one byte back is the call itself, in
+	 * the caller (a call to a function that never returns may end its caller). */
+	for (unsigned index = 1; index < walk.depth; index++)
+		addresses[index] -= addresses[index] != 0;
+	profile_add(&profiler.profile, addresses, walk.depth, walk.cut);
+	profiler.cost_ns += monotonic_ns() - profiler.signal_ns;
+}
+
+static void name_address(void *context, uint64_t address, char *name, size_t size)
+{
+	const struct vm *vm = context;
+	uint64_t offset;
+	const struct elf_symbol *symbol = elf_symbolize(&vm->image, address, &offset);
+	if (symbol)
+		snprintf(name, size, "%s", symbol->name);
+	else
+		snprintf(name, size, "%#llx", (unsigned long long)address);
+}
+
+static double percent(uint64_t part, const uint64_t *all, unsigned count)
+{
+	uint64_t total = 0;
+	for (unsigned index = 0; index < count; index++)
+		total += all[index];
+	return total ? 100.0 * (double)part / (double)total : 0.0;
+}
+
+static void write_file(FILE *file, const char *path, bool written)
+{
+	if (fclose(file) != 0 || !written)
+		fprintf(stderr, "ringvisor: --profile: writing %s failed\n", path);
+}
+
+void profiler_finish(struct vm *vm, FILE *report)
+{
+	if (!profiler.enabled)
+		return;
+	if (profiler.timer_running) {
+		timer_delete(profiler.timer);
+		profiler.timer_running = false;
+	}
+	profiler.end_ns = monotonic_ns();
+	profiler.run = NULL;
+	const struct profile *profile = &profiler.profile;
+	char title[320];
+	snprintf(title, sizeof title, "%s, %u Hz", vm->image.path, profiler.hz);
+	write_file(profiler.folded, profiler.path,
+		   profile_write_folded(profile, profiler.folded, name_address, vm));
+	write_file(profiler.svg, profiler.svg_path,
+		   profile_write_flame_graph(profile, profiler.svg, title, name_address, vm));
+
+	double seconds = (double)(profiler.end_ns - profiler.start_ns) / 1e9;
+	fprintf(report, "profile: %llu samples at %u Hz over %.2f s of the guest",
+		(unsigned long long)profile->samples, profiler.hz, seconds);
+	fprintf(report, " (%llu cut at a frame outside the guest or a loop, %llu not kept)\n",
+		(unsigned long long)profile->samples_cut,
+		(unsigned long long)profile->samples_dropped);
+	if (profile->samples)
+		fprintf(report,
+			"profile: sampling cost %.2f ms of the vCPU's time, %.1f us a sample "
+			"(%.2f%% of the run; measured from the timer's signal to the stack "
+			"counted, re-entering the guest not included)\n",
+			(double)profiler.cost_ns / 1e6,
+			(double)profiler.cost_ns / 1e3 / (double)profile->samples,
+			seconds > 0 ? 100.0 * (double)profiler.cost_ns / 1e9 / seconds : 0.0);
+	const uint64_t *v = profiler.vcpu_ticks, *io = profiler.io_ticks;
+	fprintf(report,
+		"profile: threads per tick: vCPU in the guest %.1f%%, in the launcher %.1f%%, "
+		"waiting %.1f%%; I/O thread busy %.1f%%, waiting %.1f%%\n",
+		percent(v[VCPU_IN_GUEST], v, VCPU_STATES),
+		percent(v[VCPU_IN_LAUNCHER], v, VCPU_STATES),
+		percent(v[VCPU_WAITING], v, VCPU_STATES), percent(io[IO_BUSY], io, IO_STATES),
+		percent(io[IO_WAITING], io, IO_STATES));
+	profile_print_top(profile, report, 20, name_address, vm);
+	fprintf(report, "profile: folded stacks in %s, a flame graph in %s%s\n", profiler.path,
+		profiler.svg_path,
+		profiler.stripped ? " (the guest is stripped: frames are addresses)" : "");
+	profile_release(&profiler.profile);
+	profiler.enabled = false;
+}
