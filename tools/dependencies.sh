@@ -21,7 +21,7 @@ packages_for() {
 	case $1 in
 	build) echo build-essential binutils coreutils ;;
 	run) echo iproute2 iputils-ping procps iperf3 nftables python3 python3-matplotlib ;;
-	test) echo clang libclang-rt-14-dev libcmocka-dev iproute2 iputils-ping procps iperf3 \
+	test) echo clang libclang-rt-14-dev libcmocka-dev iproute2 iputils-ping procps iperf3 tcpdump \
 		python3 python3-matplotlib ;;
 	peers) echo qemu-system-x86 user-mode-linux linux-image-amd64 busybox-static cpio kmod ;;
 	*) return 1 ;;

@@ -197,6 +197,78 @@ test_signal_stops_the_launcher_with_a_report() {
 	expect_stderr "kernel_sleep_until+0x"
 }
 
+# ---- the profiler ----------------------------------------------------------------------------
+
+# The function that tops the "by self samples" table in $stderr_file.
+top_self_function() {
+	awk '/top 20 functions by self samples/ { getline; print $3; exit }' "$stderr_file"
+}
+
+test_profile_puts_the_hot_function_on_top() {
+	local folded=$work_directory/spin.folded
+	run_launcher run --profile "$folded" "$testguest" -- spin 600
+	expect_status 0
+	expect_stdout "spin: 600 million steps"
+	[ "$(top_self_function)" = profile_hot_function ] ||
+		fail_check "the profile's top function is '$(top_self_function)', not profile_hot_function"
+	expect_stderr "profile: folded stacks in $folded, a flame graph in $folded.svg"
+	expect_stderr "profile: sampling cost "
+	tests/tools/check_profile.py "$folded" "$testguest" >"$work_directory/check" ||
+		fail_check "the profile does not check out: $(head -n 5 "$work_directory/check")"
+	grep -q "main;profile_hot_function [0-9]" "$folded" ||
+		fail_check "no main;profile_hot_function stack in $folded"
+	expect_no_sanitizer_report
+}
+
+test_profile_cuts_wild_frame_chains() {
+	local folded=$work_directory/wild.folded cut
+	run_launcher run --profile "$folded,hz=2000" "$testguest" -- wild-frames 900
+	expect_status 0
+	expect_stdout "wild-frames: 900 million steps"
+	cut=$(sed -n 's/.*samples at 2000 Hz.* (\([0-9]*\) cut at .*/\1/p' "$stderr_file")
+	[ "${cut:-0}" -gt 0 ] || fail_check "no sample was cut under looping and wild frames"
+	[ "$(top_self_function)" = spin_under_frame ] ||
+		fail_check "the profile's top function is '$(top_self_function)', not spin_under_frame"
+	tests/tools/check_profile.py "$folded" "$testguest" >"$work_directory/check" ||
+		fail_check "the profile does not check out: $(head -n 5 "$work_directory/check")"
+	expect_no_sanitizer_report
+}
+
+test_profile_of_a_stripped_guest_names_addresses() {
+	local folded=$work_directory/stripped.folded
+	strip -o "$work_directory/stripped.elf" "$testguest"
+	run_launcher run --profile "$folded" "$work_directory/stripped.elf" -- spin 200
+	expect_status 0
+	expect_stderr "has no symbols (stripped): the profile names guest addresses, not functions"
+	tests/tools/check_profile.py "$folded" "$work_directory/stripped.elf" --stripped \
+		>"$work_directory/check" ||
+		fail_check "the profile does not check out: $(head -n 5 "$work_directory/check")"
+}
+
+test_bad_profile_and_metrics_options_are_refused() {
+	bad_usage "--profile hz=0 is out of range: 1 to 10000 samples a second" \
+		run --profile "$work_directory/p,hz=0" "$hello"
+	bad_usage "--profile hz=20000 is out of range: 1 to 10000 samples a second" \
+		run --profile "$work_directory/p,hz=20000" "$hello"
+	bad_usage "after the file name only hz=N is known" \
+		run --profile "$work_directory/p,rate=5" "$hello"
+	bad_usage "--profile needs a file name" run --profile ",hz=100" "$hello"
+	bad_usage "--metrics interval=5 is out of range: 10 to 3600000 milliseconds" \
+		run --metrics "$work_directory/m,interval=5" "$hello"
+	bad_usage "after the file name only interval=MS is known" \
+		run --metrics "$work_directory/m,x=1" "$hello"
+	run_launcher run --profile /nonexistent/directory/p "$hello"
+	expect_status 125
+	expect_stderr "--profile: cannot write /nonexistent/directory/p: No such file or directory"
+	run_launcher run --metrics /nonexistent/directory/m "$hello"
+	expect_status 125
+	expect_stderr "cannot open metrics file /nonexistent/directory/m: No such file or directory"
+	mkfifo "$work_directory/no-reader"
+	run_launcher run --metrics "$work_directory/no-reader" "$hello"
+	expect_status 125
+	expect_stderr "(a FIFO with no reader)"
+}
+
 # --cpu N: both threads (the vCPU thread and the I/O thread) may run on CPU N only.
 # (allowed_cpus, the CPUs this shell may run on, is in tools/shell_helpers.sh.)
 
@@ -329,6 +401,10 @@ run_test "request block in code is refused" test_request_block_in_code_is_refuse
 run_test "stripped guest" test_stripped_guest_runs_and_reports_addresses
 run_test "signal stops the launcher with a report" test_signal_stops_the_launcher_with_a_report
 run_test "--cpu pins the vCPU and I/O threads" test_cpu_pins_both_threads
+run_test "--profile puts the hot function on top" test_profile_puts_the_hot_function_on_top
+run_test "--profile cuts wild frame chains" test_profile_cuts_wild_frame_chains
+run_test "--profile of a stripped guest" test_profile_of_a_stripped_guest_names_addresses
+run_test "bad --profile and --metrics are refused" test_bad_profile_and_metrics_options_are_refused
 run_test "--help and --version" test_help_and_version
 run_test "bad options are refused" test_bad_options_are_refused
 run_test "guest arguments beyond the limits" test_guest_arguments_beyond_the_limits_are_refused

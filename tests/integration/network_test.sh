@@ -340,6 +340,107 @@ test_stats_at_exit_and_on_sigusr1() {
 	expect_no_sanitizer_report
 }
 
+# ---- seeing inside: captures and the metrics stream -------------------------------------------
+
+# pcap_frames FILE [FILTER...]: how many frames tcpdump reads from FILE (matching FILTER).
+pcap_frames() {
+	local file=$1
+	shift
+	tcpdump -nn -r "$file" "$@" 2>/dev/null | wc -l
+}
+
+# expect_capture_matches_counters PCAP: the capture holds exactly the frames the NIC counted.
+expect_capture_matches_counters() {
+	local captured counted
+	captured=$(pcap_frames "$1")
+	counted=$(($(counter "$stderr_file" "$ns" receive_frames) +
+		$(counter "$stderr_file" "$ns" transmit_frames)))
+	[ "$captured" -gt 0 ] && [ "$captured" -eq "$counted" ] ||
+		fail_check "tcpdump read $captured frames from $1; the NIC counted $counted"
+}
+
+test_pcap_holds_what_the_nic_counted() {
+	local pcap=$work_directory/tap.pcap
+	new_namespace rvt 198.18 || return
+	start_guest run --stats --net "$net,pcap=$pcap" "$udp_echo" -- $port 60 || return
+	in_ns ping -c 3 -i 0.2 -W 2 "$guest_ip" >/dev/null 2>&1 || fail_check "no ping replies"
+	in_ns "$client" "$guest_ip" $port --sizes 100,3000 --count 2 >/dev/null 2>&1 ||
+		fail_check "UDP echo failed"
+	quit_guest
+	expect_status 0
+	expect_capture_matches_counters "$pcap"
+	[ "$(pcap_frames "$pcap" icmp and 'icmp[icmptype] = icmp-echo')" -eq 3 ] &&
+		[ "$(pcap_frames "$pcap" icmp and 'icmp[icmptype] = icmp-echoreply')" -eq 3 ] ||
+		fail_check "the capture does not hold 3 pings and 3 replies"
+	# A datagram of 100 bytes (one frame), one of 3000 (three fragments), and !quit: five frames
+	# from the host (tcpdump's "udp" is IP protocol 17, fragments included), and as many back.
+	[ "$(pcap_frames "$pcap" udp and src "$host_ip")" -eq 5 ] &&
+		[ "$(pcap_frames "$pcap" udp and src "$guest_ip")" -eq 5 ] ||
+		fail_check "expected 5 UDP frames each way in the capture," \
+			"found $(pcap_frames "$pcap" udp and src "$host_ip") and" \
+			"$(pcap_frames "$pcap" udp and src "$guest_ip")"
+	expect_no_sanitizer_report
+}
+
+test_pcap_with_loss_shows_what_the_guest_got() {
+	local pcap=$work_directory/lossy.pcap sent
+	new_namespace rvt 198.18 || return
+	start_guest run --stats --net "$net,loss=0.3,seed=5,pcap=$pcap" "$udp_echo" -- $port 60 ||
+		return
+	in_ns ip neigh replace "$guest_ip" lladdr "$guest_mac" dev "$ns" nud permanent
+	in_ns "$client" "$guest_ip" $port --sizes 64 --count 200 --timeout-ms 25 --allow-loss \
+		>/dev/null 2>&1
+	in_ns "$client" "$guest_ip" $port --count 0 --quit --allow-loss --timeout-ms 200 \
+		>/dev/null 2>&1
+	wait_for_launcher 20
+	expect_status 0
+	expect_capture_matches_counters "$pcap"
+	# The host sent at least the 200 requests; the guest got (and the capture holds) fewer.
+	sent=$(pcap_frames "$pcap" udp and src "$host_ip" and not 'udp[8:4] = 0x21717569')
+	[ "$sent" -lt 200 ] && [ "$sent" -gt 100 ] ||
+		fail_check "the capture holds $sent of the host's 200 datagrams; with loss=0.3 the" \
+			"guest gets about 140"
+	expect_counter "$stderr_file" injected_losses -gt 0
+	expect_no_sanitizer_report
+}
+
+test_metrics_stream_matches_stats() {
+	local metrics=$work_directory/metrics.jsonl
+	new_namespace rvt 198.18 || return
+	start_guest run --stats --metrics "$metrics,interval=20" --net "$net" "$udp_echo" -- \
+		$port 60 || return
+	in_ns "$client" "$guest_ip" $port --sizes 100,2000 --count 20 >/dev/null 2>&1 ||
+		fail_check "UDP echo failed"
+	quit_guest
+	expect_status 0
+	grep -E '^(nic|thread|exit|time) ' "$stderr_file" >"$work_directory/stats"
+	/usr/bin/python3 tests/tools/check_metrics.py "$metrics" "$work_directory/stats" \
+		>"$work_directory/check" 2>&1 ||
+		fail_check "the metrics stream does not check out: $(head -n 5 "$work_directory/check")"
+	expect_no_sanitizer_report
+}
+
+test_metrics_reader_that_leaves_stops_only_the_stream() {
+	local fifo=$work_directory/metrics.fifo
+	mkfifo "$fifo"
+	head -n 2 "$fifo" >"$work_directory/two-lines" &
+	processes+=("$!")
+	new_namespace rvt 198.18 || return
+	start_guest run --metrics "$fifo,interval=10" --net "$net" "$udp_echo" -- $port 60 ||
+		return
+	wait_for_output "$stderr_file" "the stream stops, the guest runs on" 10 ||
+		fail_check "no message when the metrics reader left"
+	in_ns "$client" "$guest_ip" $port --sizes 100 --count 5 >/dev/null 2>&1 ||
+		fail_check "UDP echo failed after the metrics reader left"
+	quit_guest
+	expect_status 0
+	[ "$(grep -c 'the stream stops' "$stderr_file")" -eq 1 ] ||
+		fail_check "the stream's end was reported more than once"
+	[ "$(wc -l <"$work_directory/two-lines")" -eq 2 ] ||
+		fail_check "the reader did not get two whole lines"
+	expect_no_sanitizer_report
+}
+
 # network_test NAME FUNCTION: run_test, then nothing of the test is left running.
 network_test() {
 	run_test "$1" "$2"
@@ -352,6 +453,11 @@ network_test "malformed frames are counted and dropped" test_malformed_frames_ar
 network_test "a runt cannot be sent from the host" test_runt_cannot_be_sent_from_the_host
 network_test "garbage in the rings breaks only the NIC" test_garbage_in_the_rings
 network_test "--stats at exit and on SIGUSR1" test_stats_at_exit_and_on_sigusr1
+network_test "pcap= holds what the NIC counted" test_pcap_holds_what_the_nic_counted
+network_test "pcap= with loss= shows what the guest got" test_pcap_with_loss_shows_what_the_guest_got
+network_test "--metrics lines match --stats" test_metrics_stream_matches_stats
+network_test "a metrics reader that leaves stops only the stream" \
+	test_metrics_reader_that_leaves_stops_only_the_stream
 network_test "loss=0.2 loses what it should" test_loss_rate_is_as_configured
 network_test "the same seed gives the same faults" test_same_seed_same_faults
 network_test "corruption is caught by checksums" test_corruption_is_caught_by_checksums

@@ -157,6 +157,29 @@ test_ping_and_udp_echo() {
 	expect_switch_gone
 }
 
+# pcap= on a share NIC: tcpdump reads exactly the frames the echo guest's NIC counted, pings
+# and UDP echoes among them (a switch has no tcpdump of its own to point at).
+test_pcap_on_a_share_nic() {
+	local pcap=$work_directory/share.pcap captured counted
+	new_switch
+	launch echo 1 ",pcap=$pcap" udp-echo 7
+	await echo "listening on" 20 || return
+	launch ping 2 "" netcheck ping 198.18.100.1 3
+	finish ping 30 0
+	launch udp 4 "" netcheck udp 198.18.100.1 7 --quit
+	finish udp 60 0
+	finish echo 30 0
+	captured=$(tcpdump -nn -r "$pcap" 2>/dev/null | wc -l)
+	counted=$(($(counter echo receive_frames) + $(counter echo transmit_frames)))
+	[ "$captured" -gt 0 ] && [ "$captured" -eq "$counted" ] ||
+		fail_check "tcpdump read $captured frames; the echo guest's NIC counted $counted"
+	[ "$(tcpdump -nn -r "$pcap" 'icmp[icmptype] = icmp-echoreply' 2>/dev/null | wc -l)" -eq 3 ] ||
+		fail_check "the capture does not hold the 3 ping replies"
+	tcpdump -nn -r "$pcap" udp 2>/dev/null | grep -q "198.18.100.1.7 > 198.18.100.4" ||
+		fail_check "the capture holds no UDP echo from the guest"
+	expect_switch_gone
+}
+
 # Four guests: three answer, a fourth (each netcheck in turn) pings and UDP-echoes all three.
 test_four_guests() {
 	new_switch
@@ -414,6 +437,7 @@ share_test() {
 share_test "two guests: TCP (iperf3 guest to guest)" test_two_guests_tcp
 share_test "two guests: TCP, -R" test_two_guests_tcp_reverse
 share_test "64 KiB frames cross whole" test_large_frames_cross_whole
+share_test "pcap= on a share NIC" test_pcap_on_a_share_nic
 share_test "segmented for a guest without TSO" test_segmented_for_a_guest_without_tso
 share_test "checksummed for a guest without offloads" test_checksummed_for_a_guest_without_offloads
 share_test "ping and UDP echo between guests" test_ping_and_udp_echo
