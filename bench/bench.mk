@@ -1,5 +1,6 @@
 # bench/bench.mk: the benchmarks. Included by the top Makefile.
-#   make bench [BENCH_FLAGS=--quick|--peers]   exit costs, network latency, lguest's 2007 table
+#   make bench [BENCH_FLAGS=--quick|--peers]   exit costs, the profiler's cost, network latency,
+#                                              lguest's 2007 table
 #   make table [TABLE_FLAGS=--quick]           the table alone, with the rivals (QEMU TCG, UML)
 #   make network-bench                         ping and UDP echo against a veth pair
 #   make bench-tests                           the table's report against a recorded run (no root)
@@ -17,7 +18,8 @@ $(BUILD)/bench/exit_costs.o: bench/exit_costs.c
 $(BUILD)/bench/exit-costs: $(BUILD)/bench/exit_costs.o $(LAUNCHER_LIBRARY_OBJECTS)
 	$(CC) $(LAUNCHER_CFLAGS) $^ -o $@
 
-BENCH_NEEDS := all $(BUILD)/bench/exit-costs $(BENCH_GUESTS) $(BENCH_NETWORK_TOOLS)
+BENCH_NEEDS := all $(BUILD)/bench/exit-costs $(BENCH_GUESTS) $(BENCH_NETWORK_TOOLS) \
+	$(BUILD)/tests/guests/testguest.elf
 bench_env := BUILD=$(BUILD) RINGVISOR=$(BUILD)/ringvisor
 
 .PHONY: bench table network-bench
@@ -25,6 +27,8 @@ bench: $(BENCH_NEEDS)
 	tools/dependencies.sh build run $(if $(filter --peers,$(BENCH_FLAGS)),peers)
 	$(BUILD)/bench/exit-costs --guest $(BUILD)/bench/guests/bench-exits.elf \
 		--launcher $(BUILD)/ringvisor --hello $(BUILD)/guests/hello.elf
+	@echo
+	$(bench_env) bench/profiler_cost.sh $(if $(filter --quick,$(BENCH_FLAGS)),--runs 3)
 	@echo
 	$(bench_env) bench/network_latency.sh $(if $(filter --quick,$(BENCH_FLAGS)),--runs 3 --seconds 2)
 	@echo

@@ -21,6 +21,7 @@
 #include "observe/profile.h"
 #include "observe/thread_state.h"
 #include "vm/frame_walk.h"
+#include "vm/layout.h"
 #include "vm/vm.h"
 
 int thread_state_vcpu, thread_state_io;
@@ -36,7 +37,11 @@ static struct {
 	bool timer_running;
 	struct profile profile;
 	uint64_t start_ns, end_ns;
-	uint64_t cost_ns;				       /* signal to stack counted, summed */
+	uint64_t cost_ns;	     /* signal to stack counted, summed */
+	uint64_t exit_ns;	     /* one exit to the launcher and back, measured */
+	uint64_t period_ns, grid_ns; /* the timer fires at grid_ns + k * period_ns */
+	uint64_t signal_late_ns;     /* the handler's lateness after its expiry, for the sample */
+	uint64_t delivery_ns;	     /* expiry to handler, summed over the samples taken */
 	uint64_t vcpu_ticks[VCPU_STATES], io_ticks[IO_STATES]; /* the handler's tallies */
 	int sample_pending; /* set by the handler, taken by the vCPU loop */
 	uint64_t signal_ns; /* when the handler last asked for a sample */
@@ -119,7 +124,12 @@ static void on_profile_signal(int number)
 	if (io >= 0 && io < IO_STATES)
 		profiler.io_ticks[io]++;
 	if (vcpu == VCPU_IN_GUEST && profiler.run) {
-		profiler.signal_ns = monotonic_ns();
+		uint64_t now = monotonic_ns();
+		profiler.signal_ns = now;
+		/* The expiry this signal is for: the grid point at or before now. What lies between
+		 * is the guest being kicked out and the signal reaching us. */
+		if (now >= profiler.grid_ns)
+			profiler.signal_late_ns = (now - profiler.grid_ns) % profiler.period_ns;
 		__atomic_store_n(&profiler.sample_pending, 1, __ATOMIC_RELEASE);
 		profiler.run->immediate_exit =
 			1; /* KVM_RUN returns EINTR now or at its next call */
@@ -127,10 +137,48 @@ static void on_profile_signal(int number)
 	errno = saved_errno;
 }
 
+/*
+ * What one exit to the launcher and back costs here, measured before the guest's first
+ * instruction: the vCPU runs the launcher's exit probe (an `out` in a loop), each KVM_RUN
+ * returns at the `out`, and half the median round trip prices a sample's way back into the
+ * guest, which nothing after KVM_RUN returns can time. The guest's registers are put back.
+ */
+static uint64_t measure_exit_ns(struct vm *vm)
+{
+	enum { PROBES = 41 };
+	struct kvm_regs entry, probe;
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &entry) < 0)
+		fail_errno("--profile: KVM_GET_REGS");
+	probe = entry;
+	probe.rip = LAYOUT_EXIT_PROBE;
+	probe.rax = 0;
+	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &probe) < 0)
+		fail_errno("--profile: KVM_SET_REGS");
+	uint64_t round_trips[PROBES];
+	unsigned count = 0;
+	for (unsigned run = 0; run <= PROBES; run++) {
+		uint64_t start = monotonic_ns();
+		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0 || vm->run->exit_reason != KVM_EXIT_IO)
+			break;
+		if (run > 0) /* the first one warms up */
+			round_trips[count++] = monotonic_ns() - start;
+	}
+	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &entry) < 0)
+		fail_errno("--profile: KVM_SET_REGS");
+	for (unsigned i = 1; i < count; i++) /* insertion sort: 41 numbers */
+		for (unsigned j = i; j > 0 && round_trips[j - 1] > round_trips[j]; j--) {
+			uint64_t swap = round_trips[j];
+			round_trips[j] = round_trips[j - 1];
+			round_trips[j - 1] = swap;
+		}
+	return count ? round_trips[count / 2] : 0;
+}
+
 void profiler_start(struct vm *vm)
 {
 	if (!profiler.enabled)
 		return;
+	profiler.exit_ns = measure_exit_ns(vm);
 	profiler.run = vm->run;
 	struct sigaction action;
 	memset(&action, 0, sizeof action);
@@ -146,10 +194,15 @@ void profiler_start(struct vm *vm)
 	event._sigev_un._tid = (pid_t)syscall(SYS_gettid);
 	if (timer_create(CLOCK_MONOTONIC, &event, &profiler.timer) < 0)
 		fail_errno("--profile: cannot create its timer");
-	long period = 1000000000L / (long)profiler.hz;
-	struct itimerspec every = { { period / 1000000000L, period % 1000000000L },
-				    { period / 1000000000L, period % 1000000000L } };
-	if (timer_settime(profiler.timer, 0, &every, NULL) < 0)
+	profiler.period_ns = 1000000000u / profiler.hz;
+	profiler.grid_ns = monotonic_ns() + profiler.period_ns;
+	struct itimerspec every = {
+		{ (time_t)(profiler.period_ns / 1000000000u),
+		  (long)(profiler.period_ns % 1000000000u) },
+		{ (time_t)(profiler.grid_ns / 1000000000u),
+		  (long)(profiler.grid_ns % 1000000000u) },
+	};
+	if (timer_settime(profiler.timer, TIMER_ABSTIME, &every, NULL) < 0)
 		fail_errno("--profile: cannot start its timer");
 	profiler.timer_running = true;
 	profiler.start_ns = monotonic_ns();
@@ -171,6 +224,7 @@ void profiler_take_sample(struct vm *vm)
 		addresses[index] -= addresses[index] != 0;
 	profile_add(&profiler.profile, addresses, walk.depth, walk.cut);
 	profiler.cost_ns += monotonic_ns() - profiler.signal_ns;
+	profiler.delivery_ns += profiler.signal_late_ns;
 }
 
 static void name_address(void *context, uint64_t address, char *name, size_t size)
@@ -222,14 +276,22 @@ void profiler_finish(struct vm *vm, FILE *report)
 	fprintf(report, " (%llu cut at a frame outside the guest or a loop, %llu not kept)\n",
 		(unsigned long long)profile->samples_cut,
 		(unsigned long long)profile->samples_dropped);
-	if (profile->samples)
+	if (profile->samples) {
+		/* A sample's price, in three measured parts: from the timer's expiry to our handler
+		 * (the kick out of the guest and the signal), the handling (registers, walk,
+		 * count), and the way back in, priced at half an exit's round trip (measured at
+		 * start with the exit probe). */
+		double samples = (double)profile->samples;
+		double kick = (double)profiler.delivery_ns / samples,
+		       handling = (double)profiler.cost_ns / samples,
+		       back = (double)profiler.exit_ns / 2;
+		double cost_ns = samples * (kick + handling + back);
 		fprintf(report,
-			"profile: sampling cost %.2f ms of the vCPU's time, %.1f us a sample "
-			"(%.2f%% of the run; measured from the timer's signal to the stack "
-			"counted, re-entering the guest not included)\n",
-			(double)profiler.cost_ns / 1e6,
-			(double)profiler.cost_ns / 1e3 / (double)profile->samples,
-			seconds > 0 ? 100.0 * (double)profiler.cost_ns / 1e9 / seconds : 0.0);
+			"profile: sampling cost %.2f ms, %.2f%% of the run; a sample: %.1f us from "
+			"the timer to the handler, %.1f us handling, %.1f us back into the guest\n",
+			cost_ns / 1e6, seconds > 0 ? 100.0 * cost_ns / 1e9 / seconds : 0.0,
+			kick / 1e3, handling / 1e3, back / 1e3);
+	}
 	const uint64_t *v = profiler.vcpu_ticks, *io = profiler.io_ticks;
 	fprintf(report,
 		"profile: threads per tick: vCPU in the guest %.1f%%, in the launcher %.1f%%, "

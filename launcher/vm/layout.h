@@ -45,5 +45,9 @@
 #define TRAMPOLINE_BYTES 16
 #define TRAMPOLINE_OUT_END 12 /* offset just past the `out` */
 #define EXCEPTION_VECTORS 32
+/* After the trampolines: `1: mov $hypercall-port, %dx; out %eax, (%dx); jmp 1b`, which the
+ * profiler runs before the guest starts to measure what one exit costs on this machine. A guest
+ * that jumps there only makes hypercalls, as it could itself. */
+#define LAYOUT_EXIT_PROBE (LAYOUT_TRAMPOLINES + EXCEPTION_VECTORS * TRAMPOLINE_BYTES)
 
 #endif

@@ -108,6 +108,14 @@ static void write_exception_trampolines(struct vm *vm)
 				  (((handler >> 16) & 0xffff) << 48);
 		idt[vector * 2 + 1] = handler >> 32;
 	}
+	/* clang-format off */
+	const uint8_t exit_probe[] = {
+		0x66, 0xba, RINGVISOR_PORT_HYPERCALL & 0xff, RINGVISOR_PORT_HYPERCALL >> 8,
+		0xef,       /* out %eax, (%dx) */
+		0xeb, 0xf9, /* jmp back to the mov */
+	};
+	/* clang-format on */
+	memcpy(code + (LAYOUT_EXIT_PROBE - LAYOUT_TRAMPOLINES), exit_probe, sizeof exit_probe);
 }
 
 static void set_special_registers(struct vm *vm, uint64_t cr3)
