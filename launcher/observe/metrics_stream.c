@@ -3,6 +3,7 @@
  * metrics_stream.h).
  */
 #include "observe/metrics_stream.h"
+#include "observe/output_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,21 +28,10 @@ bool metrics_stream_open(struct metrics_stream *stream, const char *path, char *
 			 size_t error_size)
 {
 	memset(stream, 0, sizeof *stream);
-	stream->fd = -1;
-	if (strlen(path) >= sizeof stream->path) {
-		snprintf(error, error_size, "metrics file name longer than %zu bytes",
-			 sizeof stream->path - 1);
-		return false;
-	}
-	snprintf(stream->path, sizeof stream->path, "%s", path);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
-	if (fd < 0) {
-		snprintf(error, error_size, "cannot open metrics file %s: %s%s", path,
-			 strerror(errno), errno == ENXIO ? " (a FIFO with no reader)" : "");
-		return false;
-	}
-	stream->fd = fd;
-	return true;
+	/* Left non-blocking: a slow reader's lines wait in `pending`, never the I/O thread. */
+	stream->fd = output_file_open("metrics", path, stream->path, sizeof stream->path, error,
+				      error_size);
+	return stream->fd >= 0;
 }
 
 /* Writes what the file takes now; stops the stream on a real failure. */

@@ -7,6 +7,7 @@
  * the second field is nanoseconds. All fields in our byte order; the magic tells readers which.
  */
 #include "observe/pcap.h"
+#include "observe/output_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,23 +73,11 @@ bool pcap_open(struct pcap_capture *capture, const char *path, char *error, size
 {
 	memset(capture, 0, sizeof *capture);
 	capture->fd = -1;
-	if (strlen(path) >= sizeof capture->path) {
-		snprintf(error, error_size, "capture file name longer than %zu bytes",
-			 sizeof capture->path - 1);
+	int fd = output_file_open("capture", path, capture->path, sizeof capture->path, error,
+				  error_size);
+	if (fd < 0)
 		return false;
-	}
-	snprintf(capture->path, sizeof capture->path, "%s", path);
-	/* O_NONBLOCK only for the open itself: a FIFO without a reader yet must not hang the
-	 * launcher before the guest starts; it is then an error, said now. */
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
-	if (fd < 0) {
-		snprintf(error, error_size, "cannot open capture file %s: %s%s", path,
-			 strerror(errno), errno == ENXIO ? " (a FIFO with no reader)" : "");
-		return false;
-	}
-	int flags = fcntl(fd, F_GETFL);
-	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
-		snprintf(error, error_size, "capture file %s: %s", path, strerror(errno));
+	if (!output_file_blocking(fd, "capture", path, error, error_size)) {
 		close(fd);
 		return false;
 	}

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fail.h"
+#include "observe/output_file.h"
 #include "observe/profile.h"
 #include "observe/thread_state.h"
 #include "vm/frame_walk.h"
@@ -92,18 +93,27 @@ bool profiler_config_parse(const char *text, struct profiler_config *config, cha
 	return true;
 }
 
+static FILE *open_output(const char *path, char *copy, size_t copy_size)
+{
+	char error[320];
+	int fd = output_file_open("profile", path, copy, copy_size, error, sizeof error);
+	FILE *file = NULL;
+	if (fd < 0 || !output_file_blocking(fd, "profile", path, error, sizeof error) ||
+	    !(file = fdopen(fd, "w")))
+		fail("--profile: %s", fd < 0 ? error : strerror(errno));
+	return file;
+}
+
 void profiler_prepare(const struct profiler_config *config, const struct vm *vm)
 {
 	if (!config->path)
 		return;
 	profiler.enabled = true;
 	profiler.hz = config->hz;
-	snprintf(profiler.path, sizeof profiler.path, "%s", config->path);
-	snprintf(profiler.svg_path, sizeof profiler.svg_path, "%s.svg", config->path);
-	if (!(profiler.folded = fopen(profiler.path, "we")))
-		fail_errno("--profile: cannot write %s", profiler.path);
-	if (!(profiler.svg = fopen(profiler.svg_path, "we")))
-		fail_errno("--profile: cannot write %s", profiler.svg_path);
+	char svg_path[sizeof profiler.svg_path];
+	snprintf(svg_path, sizeof svg_path, "%s.svg", config->path);
+	profiler.folded = open_output(config->path, profiler.path, sizeof profiler.path);
+	profiler.svg = open_output(svg_path, profiler.svg_path, sizeof profiler.svg_path);
 	profiler.stripped = vm->image.symbol_count == 0;
 	if (profiler.stripped)
 		fprintf(stderr,

@@ -4,7 +4,7 @@
 # Included by the top Makefile, after tests/unit/launcher.mk (whose source lists it uses).
 
 NIC_FUZZ_SOURCES := launcher/nic/nic.c launcher/nic/fault_injection.c launcher/nic/frame_offload.c \
-	launcher/observe/pcap.c \
+	launcher/observe/pcap.c launcher/observe/output_file.c \
 	launcher/nic/iovec_copy.c launcher/tap/tap_backend.c launcher/tap/tap.c \
 	$(LAUNCHER_UNIT_SOURCES)
 LAUNCHER_FUZZ_CFLAGS = $(FUZZ_CFLAGS) $(LAUNCHER_INCLUDES)

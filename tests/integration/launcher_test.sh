@@ -259,7 +259,7 @@ test_bad_profile_and_metrics_options_are_refused() {
 		run --metrics "$work_directory/m,x=1" "$hello"
 	run_launcher run --profile /nonexistent/directory/p "$hello"
 	expect_status 125
-	expect_stderr "--profile: cannot write /nonexistent/directory/p: No such file or directory"
+	expect_stderr "--profile: cannot open profile file /nonexistent/directory/p: No such file or directory"
 	run_launcher run --metrics /nonexistent/directory/m "$hello"
 	expect_status 125
 	expect_stderr "cannot open metrics file /nonexistent/directory/m: No such file or directory"

@@ -411,6 +411,11 @@ test_metrics_stream_matches_stats() {
 		$port 60 || return
 	in_ns "$client" "$guest_ip" $port --sizes 100,2000 --count 20 >/dev/null 2>&1 ||
 		fail_check "UDP echo failed"
+	# Three lines streamed while the guest runs (10 s at most), then the one at exit.
+	local deadline=$((SECONDS + 10))
+	until [ "$(wc -l <"$metrics")" -ge 3 ] || [ "$SECONDS" -ge "$deadline" ]; do
+		sleep 0.02
+	done
 	quit_guest
 	expect_status 0
 	grep -E '^(nic|thread|exit|time) ' "$stderr_file" >"$work_directory/stats"

@@ -35,7 +35,7 @@ $(LAUNCHER_UNIT_DIR)/test_share_switch: tests/unit/test_share_switch.c $(SHARE_S
 
 # The NIC's device model with a backend of the test's own, and the real fault injector.
 NIC_UNIT_SOURCES := launcher/nic/nic.c launcher/nic/fault_injection.c launcher/nic/frame_offload.c \
-	launcher/observe/pcap.c \
+	launcher/observe/pcap.c launcher/observe/output_file.c \
 	launcher/nic/iovec_copy.c $(LAUNCHER_UNIT_SOURCES)
 $(LAUNCHER_UNIT_DIR)/test_nic: tests/unit/test_nic.c $(NIC_UNIT_SOURCES) $(LAUNCHER_HEADERS)
 	@mkdir -p $(dir $@)
@@ -43,9 +43,10 @@ $(LAUNCHER_UNIT_DIR)/test_nic: tests/unit/test_nic.c $(NIC_UNIT_SOURCES) $(LAUNC
 
 # Seeing inside a guest (observe/): each piece alone.
 $(LAUNCHER_UNIT_DIR)/test_profile: launcher/observe/profile.c launcher/observe/flame_graph.c
-$(LAUNCHER_UNIT_DIR)/test_pcap: launcher/observe/pcap.c
+$(LAUNCHER_UNIT_DIR)/test_pcap: launcher/observe/pcap.c launcher/observe/output_file.c
 $(LAUNCHER_UNIT_DIR)/test_thread_times: launcher/observe/thread_times.c
-$(LAUNCHER_UNIT_DIR)/test_metrics: launcher/observe/json_writer.c launcher/observe/metrics_stream.c
+$(LAUNCHER_UNIT_DIR)/test_metrics: launcher/observe/json_writer.c launcher/observe/metrics_stream.c \
+		launcher/observe/output_file.c
 OBSERVE_UNIT_TESTS := $(LAUNCHER_UNIT_DIR)/test_profile $(LAUNCHER_UNIT_DIR)/test_pcap \
 	$(LAUNCHER_UNIT_DIR)/test_thread_times $(LAUNCHER_UNIT_DIR)/test_metrics
 $(OBSERVE_UNIT_TESTS): $(LAUNCHER_UNIT_DIR)/%: tests/unit/%.c $(LAUNCHER_HEADERS)
