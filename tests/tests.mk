@@ -26,5 +26,6 @@ iperf3-tests: $(INTEGRATION_NEEDS)
 share-tests: $(INTEGRATION_NEEDS)
 	$(call integration_run,share_test)
 
-check: unit-tests launcher-unit-tests net-tests launcher-tests network-tests tcp-tests \
-	iperf3-tests share-tests bench-tests
+# The integration tests last: the very last line is theirs ("N passed, N failed"), which CI reads.
+check: unit-tests launcher-unit-tests net-tests bench-tests launcher-tests network-tests \
+	tcp-tests iperf3-tests share-tests
