@@ -86,6 +86,7 @@ static void refuse_shared_captures(const struct nic_device *nics, unsigned count
 int main(int argc, char **argv)
 {
 	uint64_t start_ns = statistics_monotonic_ns();
+	io_thread_block_signals(); /* first: SIGUSR1 is for counters, never the default death */
 	static struct options options;
 	options_parse(&options, argc, argv);
 
@@ -116,7 +117,6 @@ int main(int argc, char **argv)
 		if (sched_setaffinity(0, sizeof cpus, &cpus) < 0)
 			fail_errno("cannot run on CPU %d", options.cpu);
 	}
-	io_thread_block_signals();
 	static struct statistics_snapshot final;
 	struct statistics_sources sources = {
 		&vm, nics, options.nic_count, (pid_t)syscall(SYS_gettid), 0, start_ns
@@ -127,8 +127,8 @@ int main(int argc, char **argv)
 	io_thread_start(&io, nics, options.nic_count, &reports);
 	profiler_start(&vm);
 	int status = vm_run(&vm);
+	io_thread_stop(&io); /* its final snapshot: before the profile's report takes time */
 	profiler_finish(&vm, stderr);
-	io_thread_stop(&io);
 
 	if (options.print_statistics)
 		statistics_print(&final, stderr);

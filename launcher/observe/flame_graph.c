@@ -4,10 +4,11 @@
  * A flame graph (Brendan Gregg's) stacks each sampled call chain from the bottom up: the root at
  * the bottom, each frame a box as wide as the samples it was on the stack for, its callees on
  * top of it, siblings in name order. So a wide box is where time goes, and a wide top edge is
- * time spent in that function itself. The sorted named stacks become a tree of frames (a sorted
- * list puts every stack sharing a prefix next to each other, so only a node's last child can be
- * the one to extend), which is drawn depth first. Every box has a <title>: hovering shows the
- * function, its samples and share. No script, no external file: any browser opens it.
+ * time spent in that function itself. The sorted named stacks become a tree of frames (sorted
+ * frame by frame, every stack sharing a prefix of frames sits next to the others, so only a
+ * node's last child can be the one to extend), which is drawn depth first. Every box has a <title>:
+ * hovering shows the function, its samples and share. No script, no external file: any browser
+ * opens it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -213,15 +214,31 @@ static int compare_total(const void *a, const void *b)
 	return compare_counts(x->total, y->total, x, y);
 }
 
-static struct function_total *find_function(struct function_total *functions, size_t *count,
-					    const char *name, size_t length)
+/* The functions seen so far, by name: a dense array, and an open-addressing index into it. */
+struct function_table {
+	struct function_total *functions;
+	size_t count;
+	size_t *slots; /* index + 1 into functions; 0: empty */
+	size_t mask;
+};
+
+static struct function_total *find_function(struct function_table *table, const char *name,
+					    size_t length)
 {
-	for (size_t index = 0; index < *count; index++)
-		if (functions[index].length == length &&
-		    memcmp(functions[index].name, name, length) == 0)
-			return &functions[index];
-	functions[*count] = (struct function_total){ name, length, 0, 0 };
-	return &functions[(*count)++];
+	uint64_t hash = 0xcbf29ce484222325ull;
+	for (size_t index = 0; index < length; index++)
+		hash = (hash ^ (uint8_t)name[index]) * 0x100000001b3ull;
+	for (size_t slot = hash & table->mask;; slot = (slot + 1) & table->mask) {
+		if (table->slots[slot] == 0) {
+			table->functions[table->count] =
+				(struct function_total){ name, length, 0, 0 };
+			table->slots[slot] = ++table->count;
+			return &table->functions[table->count - 1];
+		}
+		struct function_total *function = &table->functions[table->slots[slot] - 1];
+		if (function->length == length && memcmp(function->name, name, length) == 0)
+			return function;
+	}
 }
 
 static void print_table(FILE *out, const char *heading, struct function_total *functions,
@@ -247,7 +264,6 @@ void profile_print_top(const struct profile *profile, FILE *out, unsigned count,
 		fprintf(out, "profile: out of memory for the report\n");
 		return;
 	}
-	/* Linear lookups: a guest has a few thousand functions and this runs once, at exit. */
 	size_t frames = 0;
 	uint64_t samples = 0;
 	for (size_t index = 0; index < named.count; index++) {
@@ -256,14 +272,21 @@ void profile_print_top(const struct profile *profile, FILE *out, unsigned count,
 			frames += *c == ';';
 		frames++;
 	}
-	struct function_total *functions = calloc(frames ? frames : 1, sizeof *functions);
-	if (!functions || samples == 0) {
-		fprintf(out, functions ? "profile: no samples\n" : "profile: out of memory\n");
-		free(functions);
+	struct function_table table = { 0 };
+	size_t capacity = 16;
+	while (capacity < 2 * frames)
+		capacity *= 2;
+	table.mask = capacity - 1;
+	table.functions = calloc(frames ? frames : 1, sizeof *table.functions);
+	table.slots = calloc(capacity, sizeof *table.slots);
+	if (!table.functions || !table.slots || samples == 0) {
+		fprintf(out, table.functions && table.slots ? "profile: no samples\n"
+							    : "profile: out of memory\n");
+		free(table.functions);
+		free(table.slots);
 		profile_free_named(&named);
 		return;
 	}
-	size_t function_count = 0;
 	for (size_t index = 0; index < named.count; index++) {
 		const struct named_stack *stack = &named.stacks[index];
 		struct function_total *seen[PROFILE_DEPTH_MAX];
@@ -271,7 +294,7 @@ void profile_print_top(const struct profile *profile, FILE *out, unsigned count,
 		struct function_total *function = NULL;
 		for (const char *frame = stack->text; *frame;) {
 			size_t length = strcspn(frame, ";");
-			function = find_function(functions, &function_count, frame, length);
+			function = find_function(&table, frame, length);
 			bool counted = false; /* recursion: once per sample in the total */
 			for (unsigned other = 0; other < seen_count; other++)
 				counted |= seen[other] == function;
@@ -284,8 +307,9 @@ void profile_print_top(const struct profile *profile, FILE *out, unsigned count,
 		if (function)
 			function->self += stack->count; /* the innermost frame */
 	}
-	print_table(out, "self", functions, function_count, count, samples, true);
-	print_table(out, "total", functions, function_count, count, samples, false);
-	free(functions);
+	print_table(out, "self", table.functions, table.count, count, samples, true);
+	print_table(out, "total", table.functions, table.count, count, samples, false);
+	free(table.functions);
+	free(table.slots);
 	profile_free_named(&named);
 }

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "observe/output_file.h"
+
 #define METRICS_INTERVAL_DEFAULT_MS 1000u
 #define METRICS_INTERVAL_MIN_MS 10u
 #define METRICS_INTERVAL_MAX_MS 3600000u
@@ -23,8 +25,7 @@
 struct metrics_stream {
 	int fd; /* -1: not streaming, or stopped */
 	char path[256];
-	char *pending; /* bytes of finished lines the file has not taken yet */
-	size_t pending_length;
+	struct output_queue pending; /* finished lines the file has not taken yet */
 	uint64_t lines;
 };
 

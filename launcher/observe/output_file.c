@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -31,4 +32,80 @@ bool output_file_blocking(int fd, const char *what, const char *path, char *erro
 		return true;
 	snprintf(error, error_size, "%s file %s: %s", what, path, strerror(errno));
 	return false;
+}
+
+static bool queue_append(struct output_queue *queue, const struct iovec *pieces, unsigned count,
+			 size_t skip)
+{
+	size_t total = 0;
+	for (unsigned index = 0; index < count; index++)
+		total += pieces[index].iov_len;
+	total -= skip;
+	if (queue->length + total > queue->limit)
+		return false;
+	char *bytes = realloc(queue->bytes, queue->length + total);
+	if (!bytes)
+		return false;
+	queue->bytes = bytes;
+	for (unsigned index = 0; index < count; index++) {
+		size_t length = pieces[index].iov_len, from = skip < length ? skip : length;
+		skip -= from;
+		memcpy(bytes + queue->length, (const char *)pieces[index].iov_base + from,
+		       length - from);
+		queue->length += length - from;
+	}
+	return true;
+}
+
+int output_queue_flush(int fd, struct output_queue *queue)
+{
+	if (queue->length == 0)
+		return 0;
+	size_t done = 0;
+	while (done < queue->length) {
+		ssize_t written = write(fd, queue->bytes + done, queue->length - done);
+		if (written < 0 && errno == EINTR)
+			continue;
+		if (written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break; /* the reader is behind: the rest waits */
+		if (written <= 0)
+			return written < 0 ? -errno : -EIO;
+		done += (size_t)written;
+	}
+	memmove(queue->bytes, queue->bytes + done, queue->length - done);
+	queue->length -= done;
+	return 0;
+}
+
+int output_queue_write(int fd, struct output_queue *queue, const struct iovec *pieces,
+		       unsigned count)
+{
+	int failure = output_queue_flush(fd, queue);
+	if (failure)
+		return failure;
+	if (queue->length > 0) /* behind already: this one waits behind the others, whole */
+		return queue_append(queue, pieces, count, 0) ? OUTPUT_DONE : OUTPUT_DROPPED;
+	ssize_t written;
+	do
+		written = writev(fd, pieces, (int)count);
+	while (written < 0 && errno == EINTR);
+	if (written < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+		return -errno;
+	size_t total = 0;
+	for (unsigned index = 0; index < count; index++)
+		total += pieces[index].iov_len;
+	size_t taken = written > 0 ? (size_t)written : 0;
+	if (taken == total)
+		return OUTPUT_DONE;
+	/* Part of it went out: the rest must follow, or the reader would get half a record. */
+	if (queue_append(queue, pieces, count, taken))
+		return OUTPUT_DONE;
+	return taken ? -ENOBUFS : OUTPUT_DROPPED;
+}
+
+void output_queue_release(struct output_queue *queue)
+{
+	free(queue->bytes);
+	queue->bytes = NULL;
+	queue->length = 0;
 }

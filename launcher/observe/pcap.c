@@ -41,46 +41,18 @@ static void stop(struct pcap_capture *capture, const char *what, int error)
 		capture->path, what, strerror(error));
 	close(capture->fd);
 	capture->fd = -1;
-}
-
-/* Writes all of iov (retrying short writes); 0, or an errno. */
-static int write_all(int fd, struct iovec *iov, int count)
-{
-	while (count > 0) {
-		ssize_t written = writev(fd, iov, count);
-		if (written < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno;
-		}
-		if (written == 0)
-			return EIO;
-		size_t left = (size_t)written;
-		while (count > 0 && left >= iov->iov_len) {
-			left -= iov->iov_len;
-			iov++;
-			count--;
-		}
-		if (count > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + left;
-			iov->iov_len -= left;
-		}
-	}
-	return 0;
+	output_queue_release(&capture->pending);
 }
 
 bool pcap_open(struct pcap_capture *capture, const char *path, char *error, size_t error_size)
 {
 	memset(capture, 0, sizeof *capture);
 	capture->fd = -1;
+	capture->pending.limit = PCAP_PENDING_MAX;
 	int fd = output_file_open("capture", path, capture->path, sizeof capture->path, error,
 				  error_size);
 	if (fd < 0)
 		return false;
-	if (!output_file_blocking(fd, "capture", path, error, error_size)) {
-		close(fd);
-		return false;
-	}
 	struct pcap_file_header header = {
 		.magic = PCAP_MAGIC_NANOSECONDS,
 		.version_major = 2,
@@ -89,11 +61,12 @@ bool pcap_open(struct pcap_capture *capture, const char *path, char *error, size
 		.link_type = PCAP_LINKTYPE_ETHERNET,
 	};
 	struct iovec iov = { &header, sizeof header };
-	int failure = write_all(fd, &iov, 1);
-	if (failure) {
+	int result = output_queue_write(fd, &capture->pending, &iov, 1);
+	if (result != OUTPUT_DONE) {
 		snprintf(error, error_size, "cannot write capture file %s: %s", path,
-			 strerror(failure));
+			 strerror(result < 0 ? -result : ENOBUFS));
 		close(fd);
+		output_queue_release(&capture->pending);
 		return false;
 	}
 	capture->fd = fd;
@@ -142,9 +115,18 @@ void pcap_write_frame(struct pcap_capture *capture, const struct iovec *iov, uns
 		stop(capture, "a frame shorter than its length", EINVAL);
 		return;
 	}
-	int failure = write_all(capture->fd, out, count);
-	if (failure) {
-		stop(capture, "write failed", failure);
+	int result = output_queue_write(capture->fd, &capture->pending, out, (unsigned)count);
+	if (result < 0) {
+		stop(capture, "write failed", -result);
+		return;
+	}
+	if (result == OUTPUT_DROPPED) {
+		if (capture->frames_left_out++ == 0)
+			fprintf(stderr,
+				"ringvisor: capture %s: the reader is more than %u MiB behind; "
+				"frames are left out of the capture (counted) until it catches "
+				"up\n",
+				capture->path, PCAP_PENDING_MAX >> 20);
 		return;
 	}
 	capture->frames++;
@@ -153,7 +135,18 @@ void pcap_write_frame(struct pcap_capture *capture, const struct iovec *iov, uns
 
 void pcap_close(struct pcap_capture *capture)
 {
-	if (capture->fd >= 0)
+	if (capture->fd >= 0) {
+		/* What still waits: a last try, without waiting for a reader that is not reading.
+		 */
+		output_queue_flush(capture->fd, &capture->pending);
+		if (capture->pending.length)
+			fprintf(stderr, "ringvisor: capture %s: %zu bytes the reader never took\n",
+				capture->path, capture->pending.length);
+		if (capture->frames_left_out)
+			fprintf(stderr, "ringvisor: capture %s: %llu frames were left out\n",
+				capture->path, (unsigned long long)capture->frames_left_out);
 		close(capture->fd);
+	}
 	capture->fd = -1;
+	output_queue_release(&capture->pending);
 }

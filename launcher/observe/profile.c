@@ -102,7 +102,8 @@ void profile_add(struct profile *profile, const uint64_t *addresses, unsigned de
 	profile->samples++;
 	if (cut)
 		profile->samples_cut++;
-	if ((profile->used + 1) * 4 > profile->capacity * 3 && !grow_table(profile)) {
+	if ((profile->used + 1) * 4 > profile->capacity * 3 && profile->used < PROFILE_STACKS_MAX &&
+	    !grow_table(profile)) {
 		profile->samples_dropped++;
 		return;
 	}
@@ -110,7 +111,7 @@ void profile_add(struct profile *profile, const uint64_t *addresses, unsigned de
 	struct profile_stack *stack = find_slot(profile->table, profile->capacity, profile->arena,
 						hash, addresses, depth);
 	if (stack->count == 0) {
-		if (!reserve_arena(profile, depth)) {
+		if (profile->used >= PROFILE_STACKS_MAX || !reserve_arena(profile, depth)) {
 			profile->samples_dropped++;
 			return;
 		}
@@ -138,9 +139,18 @@ static void frame_name(profile_name_function *name, void *context, uint64_t addr
 			*c = '_';
 }
 
+/* Frame by frame: ';' sorts before any character a name can hold, so every stack that shares
+ * a first frame comes together, then within those every one sharing a second, and so on ("a;b"
+ * before "a.cold", which plain strcmp would put between "a" and "a;b"). */
 static int compare_named(const void *a, const void *b)
 {
-	return strcmp(((const struct named_stack *)a)->text, ((const struct named_stack *)b)->text);
+	const unsigned char *x = (const unsigned char *)((const struct named_stack *)a)->text;
+	const unsigned char *y = (const unsigned char *)((const struct named_stack *)b)->text;
+	for (;; x++, y++) {
+		int one = *x == ';' ? 1 : *x, other = *y == ';' ? 1 : *y;
+		if (one != other || one == 0)
+			return one - other;
+	}
 }
 
 void profile_free_named(struct named_stacks *named)
@@ -180,7 +190,10 @@ bool profile_name_stacks(const struct profile *profile, profile_name_function *n
 			length += frame_length;
 		}
 		text[length] = '\0';
-		named->stacks[named->count++] = (struct named_stack){ text, stack->count };
+		char *fitted =
+			realloc(text, length + 1); /* most names are far shorter than the most */
+		named->stacks[named->count++] =
+			(struct named_stack){ fitted ? fitted : text, stack->count };
 	}
 	qsort(named->stacks, named->count, sizeof *named->stacks, compare_named);
 	size_t kept = 0;

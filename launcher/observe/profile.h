@@ -20,6 +20,9 @@
 #include <stdio.h>
 
 #define PROFILE_DEPTH_MAX 64u
+/* Distinct stacks kept (about 10 MiB at most); samples of further new stacks are counted in
+ * samples_dropped, so a guest that fakes a new stack every sample cannot grow the launcher. */
+#define PROFILE_STACKS_MAX 16384u
 
 struct profile_stack; /* one distinct stack and its count */
 
@@ -30,7 +33,7 @@ struct profile {
 	size_t arena_used, arena_capacity;
 	uint64_t samples;	  /* stacks added */
 	uint64_t samples_cut;	  /* of which the frame chain left guest memory or looped */
-	uint64_t samples_dropped; /* not kept: out of memory */
+	uint64_t samples_dropped; /* not kept: out of memory, or PROFILE_STACKS_MAX reached */
 };
 
 /*

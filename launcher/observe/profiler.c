@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fail.h"
+#include "ringvisor_abi.h"
 #include "observe/output_file.h"
 #include "observe/profile.h"
 #include "observe/thread_state.h"
@@ -168,11 +169,18 @@ static uint64_t measure_exit_ns(struct vm *vm)
 	unsigned count = 0;
 	for (unsigned run = 0; run <= PROBES; run++) {
 		uint64_t start = monotonic_ns();
-		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0 || vm->run->exit_reason != KVM_EXIT_IO)
+		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0 || vm->run->exit_reason != KVM_EXIT_IO ||
+		    vm->run->io.port != RINGVISOR_PORT_HYPERCALL)
 			break;
 		if (run > 0) /* the first one warms up */
 			round_trips[count++] = monotonic_ns() - start;
 	}
+	/* KVM finishes an `out` when KVM_RUN is next called; let it, without entering the guest
+	 * (immediate_exit), before the registers are put back, as the KVM API asks. */
+	vm->run->immediate_exit = 1;
+	if (ioctl(vm->vcpu_fd, KVM_RUN, 0) == 0 || errno != EINTR)
+		fail("--profile: KVM_RUN did not stop for immediate_exit after the exit probe");
+	vm->run->immediate_exit = 0;
 	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &entry) < 0)
 		fail_errno("--profile: KVM_SET_REGS");
 	for (unsigned i = 1; i < count; i++) /* insertion sort: 41 numbers */

@@ -77,16 +77,20 @@ static uint64_t monotonic_ns(void)
 static int64_t guest_wait(struct vm *vm, uint64_t nanoseconds)
 {
 	struct pollfd wake = { .fd = vm->wake_fd, .events = POLLIN };
-	uint64_t deadline = monotonic_ns() + nanoseconds;
+	/* The guest waits "forever" with a huge duration: the sum must not wrap round to now. */
+	uint64_t now = monotonic_ns();
+	uint64_t deadline = nanoseconds > UINT64_MAX - now ? UINT64_MAX : now + nanoseconds;
 	int ready;
 	thread_state_set_vcpu(VCPU_WAITING);
 	do {
-		uint64_t now = monotonic_ns(), left = deadline > now ? deadline - now : 0;
+		now = monotonic_ns();
+		uint64_t left = deadline > now ? deadline - now : 0;
 		struct timespec timeout = {
 			.tv_sec = (time_t)(left / 1000000000u),
 			.tv_nsec = (long)(left % 1000000000u),
 		};
-		ready = ppoll(&wake, 1, &timeout, NULL);
+		/* Past what a timespec holds (centuries): no timeout at all. */
+		ready = ppoll(&wake, 1, left > (uint64_t)INT64_MAX / 2 ? NULL : &timeout, NULL);
 	} while (ready < 0 && errno == EINTR && !vm_stop_requested());
 	thread_state_set_vcpu(VCPU_IN_LAUNCHER);
 	if (ready > 0) {

@@ -146,6 +146,10 @@ static int run_until_finished(struct vm *vm)
 			snprintf(why, sizeof why, "KVM_RUN failed: %s", strerror(errno));
 			return crash_report_stop(vm, STATUS_LAUNCHER_ERROR, why);
 		}
+		/* The timer may have fired just as KVM_RUN returned: the registers are still the
+		 * guest's as it left, so take the sample now, not after the exit is handled (a wait
+		 * hypercall would count as the sample's cost). */
+		profiler_take_sample(vm);
 		handle_exit(vm);
 	}
 	return vm->exit_status;

@@ -110,7 +110,7 @@ static void test_fifo_readers_slow_or_gone(void **state)
 	for (int index = 0; index < 40; index++)
 		metrics_stream_write_line(&stream, line, sizeof line);
 	assert_true(stream.fd >= 0);
-	assert_true(stream.pending_length > 0);
+	assert_true(stream.pending.length > 0);
 	/* It reads one line's worth: what it gets starts with a whole line. */
 	char got[sizeof line + 1];
 	assert_int_equal(read(reader, got, sizeof got), (ssize_t)sizeof got);

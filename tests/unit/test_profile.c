@@ -135,6 +135,37 @@ static void test_flame_graph_widths_follow_samples(void **state)
 	profile_release(&profile);
 }
 
+/* A name that another extends with a character below ';' ("main" and "main.cold") must not
+ * split main's callers in two: one main box, with both its callees on it. */
+static void name_prefixes(void *context, uint64_t address, char *name, size_t size)
+{
+	(void)context;
+	static const char *const names[] = { "k", "main", "main.cold", "foo" };
+	snprintf(name, size, "%s", names[(address >> 12) - 1]);
+}
+
+static void test_prefixed_names_stay_one_frame(void **state)
+{
+	(void)state;
+	struct profile profile;
+	profile_init(&profile);
+	add(&profile, 1, 2, (uint64_t)0x2000, (uint64_t)0x1000);		   /* k;main */
+	add(&profile, 1, 2, (uint64_t)0x3000, (uint64_t)0x1000);		   /* k;main.cold */
+	add(&profile, 1, 3, (uint64_t)0x4000, (uint64_t)0x2000, (uint64_t)0x1000); /* k;main;foo */
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	assert_true(profile_write_flame_graph(&profile, out, "t", name_prefixes, NULL));
+	fclose(out);
+	unsigned mains = 0;
+	for (char *at = text; (at = strstr(at, "<title>main (")); at++)
+		mains++;
+	assert_int_equal(mains, 1);
+	assert_non_null(strstr(text, "<title>main (2 samples"));
+	free(text);
+	profile_release(&profile);
+}
+
 static void test_empty_and_large_profiles(void **state)
 {
 	(void)state;
@@ -150,7 +181,9 @@ static void test_empty_and_large_profiles(void **state)
 	assert_non_null(strstr(text, "(0 samples)"));
 	free(text);
 
-	/* 50,000 distinct stacks, some of full depth: the table and the arena grow. */
+	/* 50,000 distinct stacks, some of full depth: the table and the arena grow, up to
+	 * PROFILE_STACKS_MAX distinct stacks; samples of new stacks past that are dropped and
+	 * counted, while a stack already kept still counts. */
 	uint64_t addresses[PROFILE_DEPTH_MAX + 8];
 	for (unsigned sample = 0; sample < 50000; sample++) {
 		unsigned depth = 1 + sample % (PROFILE_DEPTH_MAX + 8);
@@ -158,15 +191,18 @@ static void test_empty_and_large_profiles(void **state)
 			addresses[index] = 0x10000 + sample * 16 + index;
 		profile_add(&profile, addresses, depth, sample % 7 == 0);
 	}
-	assert_int_equal(profile.samples, 50000);
+	addresses[0] = 0x10000; /* sample 0's stack, kept long ago */
+	profile_add(&profile, addresses, 1, false);
+	assert_int_equal(profile.samples, 50001);
 	assert_int_equal(profile.samples_cut, (50000 + 6) / 7);
-	assert_int_equal(profile.samples_dropped, 0);
-	assert_int_equal(profile.used, 50000);
+	assert_int_equal(profile.used, PROFILE_STACKS_MAX);
+	assert_int_equal(profile.samples_dropped, 50000 - PROFILE_STACKS_MAX);
 	text = render(folded, &profile);
 	size_t lines = 0;
 	for (char *c = text; *c; c++)
 		lines += *c == '\n';
-	assert_int_equal(lines, 50000);
+	assert_int_equal(lines, PROFILE_STACKS_MAX);
+	assert_non_null(strstr(text, "0x10000 2\n"));
 	free(text);
 	profile_release(&profile);
 }
@@ -178,6 +214,7 @@ int main(void)
 		cmocka_unit_test(test_top_counts_self_and_total_once_per_sample),
 		cmocka_unit_test(test_hostile_names_cannot_break_lines_or_tags),
 		cmocka_unit_test(test_flame_graph_widths_follow_samples),
+		cmocka_unit_test(test_prefixed_names_stay_one_frame),
 		cmocka_unit_test(test_empty_and_large_profiles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
