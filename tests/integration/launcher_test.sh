@@ -267,6 +267,18 @@ test_bad_profile_and_metrics_options_are_refused() {
 	run_launcher run --metrics "$work_directory/no-reader" "$hello"
 	expect_status 125
 	expect_stderr "(a FIFO with no reader)"
+	# Two NICs, one capture file: by name, and by another name for the same file.
+	local one=share,name=rvl-$$-a,ip=198.18.200.2/24 other=share,name=rvl-$$-b,ip=198.18.201.2/24
+	bad_usage "NICs share:rvl-$$-a and share:rvl-$$-b were given the same pcap file" \
+		run --net "$one,pcap=$work_directory/c.pcap" --net "$other,pcap=$work_directory/c.pcap" \
+		"$hello"
+	ln -s c.pcap "$work_directory/link.pcap"
+	bad_usage "were given the same pcap file ($work_directory/c.pcap, $work_directory/link.pcap)" \
+		run --net "$one,pcap=$work_directory/c.pcap" --net "$other,pcap=$work_directory/link.pcap" \
+		"$hello"
+	bad_usage "cannot open capture file /nonexistent/directory/c.pcap" \
+		run --net "$one,pcap=/nonexistent/directory/c.pcap" "$hello"
+	[ -z "$(ls /dev/shm | grep "rvl-$$-")" ] || fail_check "a refused launcher left its switch behind"
 }
 
 # --cpu N: both threads (the vCPU thread and the I/O thread) may run on CPU N only.
@@ -404,7 +416,7 @@ run_test "--cpu pins the vCPU and I/O threads" test_cpu_pins_both_threads
 run_test "--profile puts the hot function on top" test_profile_puts_the_hot_function_on_top
 run_test "--profile cuts wild frame chains" test_profile_cuts_wild_frame_chains
 run_test "--profile of a stripped guest" test_profile_of_a_stripped_guest_names_addresses
-run_test "bad --profile and --metrics are refused" test_bad_profile_and_metrics_options_are_refused
+run_test "bad --profile, --metrics and pcap= are refused" test_bad_profile_and_metrics_options_are_refused
 run_test "--help and --version" test_help_and_version
 run_test "bad options are refused" test_bad_options_are_refused
 run_test "guest arguments beyond the limits" test_guest_arguments_beyond_the_limits_are_refused
