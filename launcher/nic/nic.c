@@ -136,9 +136,21 @@ void nic_device_describe(const struct nic_device *nic, struct ringvisor_nic_info
 	memcpy(info->name, nic->config.name, length);
 }
 
-static int64_t refuse_setup(const struct nic_device *nic, const char *why)
+/* A guest may ask again and again: the first few refusals are said, every one is counted. */
+#define SETUP_REFUSALS_SHOWN 10
+
+static int64_t refuse_setup(struct nic_device *nic, const char *why)
 {
-	fprintf(stderr, "ringvisor: NIC %s: setup refused: %s\n", nic->config.name, why);
+	uint64_t refusals = __atomic_load_n(&nic->setup_refusals, __ATOMIC_RELAXED) + 1;
+	__atomic_store_n(&nic->setup_refusals, refusals,
+			 __ATOMIC_RELAXED); /* the metrics read it */
+	if (refusals <= SETUP_REFUSALS_SHOWN)
+		fprintf(stderr, "ringvisor: NIC %s: setup refused: %s\n", nic->config.name, why);
+	if (refusals == SETUP_REFUSALS_SHOWN)
+		fprintf(stderr,
+			"ringvisor: NIC %s: further setup refusals are counted (setup_refused), "
+			"not shown\n",
+			nic->config.name);
 	return RINGVISOR_ERROR_BAD_ARGUMENT;
 }
 
@@ -445,6 +457,7 @@ void nic_device_visit_counters(const struct nic_device *nic, nic_counter_visitor
 	NIC_COUNTERS(NIC_VISIT_COUNTER)
 #undef NIC_VISIT_COUNTER
 	nic->backend->operations->visit_counters(nic->backend, visit, context);
+	visit(context, "setup_refused", __atomic_load_n(&nic->setup_refusals, __ATOMIC_RELAXED));
 	visit(context, "broken", nic->broken);
 }
 

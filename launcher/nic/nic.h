@@ -79,6 +79,7 @@ struct nic_device {
 	bool backend_watched; /* in the epoll set at all; a failed backend is taken out */
 
 	struct nic_counters counters;
+	uint64_t setup_refusals; /* the vCPU thread's (setup is a hypercall): read atomically */
 	/* pcap= on --net: every frame the guest sent (before faults on the way out) and every frame
 	 * it got (after faults on the way in), as the counters count them; fd -1: none. */
 	struct pcap_capture capture;

@@ -30,13 +30,30 @@ static void finish(struct vm *vm, int status)
 	vm->exit_status = status;
 }
 
+/*
+ * The guest's bytes go to the operator's terminal, so they are read once into our copy and
+ * defanged there: every control character but newline and tab (ESC and its sequences, which
+ * set window titles and move the cursor; CR, which overwrites a line; BEL; DEL) becomes '?'.
+ * Bytes from 0x80 up pass, so UTF-8 text stays text.
+ */
+static void defang(uint8_t *bytes, uint64_t length)
+{
+	for (uint64_t index = 0; index < length; index++)
+		if ((bytes[index] < 0x20 && bytes[index] != '\n' && bytes[index] != '\t') ||
+		    bytes[index] == 0x7f)
+			bytes[index] = '?';
+}
+
 static int64_t console_write(struct vm *vm, uint64_t address, uint64_t length)
 {
+	static uint8_t bytes[RINGVISOR_CONSOLE_WRITE_MAX]; /* the vCPU thread's only */
 	if (length > RINGVISOR_CONSOLE_WRITE_MAX)
 		return RINGVISOR_ERROR_BAD_ARGUMENT;
-	const uint8_t *bytes = guest_memory_checked(&vm->memory, address, length);
-	if (!bytes)
+	const uint8_t *guest_bytes = guest_memory_checked(&vm->memory, address, length);
+	if (!guest_bytes)
 		return RINGVISOR_ERROR_BAD_ADDRESS;
+	memcpy(bytes, guest_bytes, length);
+	defang(bytes, length);
 	uint64_t written = 0;
 	while (written < length) {
 		ssize_t done = write(STDOUT_FILENO, bytes + written, length - written);
@@ -117,9 +134,7 @@ static void guest_panic(struct vm *vm, uint64_t address, uint64_t length, uint64
 					    "(message at %#llx is outside the guest's memory)",
 					    (unsigned long long)address);
 	message[length] = '\0';
-	for (uint64_t index = 0; index < length; index++) /* keep the terminal sane */
-		if ((message[index] < 0x20 && message[index] != '\n') || message[index] == 0x7f)
-			message[index] = '?';
+	defang((uint8_t *)message, length); /* keep the terminal sane */
 	finish(vm, crash_report_panic(vm, message, caller));
 }
 

@@ -70,6 +70,27 @@ test_console_output_longer_than_one_write() {
 		fail_check "expected one line of 100000 characters"
 }
 
+test_console_output_is_defanged() {
+	run_launcher run "$testguest" -- escapes
+	expect_status 0
+	! LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$stdout_file" ||
+		fail_check "a control character from the guest reached stdout: $(od -c "$stdout_file" | head -n 3)"
+	expect_stdout "title:?]0;pwned? clear:?[2J cr:?overwritten del:? tab:	 end"
+}
+
+# A guest asking for a NIC setup again and again: every refusal counted, the first ten said.
+test_refused_setups_cannot_flood_stderr() {
+	run_launcher run --stats --net "share,name=rvl-$$-flood,ip=198.18.202.2/24" "$testguest" -- \
+		setup-flood 20000
+	expect_status 0
+	expect_stdout "setup-flood: 20000 of 20000 refused"
+	[ "$(grep -c 'setup refused' "$stderr_file")" -eq 10 ] ||
+		fail_check "$(grep -c 'setup refused' "$stderr_file") 'setup refused' lines, not 10"
+	expect_stderr "further setup refusals are counted (setup_refused), not shown"
+	expect_stderr "nic share:rvl-$$-flood setup_refused 20000"
+	expect_no_sanitizer_report
+}
+
 test_console_survives_a_closed_reader() {
 	timeout -s TERM 60 "$RINGVISOR" run "$testguest" -- big-output 2>"$stderr_file" |
 		head -c 10 >/dev/null
@@ -399,6 +420,8 @@ run_test "event loop timers" test_event_loop_timers
 run_test "timer heap under stress" test_timer_heap_under_stress
 run_test "console output longer than one write" test_console_output_longer_than_one_write
 run_test "console survives a closed reader" test_console_survives_a_closed_reader
+run_test "console output is defanged" test_console_output_is_defanged
+run_test "refused setups cannot flood stderr" test_refused_setups_cannot_flood_stderr
 run_test "allocator returns to where it started" test_allocator_returns_to_where_it_started
 run_test "bad hypercall arguments get errors" test_bad_hypercall_arguments_get_errors
 run_test "NULL dereference report" test_null_dereference_report

@@ -136,6 +136,27 @@ static int run_wild_frames(const char *millions_text)
 	return 0;
 }
 
+/* escapes: what a hostile guest would print to take over the operator's terminal. */
+static int run_escapes(void)
+{
+	printf("title:\033]0;pwned\007 clear:\033[2J cr:\roverwritten del:\177 tab:\t end\n");
+	return 0;
+}
+
+/* setup-flood N: asks N times for a NIC setup the launcher must refuse (features it never
+ * offered); prints how many were refused. */
+static int run_setup_flood(const char *count_text)
+{
+	static struct ringvisor_nic_setup setup __attribute__((aligned(16)));
+	setup.features = ~0ull;
+	unsigned long count = strtoul(count_text, NULL, 0), refused = 0;
+	for (unsigned long call = 0; call < count; call++)
+		refused += hypercall(RINGVISOR_HYPERCALL_NIC_SETUP, 0, (uintptr_t)&setup, 0) ==
+			   RINGVISOR_ERROR_BAD_ARGUMENT;
+	printf("setup-flood: %lu of %lu refused\n", refused, count);
+	return refused == count ? 0 : 1;
+}
+
 /* timers: event-loop timers fire in deadline order, never early, and the loop sleeps. */
 struct timer_check {
 	struct timer timer;
@@ -374,6 +395,7 @@ static const struct mode modes[] = {
 	{ "timers", run_timers },
 	{ "timer-stress", run_timer_stress },
 	{ "big-output", run_big_output },
+	{ "escapes", run_escapes },
 	{ "forge-exception", run_crash_forged_exception },
 	{ "read-only-request", run_crash_read_only_request },
 	{ "alloc", run_alloc },
@@ -395,6 +417,8 @@ int main(int argc, char **argv)
 		return run_wait(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "sleep") == 0)
 		return run_sleep(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "setup-flood") == 0)
+		return run_setup_flood(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "spin") == 0)
 		return run_spin(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "wild-frames") == 0)
@@ -403,7 +427,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], modes[index].name) == 0)
 			return modes[index].run();
 	printf("usage: testguest exit N | wait MS | sleep MS | spin MILLIONS | "
-	       "wild-frames MILLIONS | timers | timer-stress | big-output "
+	       "wild-frames MILLIONS | setup-flood N | escapes | timers | timer-stress | "
+	       "big-output "
 	       "| alloc | hypercalls | null | write-code | execute-data | port | bad-request | "
 	       "forge-exception | read-only-request | panic | ud2\n");
 	return 2;
