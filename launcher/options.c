@@ -154,53 +154,63 @@ static void parse_nic(struct options *options, const char *text)
 	struct nic_config *config = &options->nics[options->nic_count];
 	if (!nic_config_parse(text, config, error, sizeof error))
 		usage_error("%s", error);
-	for (unsigned index = 0; index < options->nic_count; index++) {
+	for (unsigned index = 0; index < options->nic_count; index++)
 		if (strcmp(options->nics[index].name, config->name) == 0)
 			usage_error("--net: two NICs on %s", config->name);
-		if (config->pcap_path[0] &&
-		    strcmp(options->nics[index].pcap_path, config->pcap_path) == 0)
-			usage_error("--net: NICs %s and %s were given the same pcap file %s",
-				    options->nics[index].name, config->name, config->pcap_path);
-	}
+	/* Two NICs on one capture file: main.c, once the files are open (one file, many names). */
 	options->nic_count++;
+}
+
+/*
+ * "FILE[,KEY=N]", the shape of --profile and --metrics: the file (a copy, kept for the run) and,
+ * if given, N from MINIMUM to MAXIMUM into *value. PLACEHOLDER and UNIT are for the messages.
+ */
+static const char *parse_file_option(const char *option, const char *text, const char *key,
+				     const char *placeholder, unsigned minimum, unsigned maximum,
+				     const char *unit, unsigned *value)
+{
+	const char *comma = strchr(text, ',');
+	size_t length = comma ? (size_t)(comma - text) : strlen(text);
+	if (length == 0 || length > 255)
+		usage_error("%s needs a file name (at most 255 bytes) first", option);
+	char *path = strndup(text, length);
+	if (!path)
+		fail("out of memory");
+	if (!comma)
+		return path;
+	const char *given = comma + 1;
+	size_t key_length = strlen(key);
+	char *end;
+	errno = 0;
+	unsigned long number = 0;
+	bool parsed = strncmp(given, key, key_length) == 0 && given[key_length] == '=' &&
+		      isdigit((unsigned char)given[key_length + 1]);
+	if (parsed)
+		number = strtoul(given + key_length + 1, &end, 10);
+	if (!parsed || errno || *end)
+		usage_error("%s %s: after the file name only %s=%s is known", option, text, key,
+			    placeholder);
+	if (number < minimum || number > maximum)
+		usage_error("%s %s is out of range: %u to %u %s", option, given, minimum, maximum,
+			    unit);
+	*value = (unsigned)number;
+	return path;
 }
 
 static void parse_profile(struct options *options, const char *text)
 {
-	char error[200];
-	if (!profiler_config_parse(text, &options->profile, error, sizeof error))
-		usage_error("%s", error);
+	options->profile.hz = PROFILER_HZ_DEFAULT;
+	options->profile.path =
+		parse_file_option("--profile", text, "hz", "N", PROFILER_HZ_MIN, PROFILER_HZ_MAX,
+				  "samples a second", &options->profile.hz);
 }
 
-/* --metrics FILE[,interval=MS] */
 static void parse_metrics(struct options *options, const char *text)
 {
-	static char path[256];
-	const char *comma = strchr(text, ',');
-	size_t length = comma ? (size_t)(comma - text) : strlen(text);
-	if (length == 0 || length >= sizeof path)
-		usage_error("--metrics needs a file name (at most %zu bytes) first",
-			    sizeof path - 1);
-	memcpy(path, text, length);
-	path[length] = '\0';
-	options->metrics_path = path;
 	options->metrics_interval_ms = METRICS_INTERVAL_DEFAULT_MS;
-	if (!comma)
-		return;
-	const char *value = comma + 1;
-	char *end;
-	errno = 0;
-	unsigned long interval =
-		strncmp(value, "interval=", 9) == 0 && isdigit((unsigned char)value[9])
-			? strtoul(value + 9, &end, 10)
-			: 0;
-	if (strncmp(value, "interval=", 9) != 0 || !isdigit((unsigned char)value[9]) || errno ||
-	    *end)
-		usage_error("--metrics %s: after the file name only interval=MS is known", text);
-	if (interval < METRICS_INTERVAL_MIN_MS || interval > METRICS_INTERVAL_MAX_MS)
-		usage_error("--metrics interval=%s is out of range: %u to %u milliseconds",
-			    value + 9, METRICS_INTERVAL_MIN_MS, METRICS_INTERVAL_MAX_MS);
-	options->metrics_interval_ms = (unsigned)interval;
+	options->metrics_path = parse_file_option("--metrics", text, "interval", "MS",
+						  METRICS_INTERVAL_MIN_MS, METRICS_INTERVAL_MAX_MS,
+						  "milliseconds", &options->metrics_interval_ms);
 }
 
 void options_parse(struct options *options, int argc, char **argv)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int output_file_open(const char *what, const char *path, char *copy, size_t copy_size, char *error,
@@ -17,10 +18,35 @@ int output_file_open(const char *what, const char *path, char *copy, size_t copy
 		return -1;
 	}
 	snprintf(copy, copy_size, "%s", path);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
-	if (fd < 0)
+	/* Not O_TRUNC: whose file it is is checked first. Not through a symbolic link: in a shared
+	 * directory another user could point one at a file of ours. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		      0600);
+	if (fd < 0) {
 		snprintf(error, error_size, "cannot open %s file %s: %s%s", what, path,
-			 strerror(errno), errno == ENXIO ? " (a FIFO with no reader)" : "");
+			 strerror(errno),
+			 errno == ENXIO	  ? " (a FIFO with no reader)"
+			 : errno == ELOOP ? " (a symbolic link: name the file itself)"
+					  : "");
+		return -1;
+	}
+	/* A file or FIFO someone else made (in /tmp, say) would let them read the guest's frames
+	 * or counters, or feed a reader of their own: only ours is written. Devices (/dev/null)
+	 * are the system's and fine. */
+	struct stat status;
+	if (fstat(fd, &status) < 0 ||
+	    ((S_ISREG(status.st_mode) || S_ISFIFO(status.st_mode)) && status.st_uid != geteuid())) {
+		snprintf(error, error_size, "%s file %s belongs to uid %u, not to this user (%u)",
+			 what, path, (unsigned)status.st_uid, (unsigned)geteuid());
+		close(fd);
+		return -1;
+	}
+	if (S_ISREG(status.st_mode) && ftruncate(fd, 0) < 0) {
+		snprintf(error, error_size, "cannot truncate %s file %s: %s", what, path,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 

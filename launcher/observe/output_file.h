@@ -1,8 +1,10 @@
 /*
  * Opening a file the launcher writes as the guest runs: a capture, the metrics stream, the
  * profile. One way for all three, so they refuse the same things the same way: the file is
- * created or truncated (0644, close-on-exec), and opened non-blocking, so that a FIFO with no
- * reader is an error said before the guest starts, never a launcher hanging in open().
+ * created (0600: guest traffic is nobody else's to read) or, if it is a regular file of this
+ * user's, truncated; a symbolic link, or a file or FIFO that belongs to someone else, is
+ * refused. It is opened non-blocking, so that a FIFO with no reader is an error said before the
+ * guest starts, never a launcher hanging in open().
  */
 #ifndef RINGVISOR_OBSERVE_OUTPUT_FILE_H
 #define RINGVISOR_OBSERVE_OUTPUT_FILE_H

@@ -293,10 +293,22 @@ test_bad_profile_and_metrics_options_are_refused() {
 	bad_usage "NICs share:rvl-$$-a and share:rvl-$$-b were given the same pcap file" \
 		run --net "$one,pcap=$work_directory/c.pcap" --net "$other,pcap=$work_directory/c.pcap" \
 		"$hello"
-	ln -s c.pcap "$work_directory/link.pcap"
-	bad_usage "were given the same pcap file ($work_directory/c.pcap, $work_directory/link.pcap)" \
-		run --net "$one,pcap=$work_directory/c.pcap" --net "$other,pcap=$work_directory/link.pcap" \
+	ln "$work_directory/c.pcap" "$work_directory/hard.pcap"
+	bad_usage "were given the same pcap file ($work_directory/c.pcap, $work_directory/hard.pcap)" \
+		run --net "$one,pcap=$work_directory/c.pcap" --net "$other,pcap=$work_directory/hard.pcap" \
 		"$hello"
+	# Output files someone else could have placed: a symbolic link, another user's file.
+	ln -s c.pcap "$work_directory/link.pcap"
+	bad_usage "(a symbolic link: name the file itself)" \
+		run --net "$one,pcap=$work_directory/link.pcap" "$hello"
+	: >"$work_directory/theirs"
+	chown nobody "$work_directory/theirs"
+	bad_usage "metrics file $work_directory/theirs belongs to uid $(id -u nobody), not to this user" \
+		run --metrics "$work_directory/theirs" "$hello"
+	[ ! -s "$work_directory/theirs" ] || fail_check "another user's file was written"
+	run_launcher run --profile "$work_directory/mine.folded" "$hello"
+	[ "$(stat -c %a "$work_directory/mine.folded")" = 600 ] ||
+		fail_check "the profile is mode $(stat -c %a "$work_directory/mine.folded"), not 600"
 	bad_usage "cannot open capture file /nonexistent/directory/c.pcap" \
 		run --net "$one,pcap=/nonexistent/directory/c.pcap" "$hello"
 	[ -z "$(ls /dev/shm | grep "rvl-$$-")" ] || fail_check "a refused launcher left its switch behind"
