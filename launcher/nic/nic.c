@@ -460,21 +460,3 @@ void nic_device_visit_counters(const struct nic_device *nic, nic_counter_visitor
 	visit(context, "setup_refused", __atomic_load_n(&nic->setup_refusals, __ATOMIC_RELAXED));
 	visit(context, "broken", nic->broken);
 }
-
-struct print_context {
-	const char *nic_name;
-	FILE *stream;
-};
-
-static void print_counter(void *context, const char *counter, uint64_t value)
-{
-	const struct print_context *print = context;
-	fprintf(print->stream, "nic %s %s %llu\n", print->nic_name, counter,
-		(unsigned long long)value);
-}
-
-void nic_device_print_counters(const struct nic_device *nic, FILE *stream)
-{
-	struct print_context print = { nic->config.name, stream };
-	nic_device_visit_counters(nic, print_counter, &print);
-}

@@ -121,9 +121,8 @@ void nic_device_handle_event(struct nic_device *nic, enum nic_event event, bool 
  * waiting unannounced (a share port's, when a wakeup was lost). */
 void nic_device_tick(struct nic_device *nic);
 
-/* One `nic NAME COUNTER VALUE` line per counter. */
-void nic_device_print_counters(const struct nic_device *nic, FILE *stream);
-/* The same counters, one call each (the metrics stream's way in). */
+/* Each counter, one call each: --stats, SIGUSR1 and the metrics stream list them this way
+ * (observe/statistics.c). */
 void nic_device_visit_counters(const struct nic_device *nic, nic_counter_visitor *visit,
 			       void *context);
 

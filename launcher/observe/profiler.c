@@ -56,44 +56,6 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
-bool profiler_config_parse(const char *text, struct profiler_config *config, char *error,
-			   size_t error_size)
-{
-	static char path[256];
-	const char *comma = strchr(text, ',');
-	size_t length = comma ? (size_t)(comma - text) : strlen(text);
-	config->hz = PROFILER_HZ_DEFAULT;
-	if (length == 0 || length >= sizeof path) {
-		snprintf(error, error_size, "--profile needs a file name (at most %zu bytes) first",
-			 sizeof path - 1);
-		return false;
-	}
-	memcpy(path, text, length);
-	path[length] = '\0';
-	config->path = path;
-	if (!comma)
-		return true;
-	const char *value = comma + 1;
-	char *end;
-	errno = 0;
-	unsigned long hz = strncmp(value, "hz=", 3) == 0 && value[3] >= '0' && value[3] <= '9'
-				   ? strtoul(value + 3, &end, 10)
-				   : 0;
-	if (strncmp(value, "hz=", 3) != 0 || value[3] < '0' || value[3] > '9' || errno || *end) {
-		snprintf(error, error_size, "--profile %s: after the file name only hz=N is known",
-			 text);
-		return false;
-	}
-	if (hz < PROFILER_HZ_MIN || hz > PROFILER_HZ_MAX) {
-		snprintf(error, error_size,
-			 "--profile hz=%s is out of range: %u to %u samples a second", value + 3,
-			 PROFILER_HZ_MIN, PROFILER_HZ_MAX);
-		return false;
-	}
-	config->hz = (unsigned)hz;
-	return true;
-}
-
 static FILE *open_output(const char *path, char *copy, size_t copy_size)
 {
 	char error[320];

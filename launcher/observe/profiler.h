@@ -23,14 +23,11 @@ struct vm;
 #define PROFILER_HZ_MIN 1u
 #define PROFILER_HZ_MAX 10000u /* an exit costs tens of microseconds here: past this, noise */
 
+/* --profile FILE[,hz=N], as options.c parsed it. */
 struct profiler_config {
 	const char *path; /* NULL: no profiling */
 	unsigned hz;
 };
-
-/* Parses --profile's value, "FILE[,hz=N]"; false with the reason in `error`. */
-bool profiler_config_parse(const char *text, struct profiler_config *config, char *error,
-			   size_t error_size);
 
 /* Before the guest runs: opens FILE and FILE.svg (failing the launcher, status 125, if either
  * cannot be written) and says whether the guest has symbols. Does nothing without a path. */

@@ -154,39 +154,32 @@ void hypercall_handle(struct vm *vm, uint32_t block)
 	}
 	memcpy(&call, request, sizeof call); /* read once: the guest may change it meanwhile */
 
-	static const size_t exit_counter[] = {
-		[RINGVISOR_HYPERCALL_CONSOLE_WRITE] =
-			offsetof(struct vm_exits, hypercall_console_write),
-		[RINGVISOR_HYPERCALL_EXIT] = offsetof(struct vm_exits, hypercall_exit),
-		[RINGVISOR_HYPERCALL_WAIT] = offsetof(struct vm_exits, hypercall_wait),
-		[RINGVISOR_HYPERCALL_PANIC] = offsetof(struct vm_exits, hypercall_panic),
-		[RINGVISOR_HYPERCALL_NIC_SETUP] = offsetof(struct vm_exits, hypercall_nic_setup),
-	};
-	size_t counter = call.number && call.number < sizeof exit_counter / sizeof *exit_counter
-				 ? exit_counter[call.number]
-				 : offsetof(struct vm_exits, hypercall_unknown);
-	vm_exit_count((uint64_t *)((uint8_t *)&vm->exits + counter));
-
 	int64_t result;
 	switch (call.number) {
 	case RINGVISOR_HYPERCALL_CONSOLE_WRITE:
+		vm_exit_count(&vm->exits.hypercall_console_write);
 		result = console_write(vm, call.argument[0], call.argument[1]);
 		break;
 	case RINGVISOR_HYPERCALL_EXIT:
+		vm_exit_count(&vm->exits.hypercall_exit);
 		guest_exit(vm, call.argument[0]);
 		return;
 	case RINGVISOR_HYPERCALL_WAIT:
+		vm_exit_count(&vm->exits.hypercall_wait);
 		result = guest_wait(vm, call.argument[0]);
 		break;
 	case RINGVISOR_HYPERCALL_PANIC:
+		vm_exit_count(&vm->exits.hypercall_panic);
 		guest_panic(vm, call.argument[0], call.argument[1], call.argument[2]);
 		return;
 	case RINGVISOR_HYPERCALL_NIC_SETUP:
+		vm_exit_count(&vm->exits.hypercall_nic_setup);
 		result = call.argument[0] < vm->nic_count
 				 ? nic_device_setup(&vm->nics[call.argument[0]], call.argument[1])
 				 : RINGVISOR_ERROR_BAD_ARGUMENT;
 		break;
 	default:
+		vm_exit_count(&vm->exits.hypercall_unknown);
 		result = RINGVISOR_ERROR_BAD_CALL;
 		break;
 	}

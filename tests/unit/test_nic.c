@@ -319,13 +319,18 @@ static bool guest_was_woken(struct fixture *fixture)
 	return read(fixture->vm.wake_fd, &count, sizeof count) == sizeof count;
 }
 
+static void print_counter(void *context, const char *counter, uint64_t value)
+{
+	fprintf(context, "nic test0 %s %llu\n", counter, (unsigned long long)value);
+}
+
 /* The counters as --stats prints them, for the lines that are not struct fields. */
 static char *printed_counters(struct fixture *fixture)
 {
 	char *text = NULL;
 	size_t size = 0;
 	FILE *stream = open_memstream(&text, &size);
-	nic_device_print_counters(&fixture->nic, stream);
+	nic_device_visit_counters(&fixture->nic, print_counter, stream);
 	fclose(stream);
 	return text;
 }
