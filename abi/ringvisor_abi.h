@@ -98,6 +98,8 @@ struct ringvisor_memory_region {
 #define RINGVISOR_NIC_FEATURE_MAC 5	   /* `mac` is meaningful */
 #define RINGVISOR_NIC_FEATURE_GUEST_TSO4 7 /* the guest takes TCP/IPv4 segments up to 64 KiB */
 #define RINGVISOR_NIC_FEATURE_HOST_TSO4 11 /* the host segments TCP/IPv4 the guest sends */
+/* A feature bit as the mask `features` holds it. */
+#define RINGVISOR_NIC_FEATURE(bit) (1ull << (bit))
 
 struct ringvisor_nic_info {
 	uint8_t mac[6];

@@ -90,7 +90,7 @@ static uint32_t random_below(struct fault_injector *injector, uint32_t limit)
 	return limit ? (uint32_t)((next_random(injector) >> 32) % limit) : 0;
 }
 
-bool fault_settings_active(const struct fault_settings *settings)
+static bool fault_settings_active(const struct fault_settings *settings)
 {
 	return threshold(settings->loss) || threshold(settings->duplicate) ||
 	       threshold(settings->reorder) || threshold(settings->corrupt);

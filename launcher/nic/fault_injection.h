@@ -26,9 +26,6 @@ struct fault_settings {
 	uint64_t seed;
 };
 
-/* True when any fault is configured. */
-bool fault_settings_active(const struct fault_settings *settings);
-
 /*
  * `inner` with the faults of `settings` between it and the device. It is there even when no
  * fault is configured, so that its counters are always printed with the NIC's (scripts read

@@ -17,11 +17,14 @@
 #include "fail.h"
 #include "vm/vm.h"
 
-#define FEATURE(bit) (1ull << (bit))
-#define FEATURES_BASIC (FEATURE(RINGVISOR_NIC_FEATURE_MTU) | FEATURE(RINGVISOR_NIC_FEATURE_MAC))
+#define FEATURES_BASIC                                                                             \
+	(RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_MTU) |                                        \
+	 RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_MAC))
 #define FEATURES_OFFLOAD                                                                           \
-	(FEATURE(RINGVISOR_NIC_FEATURE_CSUM) | FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM) |         \
-	 FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4) | FEATURE(RINGVISOR_NIC_FEATURE_HOST_TSO4))
+	(RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_CSUM) |                                       \
+	 RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM) |                                 \
+	 RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4) |                                 \
+	 RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_HOST_TSO4))
 
 /* offload=off leaves a guest doing (and getting) every checksum and segment itself. */
 static uint64_t features_offered(const struct nic_device *nic)

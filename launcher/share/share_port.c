@@ -19,8 +19,6 @@
 #include "ringvisor_abi.h"
 #include "nic/iovec_copy.h"
 
-#define FEATURE(bit) (1ull << (bit))
-
 /* What routing looks at: the frame's header and its Ethernet header, copied once (out of guest
  * memory, or out of a ring another process writes), and only ever decided on as copied. */
 struct route {
@@ -239,11 +237,11 @@ static bool offloads_offered(const struct share_port *port,
 			     const struct ringvisor_net_header *header)
 {
 	if ((header->flags & RINGVISOR_NET_HEADER_NEEDS_CSUM) &&
-	    !(port->guest_features & FEATURE(RINGVISOR_NIC_FEATURE_CSUM)))
+	    !(port->guest_features & RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_CSUM)))
 		return false;
 	return header->gso_type == RINGVISOR_NET_GSO_NONE ||
 	       (header->gso_type == RINGVISOR_NET_GSO_TCPV4 &&
-		(port->guest_features & FEATURE(RINGVISOR_NIC_FEATURE_HOST_TSO4)));
+		(port->guest_features & RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_HOST_TSO4)));
 }
 
 bool share_port_send(struct share_port *port, const struct iovec *buffers, unsigned count,
@@ -365,12 +363,13 @@ static long receive_record(struct share_port *port, struct share_peer *peer, uns
 	else
 		port->counters.switch_received_unicast++;
 	/* Large frames need checksum offload too (the TSO segments' checksums are partial). */
-	const uint64_t large = FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4) |
-			       FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM);
+	const uint64_t large = RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4) |
+			       RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM);
 	bool segment =
 		gso_type != RINGVISOR_NET_GSO_NONE && (port->guest_features & large) != large;
-	bool checksum = (flags & RINGVISOR_NET_HEADER_NEEDS_CSUM) &&
-			!(port->guest_features & FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM));
+	bool checksum =
+		(flags & RINGVISOR_NET_HEADER_NEEDS_CSUM) &&
+		!(port->guest_features & RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM));
 	route.header.buffer_count = htole16(1); /* one buffer per frame, always */
 
 	if (!segment && !checksum) { /* the fast path: straight into the guest's buffer */

@@ -10,17 +10,15 @@
 #include "ringvisor_abi.h"
 #include "tap/tap.h"
 
-#define FEATURE(bit) (1ull << (bit))
-
 /* Tells the TAP what the guest can take; without TUN_F_CSUM it finishes checksums and never
  * hands us a frame larger than the MTU. */
 static bool accept_features(struct nic_backend *backend, uint64_t features, char *why,
 			    size_t why_size)
 {
 	unsigned offloads = 0;
-	if (features & FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM)) {
+	if (features & RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_GUEST_CSUM)) {
 		offloads |= TUN_F_CSUM;
-		if (features & FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4))
+		if (features & RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_GUEST_TSO4))
 			offloads |= TUN_F_TSO4;
 	}
 	int error = tap_set_offloads(backend->fd, offloads);

@@ -73,11 +73,6 @@ static void describe_address(const struct vm *vm, uint64_t address, char *out, s
 	describe_code_address(vm, address, false, out, size);
 }
 
-static bool read_guest_word(const struct vm *vm, uint64_t address, uint64_t *word)
-{
-	return address % 8 == 0 && guest_memory_read(&vm->memory, address, word, sizeof *word);
-}
-
 static void print_registers(const struct kvm_regs *r)
 {
 	fprintf(stderr,
@@ -109,8 +104,8 @@ static void print_stack(const struct vm *vm, uint64_t stack_pointer)
 	fprintf(stderr, "  stack:\n");
 	for (int index = 0; index < STACK_WORDS; index++) {
 		uint64_t address = stack_pointer + index * 8, word;
-		if (!read_guest_word(vm, address, &word)) {
-			fprintf(stderr, "    %016llx  (not in guest RAM)\n",
+		if (!frame_walk_read_word(vm, address, &word)) {
+			fprintf(stderr, "    %016llx  (not the guest's memory)\n",
 				(unsigned long long)address);
 			break;
 		}

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-static bool read_guest_word(const struct vm *vm, uint64_t address, uint64_t *word)
+bool frame_walk_read_word(const struct vm *vm, uint64_t address, uint64_t *word)
 {
 	const void *source =
 		address % 8 == 0 ? guest_memory_checked(&vm->memory, address, 8) : NULL;
@@ -39,7 +39,7 @@ struct frame_walk frame_walk(const struct vm *vm, const struct kvm_regs *regs, u
 	addresses[walk.depth++] = regs->rip;
 	uint64_t return_address, offset;
 	if (walk.depth < max && !frame_is_set_up(vm, regs->rip) &&
-	    read_guest_word(vm, regs->rsp, &return_address) &&
+	    frame_walk_read_word(vm, regs->rsp, &return_address) &&
 	    elf_symbolize(&vm->image, return_address - 1, &offset)) {
 		/* The caller's return address is still on top of the stack (if the function
 		 * pushed registers first, that word is no code address and we skip this). */
@@ -48,8 +48,8 @@ struct frame_walk frame_walk(const struct vm *vm, const struct kvm_regs *regs, u
 	uint64_t frame = regs->rbp;
 	while (frame != 0) {
 		uint64_t next;
-		if (!read_guest_word(vm, frame, &next) ||
-		    !read_guest_word(vm, frame + 8, &return_address)) {
+		if (!frame_walk_read_word(vm, frame, &next) ||
+		    !frame_walk_read_word(vm, frame + 8, &return_address)) {
 			walk.cut = true; /* a frame pointer out of the guest's memory */
 			break;
 		}

@@ -29,4 +29,8 @@ struct frame_walk {
 struct frame_walk frame_walk(const struct vm *vm, const struct kvm_regs *regs, uint64_t *addresses,
 			     unsigned max);
 
+/* One aligned word of the guest's own memory (not the launcher's pages); false if it is not
+ * there. The crash report's stack words come through here too. */
+bool frame_walk_read_word(const struct vm *vm, uint64_t address, uint64_t *word);
+
 #endif

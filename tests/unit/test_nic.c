@@ -34,8 +34,6 @@
 #define FRAME_ROOM 2048
 #define FRAME_BYTES 100 /* header + Ethernet header + 74 bytes of payload */
 
-#define FEATURE(bit) (1ull << (bit))
-
 /* ---- the tests' backend: frames to hand out, and frames it was sent -------------------------- */
 
 struct test_backend {
@@ -250,7 +248,7 @@ static void doorbell(struct fixture *fixture, enum nic_event event)
 /* Set up, and the I/O thread has seen the doorbell setup rings to start it. */
 static void start(struct fixture *fixture)
 {
-	assert_int_equal(guest_setup(fixture, FEATURE(RINGVISOR_NIC_FEATURE_MAC)), 0);
+	assert_int_equal(guest_setup(fixture, RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_MAC)), 0);
 	nic_device_handle_event(&fixture->nic, NIC_EVENT_RECEIVE_DOORBELL, false);
 }
 
@@ -344,9 +342,9 @@ static void test_setup_offers_and_accepts(void **state)
 	struct ringvisor_nic_info info;
 	nic_device_describe(&fixture->nic, &info);
 	assert_int_equal(info.queue_size_max, NIC_QUEUE_SIZE_MAX);
-	assert_true(info.features & FEATURE(RINGVISOR_NIC_FEATURE_HOST_TSO4));
-	uint64_t features =
-		FEATURE(RINGVISOR_NIC_FEATURE_MAC) | FEATURE(RINGVISOR_NIC_FEATURE_CSUM);
+	assert_true(info.features & RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_HOST_TSO4));
+	uint64_t features = RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_MAC) |
+			    RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_CSUM);
 	assert_int_equal(guest_setup(fixture, features), 0);
 	assert_int_equal(fixture->backend->features, features); /* the backend was told */
 	assert_int_equal(guest_setup(fixture, features), RINGVISOR_ERROR_BAD_ARGUMENT); /* twice */
@@ -744,7 +742,8 @@ static void test_a_seed_replays_its_faults(void **state)
 	(void)state;
 	unsigned lost = losses_with_seed(7);
 	assert_int_equal(losses_with_seed(7), lost);
-	assert_true(lost > 4 && lost < 28); /* 32 frames at 0.5 */
+	assert_int_not_equal(losses_with_seed(8), lost); /* the seed is not ignored */
+	assert_true(lost > 4 && lost < 28);		 /* 32 frames at 0.5 */
 }
 
 int main(void)
