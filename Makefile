@@ -1,7 +1,7 @@
 # Ringvisor's build. The two commands a user types:
 #   make run    installs what it needs, builds, runs a guest with networking, then the benchmarks
-#   make test   installs what it needs, then every test: unit tests under ASan/UBSan, the fuzzers'
-#               builds, then real guests on real KVM and TAPs
+#   make test   installs what it needs, then every test: unit tests under ASan/UBSan, then
+#               real guests on real KVM and TAPs (`make fuzz` runs the fuzzers)
 # `make` alone builds the launcher and every guest. Each part has its own fragment:
 #   launcher/launcher.mk    the host program, build/ringvisor (and a sanitized twin for tests)
 #   guest/guest.mk          the guest kernel and one static ELF per app, build/guests/*.elf

@@ -22,9 +22,12 @@ BENCH_NEEDS := all $(BUILD)/bench/exit-costs $(BENCH_GUESTS) $(BENCH_NETWORK_TOO
 	$(BUILD)/tests/guests/testguest.elf
 bench_env := BUILD=$(BUILD) RINGVISOR=$(BUILD)/ringvisor
 
-.PHONY: bench table network-bench
-bench: $(BENCH_NEEDS)
+.PHONY: bench bench-measure table table-measure network-bench network-bench-measure
+# Each installs what it needs first, then builds and measures (a bare machine has no compiler).
+bench:
 	tools/dependencies.sh build run $(if $(filter --peers,$(BENCH_FLAGS)),peers)
+	$(MAKE) --no-print-directory bench-measure BENCH_FLAGS='$(BENCH_FLAGS)'
+bench-measure: $(BENCH_NEEDS)
 	$(BUILD)/bench/exit-costs --guest $(BUILD)/bench/guests/bench-exits.elf \
 		--launcher $(BUILD)/ringvisor --hello $(BUILD)/guests/hello.elf
 	@echo
@@ -35,12 +38,16 @@ bench: $(BENCH_NEEDS)
 	$(bench_env) bench/table/lguest_table.sh $(BENCH_FLAGS)
 
 # lguest's 2007 table alone, with the rivals. TABLE_FLAGS: e.g. --quick, --runs 3 --seconds 5.
-table: all
+table:
 	tools/dependencies.sh build run peers
+	$(MAKE) --no-print-directory table-measure TABLE_FLAGS='$(TABLE_FLAGS)'
+table-measure: all
 	$(bench_env) bench/table/lguest_table.sh --peers $(TABLE_FLAGS)
 
-network-bench: all $(BENCH_NETWORK_TOOLS)
+network-bench:
 	tools/dependencies.sh build run
+	$(MAKE) --no-print-directory network-bench-measure
+network-bench-measure: all $(BENCH_NETWORK_TOOLS)
 	$(bench_env) bench/network_latency.sh
 
 # The table's statistics and layout (bench/table/report.py) against a recorded run: quick, no

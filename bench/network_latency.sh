@@ -120,12 +120,6 @@ for target in "$guest_ip" "$peer_ip"; do
 		die "no ping reply from $target"
 done
 
-median() {
-	sort -g | awk '{ value[NR] = $1 } END {
-		if (NR == 0) print "nan"; else if (NR % 2) print value[(NR + 1) / 2];
-		else print (value[NR / 2] + value[NR / 2 + 1]) / 2 }'
-}
-
 # ping_runs TARGET NAME: RUNS runs; leaves one line "min avg max mdev" per run in $work/NAME.
 ping_runs() {
 	: >"$work/$2"

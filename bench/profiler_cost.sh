@@ -10,6 +10,7 @@
 #	bench/profiler_cost.sh [--runs N] [--millions M] [--hz HZ]
 set -u
 cd "$(dirname "$0")/.." || exit 1
+. tools/shell_helpers.sh
 runs=5 millions=1000 hz=997
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -42,17 +43,16 @@ for ((round = 1; round <= runs; round++)); do
 	claimed+=("$(sed -n 's/.*ms, \([0-9.]*\)% of the run.*/\1/p' "$work/stderr")")
 done
 
-# stats VALUES...: "median (min-max)" of numbers.
+# stats VALUES...: "median (min-max)" of numbers (median: tools/shell_helpers.sh).
 stats() {
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%g (%g-%g)", m, v[1], v[NR] }'
+	printf '%s (%s-%s)' "$(printf '%s\n' "$@" | median)" \
+		"$(printf '%s\n' "$@" | sort -g | head -n 1)" "$(printf '%s\n' "$@" | sort -g | tail -n 1)"
 }
-median() { stats "$@" | cut -d' ' -f1; }
 
 echo "profiler cost: testguest spin $millions (a fixed amount of work), $runs interleaved rounds"
 printf '  %-34s %s us\n' "without --profile" "$(stats "${plain[@]}")"
 printf '  %-34s %s us\n' "with --profile at $hz Hz" "$(stats "${profiled[@]}")"
-awk -v a="$(median "${plain[@]}")" -v b="$(median "${profiled[@]}")" -v c="$(median "${claimed[@]}")" \
+awk -v a="$(printf '%s\n' "${plain[@]}" | median)" -v b="$(printf '%s\n' "${profiled[@]}" | median)" \
+	-v c="$(printf '%s\n' "${claimed[@]}" | median)" \
 	'BEGIN { printf "  slowdown %.2f%% (medians); the profiler reported %.2f%% for itself\n",
 		100 * (b - a) / a, c }'

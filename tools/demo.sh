@@ -35,7 +35,8 @@ launcher_pid=
 switch=rvdemo-$$
 cleanup() {
 	[ -n "$launcher_pid" ] && kill "$launcher_pid" 2>/dev/null && wait "$launcher_pid" 2>/dev/null
-	rm -f /dev/shm/ringvisor-share-"$switch"* # only if a guest was killed before it left
+	# Only if a guest was killed before it left; this switch's files, not another demo's.
+	rm -f /dev/shm/ringvisor-share-"$switch" /dev/shm/ringvisor-share-"$switch"@port-*
 	ip netns del "$namespace" 2>/dev/null
 	rm -f "$output"
 }

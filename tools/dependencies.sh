@@ -7,14 +7,15 @@
 # `apt-get update` and installs the missing ones; otherwise it prints the one apt-get line to run
 # and fails, so the job stops before it builds half of itself.
 #
-#	tools/dependencies.sh [--print] JOB...
+#	tools/dependencies.sh [--print | --missing] JOB...
 #
 # JOB is one or more of:
 #   build   the launcher and guests (gcc, make, binutils)
 #   run     the demo and the benchmarks: a guest behind a TAP, ping, iperf3, the table's plotting
 #   test    every test: cmocka, clang with its sanitizer and fuzzer runtimes, iperf3, ping
 #   peers   the rivals in the table: QEMU (TCG), User-Mode Linux, a Debian kernel and initramfs
-# --print  only print the packages the jobs need, one line, and exit.
+# --print    only print the packages the jobs need, one line, and exit.
+# --missing  only print those of them that are not installed (nothing if none), and exit.
 set -u
 
 packages_for() {
@@ -28,11 +29,11 @@ packages_for() {
 	esac
 }
 
-print_only=no
-if [ "${1:-}" = --print ]; then
-	print_only=yes
-	shift
-fi
+mode=install
+case ${1:-} in
+--print) mode=print; shift ;;
+--missing) mode=missing; shift ;;
+esac
 [ $# -gt 0 ] || { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 wanted=()
@@ -43,7 +44,7 @@ for job; do
 done
 mapfile -t wanted < <(printf '%s\n' "${wanted[@]}" | sort -u)
 
-if [ "$print_only" = yes ]; then
+if [ "$mode" = print ]; then
 	echo "${wanted[*]}"
 	exit 0
 fi
@@ -53,6 +54,10 @@ for package in "${wanted[@]}"; do
 	status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null)
 	[ "$status" = installed ] || missing+=("$package")
 done
+if [ "$mode" = missing ]; then
+	[ ${#missing[@]} -eq 0 ] || echo "${missing[*]}"
+	exit 0
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 line="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"

@@ -49,3 +49,24 @@ allowed_cpus() {
 		done
 	done </proc/self/status
 }
+
+# median: the median of the numbers on stdin, one a line ("nan" if there are none).
+median() {
+	sort -g | awk '{ value[NR] = $1 } END {
+		if (NR == 0) print "nan"; else if (NR % 2) print value[(NR + 1) / 2];
+		else print (value[NR / 2] + value[NR / 2 + 1]) / 2 }'
+}
+
+# wait_for_lines FILE COUNT SECONDS [PID]: true once FILE has COUNT lines; false at the
+# deadline, or once PID has exited with fewer.
+wait_for_lines() {
+	local deadline=$((SECONDS + $3)) lines
+	while :; do
+		lines=$(wc -l <"$1" 2>/dev/null || echo 0)
+		[ "$lines" -ge "$2" ] && return 0
+		if [ "$SECONDS" -ge "$deadline" ] || { [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null; }; then
+			return 1
+		fi
+		sleep 0.02
+	done
+}

@@ -151,30 +151,18 @@ source bench/table/rows.sh
 
 installed=() # what tools/dependencies.sh installed for this run: the report says so
 
-# missing_packages JOB...: the Debian packages those jobs of tools/dependencies.sh need that
-# are not installed, one line.
-missing_packages() {
-	local package missing=()
-	for package in $(tools/dependencies.sh --print "$@"); do
-		[ "$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null)" = installed ] ||
-			missing+=("$package")
-	done
-	echo "${missing[*]}"
-}
-
 prerequisites() {
 	[ "$(id -u)" -eq 0 ] || die "needs root (it creates network namespaces, veth pairs, bridges and TAPs): run it with sudo"
 	[ -c /dev/net/tun ] || die "needs TUN/TAP (/dev/net/tun is missing: modprobe tun, or a kernel with CONFIG_TUN)"
 	local jobs=(build run) missing
 	[ "$peers" = yes ] && jobs+=(peers)
-	missing=$(missing_packages "${jobs[@]}")
+	missing=$(tools/dependencies.sh --missing "${jobs[@]}")
 	if [ -n "$missing" ]; then
 		[ "$install" = yes ] ||
 			die "missing: $missing (tools/dependencies.sh ${jobs[*]} installs them; or run without --no-install)"
 		tools/dependencies.sh "${jobs[@]}" >&2 || die "tools/dependencies.sh ${jobs[*]} failed"
 		read -ra installed <<<"$missing"
 	fi
-	command -v ip >/dev/null || die "needs iproute2 (apt-get install iproute2)"
 }
 
 # ---- the run's facts, for the report ---------------------------------------------------------

@@ -264,6 +264,7 @@ test_profile_of_a_stripped_guest_names_addresses() {
 	tests/tools/check_profile.py "$folded" "$work_directory/stripped.elf" --stripped \
 		>"$work_directory/check" ||
 		fail_check "the profile does not check out: $(head -n 5 "$work_directory/check")"
+	expect_no_sanitizer_report
 }
 
 test_bad_profile_and_metrics_options_are_refused() {
@@ -307,6 +308,7 @@ test_bad_profile_and_metrics_options_are_refused() {
 		run --metrics "$work_directory/theirs" "$hello"
 	[ ! -s "$work_directory/theirs" ] || fail_check "another user's file was written"
 	run_launcher run --profile "$work_directory/mine.folded" "$hello"
+	expect_status 0
 	[ "$(stat -c %a "$work_directory/mine.folded")" = 600 ] ||
 		fail_check "the profile is mode $(stat -c %a "$work_directory/mine.folded"), not 600"
 	bad_usage "cannot open capture file /nonexistent/directory/c.pcap" \

@@ -411,11 +411,8 @@ test_metrics_stream_matches_stats() {
 		$port 60 || return
 	in_ns "$client" "$guest_ip" $port --sizes 100,2000 --count 20 >/dev/null 2>&1 ||
 		fail_check "UDP echo failed"
-	# Three lines streamed while the guest runs (10 s at most), then the one at exit.
-	local deadline=$((SECONDS + 10))
-	until [ "$(wc -l <"$metrics")" -ge 3 ] || [ "$SECONDS" -ge "$deadline" ]; do
-		sleep 0.02
-	done
+	# Three lines streamed while the guest runs (10 s at most); the one at exit makes four.
+	wait_for_lines "$metrics" 3 10 "$launcher" || fail_check "fewer than 3 metrics lines in 10 s"
 	quit_guest
 	expect_status 0
 	grep -E '^(nic|thread|exit|time) ' "$stderr_file" >"$work_directory/stats"
@@ -428,8 +425,13 @@ test_metrics_stream_matches_stats() {
 test_metrics_reader_that_leaves_stops_only_the_stream() {
 	local fifo=$work_directory/metrics.fifo
 	mkfifo "$fifo"
-	head -n 2 "$fifo" >"$work_directory/two-lines" &
+	# The reader has the FIFO open before the launcher starts (the launcher refuses a FIFO
+	# nobody reads): opened here read-write, handed to head, closed here.
+	local reader
+	exec {reader}<>"$fifo"
+	head -n 2 <&"$reader" >"$work_directory/two-lines" &
 	processes+=("$!")
+	exec {reader}<&-
 	new_namespace rvt 198.18 || return
 	start_guest run --metrics "$fifo,interval=10" --net "$net" "$udp_echo" -- $port 60 ||
 		return

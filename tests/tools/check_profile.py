@@ -25,7 +25,7 @@ def elf_facts(path):
                                text=True).stdout.splitlines():
         parts = line.split()
         if parts and parts[0] == "LOAD":
-            start, size = int(parts[3], 16), int(parts[5], 16)
+            start, size = int(parts[2], 16), int(parts[5], 16)  # VirtAddr, MemSiz
             low = start if low is None else min(low, start)
             high = start + size if high is None else max(high, start + size)
     return symbols, low, high
