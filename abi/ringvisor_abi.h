@@ -24,7 +24,7 @@
 
 #include "ringvisor_frame.h" /* what a NIC's buffers hold: the virtio-net header, the frame */
 
-#define RINGVISOR_ABI_VERSION 2
+#define RINGVISOR_ABI_VERSION 3
 
 /* ---- Guest physical memory layout ------------------------------------------------------ */
 
@@ -139,6 +139,9 @@ struct ringvisor_boot_info {
 	uint32_t abi_version; /* RINGVISOR_ABI_VERSION */
 	uint64_t memory_size; /* bytes of guest RAM, starting at guest address 0 */
 	uint64_t tsc_khz;     /* the TSC's frequency: the guest's clock */
+	/* The longest the guest should poll for events before it waits (ringvisor_poll.h:
+	 * an adaptive window up to this); 0: wait at once. The launcher's --poll. */
+	uint64_t poll_ns_max;
 
 	/* Arguments after `--` on the launcher's command line, argv[0] being the ELF's name:
 	 * argument_count NUL-terminated strings, back to back, at `arguments`. */

@@ -98,6 +98,7 @@ int main(int argc, char **argv)
 	refuse_shared_captures(nics, options.nic_count);
 	vm.nics = nics;
 	vm.nic_count = options.nic_count;
+	vm.poll_ns_max = options_poll_ns_max(&options);
 	vm_load_guest(&vm, options.guest_path, options.guest_argument_count,
 		      options.guest_arguments);
 	profiler_prepare(&options.profile, &vm);
@@ -124,7 +125,7 @@ int main(int argc, char **argv)
 	struct io_thread_reports reports = { &sources, options.metrics_path ? &metrics : NULL,
 					     options.metrics_interval_ms, &final };
 	struct io_thread io;
-	io_thread_start(&io, nics, options.nic_count, &reports);
+	io_thread_start(&io, nics, options.nic_count, vm.poll_ns_max, &reports);
 	profiler_start(&vm);
 	int status = vm_run(&vm);
 	io_thread_stop(&io); /* its final snapshot: before the profile's report takes time */

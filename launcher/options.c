@@ -41,11 +41,16 @@ static const char usage_text[] =
 	"                   offload=off (offer the guest no checksum offload or TSO),\n"
 	"                   and faults on the link, both ways: loss=P, dup=P, reorder=P,\n"
 	"                   corrupt=P (probabilities 0-1), seed=N (default 0: repeatable)\n"
+	"                   pcap=FILE on either kind writes every frame the NIC sends and\n"
+	"                   receives to FILE (tcpdump -r reads it)\n"
 	"  -c, --cpu N      run the guest's vCPU and the launcher's I/O thread on host CPU N\n"
 	"                   (default: wherever the scheduler puts them). Together they keep\n"
 	"                   the guest's rings and buffers in one core's caches.\n"
-	"                   pcap=FILE on either kind writes every frame the NIC sends and\n"
-	"                   receives to FILE (tcpdump -r reads it)\n"
+	"      --poll USEC  before sleeping, the guest polls its rings and the I/O thread its\n"
+	"                   rings and backends for up to USEC microseconds (0 to %u), a window\n"
+	"                   that grows while events come that close together and shrinks when\n"
+	"                   they do not, so an idle guest never polls (default %u; 0 when the\n"
+	"                   two share one CPU, as with --cpu). 0: sleep at once\n"
 	"  -s, --stats      print every counter at exit, one `SECTION NAME COUNTER VALUE` a\n"
 	"                   line: each NIC's, each launcher thread's CPU time, the vCPU's\n"
 	"                   exits by reason (docs/metrics.md); SIGUSR1 prints them any time\n"
@@ -62,9 +67,9 @@ static const char usage_text[] =
 static void print_usage(FILE *stream)
 {
 	fprintf(stream, usage_text, RINGVISOR_EXIT_CODE_MAX, STATUS_LAUNCHER_ERROR,
-		STATUS_GUEST_CRASHED, SHARE_PORTS_MAX, RINGVISOR_NICS_MAX, PROFILER_HZ_MIN,
-		PROFILER_HZ_MAX, PROFILER_HZ_DEFAULT, METRICS_INTERVAL_MIN_MS,
-		METRICS_INTERVAL_MAX_MS, METRICS_INTERVAL_DEFAULT_MS);
+		STATUS_GUEST_CRASHED, SHARE_PORTS_MAX, RINGVISOR_NICS_MAX, POLL_US_MAX,
+		POLL_US_DEFAULT, PROFILER_HZ_MIN, PROFILER_HZ_MAX, PROFILER_HZ_DEFAULT,
+		METRICS_INTERVAL_MIN_MS, METRICS_INTERVAL_MAX_MS, METRICS_INTERVAL_DEFAULT_MS);
 }
 
 __attribute__((noreturn, format(printf, 1, 2))) static void usage_error(const char *format, ...)
@@ -146,6 +151,28 @@ static void parse_cpu(struct options *options, const char *text)
 	options->cpu = (int)cpu;
 }
 
+static void parse_poll(struct options *options, const char *text)
+{
+	char *end;
+	errno = 0;
+	long microseconds = isdigit((unsigned char)text[0]) ? strtol(text, &end, 10) : -1;
+	if (microseconds < 0 || errno || *end)
+		usage_error("--poll '%s' is not a number of microseconds", text);
+	if (microseconds > POLL_US_MAX)
+		usage_error("--poll %s is out of range: 0 to %u microseconds", text, POLL_US_MAX);
+	options->poll_us = microseconds;
+}
+
+uint64_t options_poll_ns_max(const struct options *options)
+{
+	if (options->poll_us >= 0)
+		return (uint64_t)options->poll_us * 1000;
+	cpu_set_t allowed;
+	bool one_cpu = options->cpu >= 0 || (sched_getaffinity(0, sizeof allowed, &allowed) == 0 &&
+					     CPU_COUNT(&allowed) < 2);
+	return one_cpu ? 0 : (uint64_t)POLL_US_DEFAULT * 1000;
+}
+
 static void parse_nic(struct options *options, const char *text)
 {
 	if (options->nic_count == RINGVISOR_NICS_MAX)
@@ -213,6 +240,9 @@ static void parse_metrics(struct options *options, const char *text)
 						  "milliseconds", &options->metrics_interval_ms);
 }
 
+/* Long options without a letter. */
+enum { OPTION_POLL = 256 };
+
 void options_parse(struct options *options, int argc, char **argv)
 {
 	static const struct option long_options[] = {
@@ -224,11 +254,13 @@ void options_parse(struct options *options, int argc, char **argv)
 		{ "cpu", required_argument, NULL, 'c' },
 		{ "profile", required_argument, NULL, 'p' },
 		{ "metrics", required_argument, NULL, 'M' },
+		{ "poll", required_argument, NULL, OPTION_POLL },
 		{ NULL, 0, NULL, 0 },
 	};
 	memset(options, 0, sizeof *options);
 	options->memory_bytes = 64ull << 20;
 	options->cpu = -1;
+	options->poll_us = -1;
 
 	/* The one command so far is `run`; --help and --version also work without it. */
 	int first = 1;
@@ -254,6 +286,9 @@ void options_parse(struct options *options, int argc, char **argv)
 			break;
 		case 'c':
 			parse_cpu(options, optarg);
+			break;
+		case OPTION_POLL:
+			parse_poll(options, optarg);
 			break;
 		case 'p':
 			parse_profile(options, optarg);

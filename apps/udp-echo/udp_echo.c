@@ -150,9 +150,11 @@ int main(int argc, char **argv)
 	event_loop_run();
 
 	event_loop_remove_poller(&poller);
-	printf("udp-echo: echoed %llu datagrams, %llu bytes; slept %llu times\n",
+	printf("udp-echo: echoed %llu datagrams, %llu bytes; slept %llu times, polled %llu times "
+	       "instead\n",
 	       (unsigned long long)datagrams, (unsigned long long)bytes,
-	       (unsigned long long)event_loop_wait_count());
+	       (unsigned long long)event_loop_wait_count(),
+	       (unsigned long long)event_loop_polls_that_found_work());
 	network_print_counters();
 	return 0;
 }

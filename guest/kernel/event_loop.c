@@ -1,18 +1,23 @@
 /*
  * The event loop (see event_loop.h). Timers sit in a binary min-heap ordered by deadline,
  * so arming, cancelling and finding the next deadline stay cheap with thousands of them
- * (TCP keeps several per connection).
+ * (TCP keeps several per connection). Before it sleeps the loop polls for a while, the window
+ * adapting as ringvisor_poll.h says, up to the launcher's --poll: a wait hypercall and the
+ * wakeup that ends it cost more than a round trip on the wire.
  */
 #include <ringvisor/event_loop.h>
+#include <ringvisor/kernel.h>
 #include <stdlib.h>
 
 #include "kernel_internal.h"
+#include "../../abi/ringvisor_poll.h"
 
 static struct timer **heap;
 static unsigned heap_count, heap_capacity;
 static struct poller *pollers;
 static bool stopping;
-static uint64_t wait_count;
+static uint64_t wait_count, polls_that_found_work;
+static struct poll_window poll_window;
 
 static void heap_place(unsigned index, struct timer *timer)
 {
@@ -119,6 +124,11 @@ uint64_t event_loop_wait_count(void)
 	return wait_count;
 }
 
+uint64_t event_loop_polls_that_found_work(void)
+{
+	return polls_that_found_work;
+}
+
 static bool run_expired_timers(uint64_t now)
 {
 	bool ran = false;
@@ -150,18 +160,41 @@ bool event_loop_prepare_to_sleep(void)
 	return false;
 }
 
+/* Turns of the loop until one does something, a timer is due, or the window is over; true
+ * unless the window ran out, when the loop should sleep. */
+static bool poll_for_work(void)
+{
+	uint64_t now = clock_now_ns(), until = now + poll_window.window_ns;
+	if (heap_count && heap[0]->deadline_ns < until)
+		until = heap[0]->deadline_ns; /* no need to poll past a timer: it is work */
+	while (now < until) {
+		__builtin_ia32_pause(); /* a spinning hyperthread leaves its sibling the core */
+		if (event_loop_run_once()) {
+			polls_that_found_work++;
+			return true;
+		}
+		now = clock_now_ns();
+	}
+	return heap_count && heap[0]->deadline_ns <= now;
+}
+
 void event_loop_run(void)
 {
 	stopping = false;
+	poll_window_init(&poll_window, kernel_boot_info()->poll_ns_max);
 	while (!stopping) {
 		if (event_loop_run_once() || stopping)
 			continue;
 		if (heap_count == 0 && !pollers)
 			break; /* nothing could ever happen again */
+		if (poll_window.window_ns && poll_for_work())
+			continue;
 		if (event_loop_prepare_to_sleep())
 			continue;
 		uint64_t deadline = heap_count ? heap[0]->deadline_ns : UINT64_MAX;
 		wait_count++;
+		uint64_t asleep = clock_now_ns();
 		kernel_wait_until(deadline);
+		poll_window_after_sleep(&poll_window, clock_now_ns() - asleep);
 	}
 }

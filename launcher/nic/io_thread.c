@@ -48,11 +48,50 @@ static void stream_metrics(struct io_thread *io)
 	statistics_stream(&snapshot, io->reports.metrics);
 }
 
-static uint64_t now_ms(void)
+static uint64_t now_ns(void)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	return (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
+}
+
+static uint64_t now_ms(void)
+{
+	return now_ns() / 1000000;
+}
+
+/*
+ * Looks for work until some turns up or the window is over: each NIC's transmit ring (the
+ * guest rings no doorbell while we look), then every file descriptor without blocking. True
+ * if it found some (frames sent, or *count events from epoll), false if the window ran out.
+ */
+static bool poll_for_work(struct io_thread *io, struct epoll_event *events, int capacity,
+			  int *count)
+{
+	thread_state_set_io(IO_POLLING);
+	uint64_t until = now_ns() + io->poll.window_ns;
+	do {
+		bool sent = false;
+		for (unsigned index = 0; index < io->nic_count; index++)
+			sent |= nic_device_poll(&io->nics[index]);
+		*count = epoll_wait(io->epoll_fd, events, capacity, 0);
+		if (sent || *count != 0)
+			return true;
+	} while (now_ns() < until);
+	return false;
+}
+
+/* No work in the whole window: the guest's doorbells back on, and sleep until an event. */
+static int sleep_for_events(struct io_thread *io, struct epoll_event *events, int capacity,
+			    int timeout_ms)
+{
+	for (unsigned index = 0; index < io->nic_count; index++)
+		nic_device_stop_polling(&io->nics[index]);
+	thread_state_set_io(IO_WAITING);
+	uint64_t asleep = now_ns();
+	int count = epoll_wait(io->epoll_fd, events, capacity, timeout_ms);
+	poll_window_after_sleep(&io->poll, now_ns() - asleep);
+	return count;
 }
 
 /* Once a second, whether or not anything happened: nic_device_tick() (share NICs' safety net). */
@@ -81,8 +120,9 @@ static void *run(void *argument)
 				next_metrics = now + interval;
 		}
 		uint64_t wake = next_tick < next_metrics ? next_tick : next_metrics;
-		thread_state_set_io(IO_WAITING);
-		int count = epoll_wait(io->epoll_fd, events, 32, (int)(wake - now));
+		int count = 0;
+		if (!io->poll.window_ns || !poll_for_work(io, events, 32, &count))
+			count = sleep_for_events(io, events, 32, (int)(wake - now));
 		thread_state_set_io(IO_BUSY);
 		if (count < 0 && errno == EINTR)
 			continue;
@@ -108,12 +148,13 @@ static void *run(void *argument)
 }
 
 void io_thread_start(struct io_thread *io, struct nic_device *nics, unsigned nic_count,
-		     const struct io_thread_reports *reports)
+		     uint64_t poll_ns_max, const struct io_thread_reports *reports)
 {
 	memset(io, 0, sizeof *io);
 	io->nics = nics;
 	io->nic_count = nic_count;
 	io->reports = *reports;
+	poll_window_init(&io->poll, poll_ns_max);
 	io->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	io->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	sigset_t signals;

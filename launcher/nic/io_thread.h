@@ -3,7 +3,10 @@
  * two doorbell eventfds), SIGUSR1 for counters on demand, and an eventfd that tells it to stop.
  * The vCPU thread never moves a frame; this thread never runs the guest. Once a second it also
  * gives every NIC a tick (nic_device_tick), for what no file descriptor announces, and with
- * --metrics it writes the metrics stream.
+ * --metrics it writes the metrics stream. Before it sleeps it polls for a while (--poll: an
+ * adaptive window, ringvisor_poll.h): the transmit rings, with the guest's doorbells off, and
+ * its file descriptors, with epoll_wait's timeout 0, so that neither the guest nor a sender on
+ * the host has to wake it.
  */
 #ifndef RINGVISOR_IO_THREAD_H
 #define RINGVISOR_IO_THREAD_H
@@ -11,6 +14,7 @@
 #include <pthread.h>
 
 #include "nic/nic.h"
+#include "ringvisor_poll.h"
 #include "observe/metrics_stream.h"
 #include "observe/statistics.h"
 
@@ -33,6 +37,7 @@ struct io_thread {
 	struct nic_device *nics;
 	unsigned nic_count;
 	struct io_thread_reports reports;
+	struct poll_window poll;
 };
 
 /* Blocks SIGUSR1 in the calling thread (call before starting any other thread), so that it
@@ -40,7 +45,7 @@ struct io_thread {
 void io_thread_block_signals(void);
 
 void io_thread_start(struct io_thread *io, struct nic_device *nics, unsigned nic_count,
-		     const struct io_thread_reports *reports);
+		     uint64_t poll_ns_max, const struct io_thread_reports *reports);
 void io_thread_stop(struct io_thread *io);
 
 #endif

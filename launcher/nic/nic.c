@@ -368,7 +368,9 @@ static void write_frame(struct nic_device *nic, const struct iovec *buffers, uns
 /* Chains sent per transmit doorbell before the I/O thread looks at its other work. */
 #define TRANSMIT_BATCH 256
 
-static void transmit_to_backend(struct nic_device *nic)
+/* Sends every chain the guest queued (up to a batch). Polling, it leaves the guest's doorbells
+ * off; otherwise it turns them back on and looks once more, so no chain waits unannounced. */
+static void transmit_to_backend(struct nic_device *nic, bool polling)
 {
 	struct virtqueue_device *queue = &nic->transmit_queue;
 	struct virtqueue_chain chain;
@@ -400,6 +402,9 @@ static void transmit_to_backend(struct nic_device *nic)
 				nic->counters.transmit_doorbells--; /* not the guest's */
 			break;
 		}
+		if (polling)
+			break; /* we look again soon, and sleep only after nic_device_stop_polling
+				*/
 		virtqueue_set_doorbells_wanted(queue, true);
 		if (virtqueue_pending(queue) == 0)
 			break; /* nothing slipped in between our last look and the flag */
@@ -440,9 +445,31 @@ void nic_device_handle_event(struct nic_device *nic, enum nic_event event, bool 
 		receive_from_backend(nic);
 		break;
 	case NIC_EVENT_TRANSMIT_DOORBELL:
-		transmit_to_backend(nic);
+		transmit_to_backend(nic, false);
 		break;
 	}
+}
+
+static bool running(const struct nic_device *nic)
+{
+	return __atomic_load_n(&nic->active, __ATOMIC_ACQUIRE) && !nic->broken;
+}
+
+bool nic_device_poll(struct nic_device *nic)
+{
+	if (!running(nic))
+		return false;
+	virtqueue_set_doorbells_wanted(&nic->transmit_queue, false);
+	if (virtqueue_pending(&nic->transmit_queue) == 0)
+		return false;
+	transmit_to_backend(nic, true);
+	return true;
+}
+
+void nic_device_stop_polling(struct nic_device *nic)
+{
+	if (running(nic))
+		transmit_to_backend(nic, false);
 }
 
 void nic_device_tick(struct nic_device *nic)

@@ -121,6 +121,12 @@ void nic_device_handle_event(struct nic_device *nic, enum nic_event event, bool 
  * waiting unannounced (a share port's, when a wakeup was lost). */
 void nic_device_tick(struct nic_device *nic);
 
+/* The I/O thread polls (io_thread.h): sends whatever the guest queued, asking it for no
+ * doorbells meanwhile; true if there was anything. nic_device_stop_polling() asks for
+ * doorbells again (and sends what slipped in), before the thread sleeps. */
+bool nic_device_poll(struct nic_device *nic);
+void nic_device_stop_polling(struct nic_device *nic);
+
 /* Each counter, one call each: --stats, SIGUSR1 and the metrics stream list them this way
  * (observe/statistics.c). */
 void nic_device_visit_counters(const struct nic_device *nic, nic_counter_visitor *visit,

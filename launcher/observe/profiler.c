@@ -275,11 +275,11 @@ void profiler_finish(struct vm *vm, FILE *report)
 	const uint64_t *v = profiler.vcpu_ticks, *io = profiler.io_ticks;
 	fprintf(report,
 		"profile: threads per tick: vCPU in the guest %.1f%%, in the launcher %.1f%%, "
-		"waiting %.1f%%; I/O thread busy %.1f%%, waiting %.1f%%\n",
+		"waiting %.1f%%; I/O thread busy %.1f%%, polling %.1f%%, waiting %.1f%%\n",
 		percent(v[VCPU_IN_GUEST], v, VCPU_STATES),
 		percent(v[VCPU_IN_LAUNCHER], v, VCPU_STATES),
 		percent(v[VCPU_WAITING], v, VCPU_STATES), percent(io[IO_BUSY], io, IO_STATES),
-		percent(io[IO_WAITING], io, IO_STATES));
+		percent(io[IO_POLLING], io, IO_STATES), percent(io[IO_WAITING], io, IO_STATES));
 	profile_print_top(profile, report, 20, name_address, vm);
 	fprintf(report, "profile: folded stacks in %s, a flame graph in %s%s\n", profiler.path,
 		profiler.svg_path,

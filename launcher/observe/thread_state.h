@@ -1,8 +1,9 @@
 /*
  * What each launcher thread is doing right now, in one word each, for the profiler's per-tick
  * account of the threads (observe/profiler.c). The vCPU loop and the wait hypercall set the
- * vCPU thread's word, the I/O thread its own around epoll_wait; the profiler's signal handler
- * reads both. Relaxed atomics: a tick may see a state a few instructions late, never a torn one.
+ * vCPU thread's word, the I/O thread its own around epoll_wait and its polling; the profiler's
+ * signal handler reads both. Relaxed atomics: a tick may see a state a few instructions late, never
+ * a torn one.
  */
 #ifndef RINGVISOR_OBSERVE_THREAD_STATE_H
 #define RINGVISOR_OBSERVE_THREAD_STATE_H
@@ -17,6 +18,7 @@ enum vcpu_state {
 enum io_state {
 	IO_BUSY,    /* moving frames, ticks */
 	IO_WAITING, /* in epoll_wait */
+	IO_POLLING, /* looking for work before it sleeps (--poll) */
 	IO_STATES,
 };
 

@@ -31,6 +31,7 @@ void boot_info_write(struct vm *vm, int argument_count, char **arguments)
 	info->abi_version = RINGVISOR_ABI_VERSION;
 	info->memory_size = vm->memory.size;
 	info->tsc_khz = vm->tsc_khz;
+	info->poll_ns_max = vm->poll_ns_max;
 
 	/* The image may start above RINGVISOR_GUEST_IMAGE_START; the gap is usable too. The
 	 * segments between lowest and highest are reported as one image region. */

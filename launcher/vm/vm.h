@@ -54,6 +54,7 @@ struct vm {
 	struct guest_memory memory;
 	struct elf_image image;
 	uint64_t tsc_khz;
+	uint64_t poll_ns_max; /* --poll: the guest learns it from its boot information */
 
 	/* Written (eventfd semantics) by whatever has news for the guest, such as a device's
 	 * I/O thread; a guest blocked in the wait hypercall wakes up on it. */

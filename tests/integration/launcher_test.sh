@@ -378,6 +378,10 @@ test_bad_options_are_refused() {
 	bad_usage "option '-m' needs a value" run "-m"
 	bad_usage "--mem 0 is out of range" run --mem 0 "$hello"
 	bad_usage "--mem '64Q' is not a size" run --mem 64Q "$hello"
+	bad_usage "--poll 'soon' is not a number of microseconds" run --poll soon "$hello"
+	bad_usage "--poll '-1' is not a number of microseconds" run --poll -1 "$hello"
+	bad_usage "--poll 1000001 is out of range: 0 to 1000000 microseconds" run --poll 1000001 "$hello"
+	bad_usage "option '--poll' needs a value" run --poll
 	bad_usage "--cpu 'first' is not a CPU number" run --cpu first "$hello"
 	bad_usage "--cpu '-1' is not a CPU number" run --cpu -1 "$hello"
 	bad_usage "--cpu '99999' is not a CPU number" run --cpu 99999 "$hello"

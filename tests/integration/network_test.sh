@@ -340,6 +340,55 @@ test_stats_at_exit_and_on_sigusr1() {
 	expect_no_sanitizer_report
 }
 
+# ---- polling before sleeping (--poll) ---------------------------------------------------------
+
+# statistic FILE SECTION NAME COUNTER: one value of --stats' "SECTION NAME COUNTER VALUE" lines.
+statistic() {
+	awk -v section="$2" -v name="$3" -v key="$4" \
+		'$1 == section && $2 == name && $3 == key { value = $4 } END { print value + 0 }' "$1"
+}
+
+# A request every few microseconds, one outstanding: with polling, the guest answers without a
+# doorbell and without a wait hypercall between requests; without it, it needs both.
+test_polling_saves_the_doorbells_and_the_waits() {
+	local poll frames doorbells waits
+	for poll in 1000 0; do
+		new_namespace rvt 198.18 || return
+		start_guest run --stats --poll $poll --net "$net" "$udp_echo" -- $port 60 || return
+		in_ns "$client" "$guest_ip" $port --sizes 64 --rate-test 1 --timeout-ms 1000 \
+			>"$work_directory/rate" 2>&1 || fail_check "the rate test failed: $(cat "$work_directory/rate")"
+		quit_guest
+		expect_status 0
+		frames=$(statistic "$stderr_file" nic "$ns" transmit_frames)
+		doorbells=$(statistic "$stderr_file" nic "$ns" transmit_doorbells)
+		waits=$(statistic "$stderr_file" exit vcpu hypercall_wait)
+		[ "$frames" -gt 1000 ] || fail_check "--poll $poll: only $frames frames in a second"
+		if [ $poll -gt 0 ] && { [ $((doorbells * 4)) -gt "$frames" ] || [ $((waits * 4)) -gt "$frames" ]; }; then
+			fail_check "--poll $poll: $doorbells doorbells and $waits waits for $frames frames"
+		fi
+		if [ $poll -eq 0 ] && { [ $((doorbells * 2)) -lt "$frames" ] || [ $((waits * 2)) -lt "$frames" ]; }; then
+			fail_check "--poll 0: only $doorbells doorbells and $waits waits for $frames frames"
+		fi
+		expect_no_sanitizer_report
+		teardown
+	done
+}
+
+# Polling adapts: a guest with nothing to do sleeps, however long it may poll.
+test_an_idle_guest_does_not_poll() {
+	local vcpu io
+	new_namespace rvt 198.18 || return
+	start_guest run --stats --poll 1000000 --net "$net" "$udp_echo" -- $port 60 || return
+	sleep 1 # the idle second being measured
+	quit_guest
+	expect_status 0
+	vcpu=$(($(statistic "$stderr_file" thread vcpu user_ns) + $(statistic "$stderr_file" thread vcpu system_ns)))
+	io=$(($(statistic "$stderr_file" thread io user_ns) + $(statistic "$stderr_file" thread io system_ns)))
+	[ "$vcpu" -lt 250000000 ] && [ "$io" -lt 250000000 ] ||
+		fail_check "idle for a second, the vCPU thread used $((vcpu / 1000000)) ms, the I/O thread $((io / 1000000)) ms"
+	expect_no_sanitizer_report
+}
+
 # ---- seeing inside: captures and the metrics stream -------------------------------------------
 
 # pcap_frames FILE [FILTER...]: how many frames tcpdump reads from FILE (matching FILTER).
@@ -460,6 +509,8 @@ network_test "malformed frames are counted and dropped" test_malformed_frames_ar
 network_test "a runt cannot be sent from the host" test_runt_cannot_be_sent_from_the_host
 network_test "garbage in the rings breaks only the NIC" test_garbage_in_the_rings
 network_test "--stats at exit and on SIGUSR1" test_stats_at_exit_and_on_sigusr1
+network_test "--poll saves the doorbells and the waits" test_polling_saves_the_doorbells_and_the_waits
+network_test "an idle guest does not poll" test_an_idle_guest_does_not_poll
 network_test "pcap= holds what the NIC counted" test_pcap_holds_what_the_nic_counted
 network_test "pcap= with loss= shows what the guest got" test_pcap_with_loss_shows_what_the_guest_got
 network_test "--metrics lines match --stats" test_metrics_stream_matches_stats

@@ -41,6 +41,11 @@ $(LAUNCHER_UNIT_DIR)/test_nic: tests/unit/test_nic.c $(NIC_UNIT_SOURCES) $(LAUNC
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< $(NIC_UNIT_SOURCES) -lcmocka -o $@
 
+# The adaptive poll window, a header both sides share.
+$(LAUNCHER_UNIT_DIR)/test_poll_window: tests/unit/test_poll_window.c $(LAUNCHER_HEADERS)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< -lcmocka -o $@
+
 # Seeing inside a guest (observe/): each piece alone.
 $(LAUNCHER_UNIT_DIR)/test_profile: launcher/observe/profile.c launcher/observe/flame_graph.c
 $(LAUNCHER_UNIT_DIR)/test_pcap: launcher/observe/pcap.c launcher/observe/output_file.c
@@ -55,7 +60,7 @@ $(OBSERVE_UNIT_TESTS): $(LAUNCHER_UNIT_DIR)/%: tests/unit/%.c $(LAUNCHER_HEADERS
 
 LAUNCHER_UNIT_TESTS := $(LAUNCHER_UNIT_DIR)/test_virtqueue $(LAUNCHER_UNIT_DIR)/test_frame_offload \
 	$(LAUNCHER_UNIT_DIR)/test_share_ring $(LAUNCHER_UNIT_DIR)/test_share_switch \
-	$(LAUNCHER_UNIT_DIR)/test_nic $(OBSERVE_UNIT_TESTS)
+	$(LAUNCHER_UNIT_DIR)/test_nic $(LAUNCHER_UNIT_DIR)/test_poll_window $(OBSERVE_UNIT_TESTS)
 
 .PHONY: launcher-unit-tests
 launcher-unit-tests: $(LAUNCHER_UNIT_TESTS)

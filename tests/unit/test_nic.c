@@ -417,6 +417,56 @@ static void test_transmit_without_wakeup_when_the_guest_polls(void **state)
 	assert_int_equal(fixture->nic.counters.guest_wakeups, 0);
 }
 
+static void expect_broken(struct fixture *fixture, uint64_t ring);
+
+/* The I/O thread polling: frames go without a doorbell, and doorbells stay off until it stops. */
+static void test_polling_sends_without_doorbells(void **state)
+{
+	struct fixture *fixture = *state;
+	start(fixture);
+	assert_false(nic_device_poll(&fixture->nic)); /* nothing queued */
+	struct ringvisor_virtqueue_used *ring = used(fixture, TRANSMIT_RING);
+	assert_int_equal(ring->flags & RINGVISOR_VIRTQUEUE_USED_NO_NOTIFY,
+			 RINGVISOR_VIRTQUEUE_USED_NO_NOTIFY);
+	uint8_t frames[2][FRAME_BYTES];
+	for (uint8_t tag = 0; tag < 2; tag++) {
+		make_frame(frames[tag], tag);
+		post_transmit(fixture, frames[tag], FRAME_BYTES);
+	}
+	assert_true(nic_device_poll(&fixture->nic));
+	assert_int_equal(fixture->backend->sent_count, 2);
+	assert_memory_equal(fixture->backend->sent[1], frames[1], FRAME_BYTES);
+	assert_int_equal(ring->index, 2);
+	assert_int_equal(fixture->nic.counters.transmit_doorbells, 0);
+	/* Still polling: the guest is told it need not ring. */
+	assert_int_equal(ring->flags & RINGVISOR_VIRTQUEUE_USED_NO_NOTIFY,
+			 RINGVISOR_VIRTQUEUE_USED_NO_NOTIFY);
+
+	/* A frame queued as polling ends is sent, not left waiting for a doorbell that the
+	 * guest was told not to ring; then doorbells are wanted again. */
+	make_frame(frames[0], 5);
+	post_transmit(fixture, frames[0], FRAME_BYTES);
+	nic_device_stop_polling(&fixture->nic);
+	assert_int_equal(fixture->backend->sent_count, 3);
+	assert_int_equal(ring->flags & RINGVISOR_VIRTQUEUE_USED_NO_NOTIFY, 0);
+}
+
+static void test_polling_a_looping_chain_breaks_the_device(void **state)
+{
+	struct fixture *fixture = *state;
+	start(fixture);
+	struct ringvisor_virtqueue_descriptor *table = descriptors(fixture, TRANSMIT_RING);
+	table[0] = (struct ringvisor_virtqueue_descriptor){
+		.address = BUFFERS, .length = 12, .flags = RINGVISOR_VIRTQUEUE_DESCRIPTOR_NEXT
+	};
+	make_available(fixture, TRANSMIT_RING, 0);
+	nic_device_poll(&fixture->nic);
+	expect_broken(fixture, TRANSMIT_RING);
+	assert_false(nic_device_poll(&fixture->nic)); /* a broken NIC is not polled */
+	nic_device_stop_polling(&fixture->nic);
+	assert_int_equal(fixture->backend->sent_count, 0);
+}
+
 static void test_transmit_of_no_frame_is_an_error_not_a_break(void **state)
 {
 	struct fixture *fixture = *state;
@@ -755,6 +805,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transmit_reaches_the_backend, set_up,
 						tear_down),
 		cmocka_unit_test_setup_teardown(test_transmit_without_wakeup_when_the_guest_polls,
+						set_up, tear_down),
+		cmocka_unit_test_setup_teardown(test_polling_sends_without_doorbells, set_up,
+						tear_down),
+		cmocka_unit_test_setup_teardown(test_polling_a_looping_chain_breaks_the_device,
 						set_up, tear_down),
 		cmocka_unit_test_setup_teardown(test_transmit_of_no_frame_is_an_error_not_a_break,
 						set_up, tear_down),

@@ -3,7 +3,8 @@
  * to do. There are no interrupts in a Ringvisor guest: a device's news arrives as state in
  * shared memory that a poller checks, and the launcher wakes a waiting guest when it writes
  * such news. So the loop is: run expired timers, run every poller, and if none of that did
- * anything, sleep until the next timer's deadline or the next wakeup.
+ * anything, poll a little longer (a window that adapts to how far apart events come, up to the
+ * launcher's --poll), then sleep until the next timer's deadline or the next wakeup.
  *
  *	static void tick(struct timer *timer, void *argument)
  *	{
@@ -69,5 +70,7 @@ bool event_loop_prepare_to_sleep(void);
 
 /* How many times the loop has slept in the wait hypercall: an idle guest sleeps, never spins. */
 uint64_t event_loop_wait_count(void);
+/* How many times polling before a sleep found work, so the guest did not sleep. */
+uint64_t event_loop_polls_that_found_work(void);
 
 #endif

@@ -1,0 +1,86 @@
+/*
+ * The adaptive poll window both sides of the NIC share (abi/ringvisor_poll.h): it grows while
+ * sleeps are short, shrinks when they are long, and never polls when told not to.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "ringvisor_poll.h"
+
+#define US 1000u
+
+static void test_starts_without_polling(void **state)
+{
+	(void)state;
+	struct poll_window poll;
+	poll_window_init(&poll, 200 * US);
+	assert_int_equal(poll.window_ns, 0);
+}
+
+static void test_short_sleeps_grow_it_to_the_limit(void **state)
+{
+	(void)state;
+	struct poll_window poll;
+	poll_window_init(&poll, 200 * US);
+	uint64_t expected[] = { 10 * US, 20 * US, 40 * US, 80 * US, 160 * US, 200 * US, 200 * US };
+	for (unsigned index = 0; index < sizeof expected / sizeof expected[0]; index++) {
+		poll_window_after_sleep(&poll, 190 * US);
+		assert_int_equal(poll.window_ns, expected[index]);
+	}
+}
+
+static void test_a_sleep_the_window_would_not_have_covered_still_grows_it(void **state)
+{
+	(void)state;
+	struct poll_window poll = { .window_ns = 40 * US, .max_ns = 200 * US };
+	poll_window_after_sleep(&poll, 30 * US); /* polling 40 us would have caught it: keep */
+	assert_int_equal(poll.window_ns, 40 * US);
+	poll_window_after_sleep(&poll, 100 * US);
+	assert_int_equal(poll.window_ns, 80 * US);
+}
+
+static void test_long_sleeps_shrink_it_to_nothing(void **state)
+{
+	(void)state;
+	struct poll_window poll = { .window_ns = 200 * US, .max_ns = 200 * US };
+	uint64_t expected[] = { 100 * US, 50 * US, 25 * US, 12500, 0, 0 };
+	for (unsigned index = 0; index < sizeof expected / sizeof expected[0]; index++) {
+		poll_window_after_sleep(&poll, 10000 * US);
+		assert_int_equal(poll.window_ns, expected[index]);
+	}
+}
+
+static void test_a_limit_of_zero_never_polls(void **state)
+{
+	(void)state;
+	struct poll_window poll;
+	poll_window_init(&poll, 0);
+	poll_window_after_sleep(&poll, 1);
+	poll_window_after_sleep(&poll, 0);
+	assert_int_equal(poll.window_ns, 0);
+}
+
+static void test_a_limit_below_the_first_step_is_the_window(void **state)
+{
+	(void)state;
+	struct poll_window poll;
+	poll_window_init(&poll, 5 * US);
+	poll_window_after_sleep(&poll, 4 * US);
+	assert_int_equal(poll.window_ns, 5 * US);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_starts_without_polling),
+		cmocka_unit_test(test_short_sleeps_grow_it_to_the_limit),
+		cmocka_unit_test(test_a_sleep_the_window_would_not_have_covered_still_grows_it),
+		cmocka_unit_test(test_long_sleeps_shrink_it_to_nothing),
+		cmocka_unit_test(test_a_limit_of_zero_never_polls),
+		cmocka_unit_test(test_a_limit_below_the_first_step_is_the_window),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
