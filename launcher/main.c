@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 	}
 	static struct statistics_snapshot final;
 	struct statistics_sources sources = {
-		&vm, nics, options.nic_count, (pid_t)syscall(SYS_gettid), 0, start_ns
+		&vm, nics, options.nic_count, (pid_t)syscall(SYS_gettid), 0, start_ns, NULL
 	};
 	struct io_thread_reports reports = { &sources, options.metrics_path ? &metrics : NULL,
 					     options.metrics_interval_ms, &final };

@@ -61,6 +61,32 @@ static uint64_t now_ms(void)
 }
 
 /*
+ * Polling pays for traffic that waits on round trips (small frames, one or a few at a time),
+ * where a wakeup is most of what a frame costs. Bulk traffic (64 KiB segments) keeps the thread
+ * busy anyway, and there a poller only competes with the sender on the host: polling through a
+ * bulk TCP stream cost 12% of the receive throughput and the host sender copied 1.65x slower
+ * per byte (perf, same run). So the thread polls only if the frames it moved since it last
+ * looked averaged less than this.
+ */
+#define BULK_FRAME_BYTES 8192
+
+static bool traffic_is_bulk(struct io_thread *io)
+{
+	uint64_t frames = 0, bytes = 0;
+	for (unsigned index = 0; index < io->nic_count; index++) {
+		const struct nic_counters *counters = &io->nics[index].counters;
+		frames += counters->receive_frames + counters->transmit_frames;
+		bytes += counters->receive_bytes + counters->transmit_bytes;
+	}
+	uint64_t new_frames = frames - io->frames_seen, new_bytes = bytes - io->bytes_seen;
+	io->frames_seen = frames;
+	io->bytes_seen = bytes;
+	bool bulk = new_frames > 0 && new_bytes / new_frames >= BULK_FRAME_BYTES;
+	io->polls.skipped_bulk += bulk;
+	return bulk;
+}
+
+/*
  * Looks for work until some turns up or the window is over: each NIC's transmit ring (the
  * guest rings no doorbell while we look), then every file descriptor without blocking. True
  * if it found some (frames sent, or *count events from epoll), false if the window ran out.
@@ -75,9 +101,12 @@ static bool poll_for_work(struct io_thread *io, struct epoll_event *events, int 
 		for (unsigned index = 0; index < io->nic_count; index++)
 			sent |= nic_device_poll(&io->nics[index]);
 		*count = epoll_wait(io->epoll_fd, events, capacity, 0);
-		if (sent || *count != 0)
+		if (sent || *count != 0) {
+			io->polls.found_work++;
 			return true;
+		}
 	} while (now_ns() < until);
+	io->polls.ran_out++;
 	return false;
 }
 
@@ -121,7 +150,8 @@ static void *run(void *argument)
 		}
 		uint64_t wake = next_tick < next_metrics ? next_tick : next_metrics;
 		int count = 0;
-		if (!io->poll.window_ns || !poll_for_work(io, events, 32, &count))
+		if (!io->poll.window_ns || traffic_is_bulk(io) ||
+		    !poll_for_work(io, events, 32, &count))
 			count = sleep_for_events(io, events, 32, (int)(wake - now));
 		thread_state_set_io(IO_BUSY);
 		if (count < 0 && errno == EINTR)
@@ -155,6 +185,7 @@ void io_thread_start(struct io_thread *io, struct nic_device *nics, unsigned nic
 	io->nic_count = nic_count;
 	io->reports = *reports;
 	poll_window_init(&io->poll, poll_ns_max);
+	io->reports.statistics->io_polls = &io->polls;
 	io->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	io->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	sigset_t signals;

@@ -6,7 +6,7 @@
  * --metrics it writes the metrics stream. Before it sleeps it polls for a while (--poll: an
  * adaptive window, ringvisor_poll.h): the transmit rings, with the guest's doorbells off, and
  * its file descriptors, with epoll_wait's timeout 0, so that neither the guest nor a sender on
- * the host has to wake it.
+ * the host has to wake it; but not while the traffic is bulk (io_thread.c says why).
  */
 #ifndef RINGVISOR_IO_THREAD_H
 #define RINGVISOR_IO_THREAD_H
@@ -17,6 +17,18 @@
 #include "ringvisor_poll.h"
 #include "observe/metrics_stream.h"
 #include "observe/statistics.h"
+
+/* How the thread's polling went (--stats: "poll io COUNTER VALUE"). */
+#define IO_POLL_COUNTERS(X)                                                                        \
+	X(found_work)	/* a poll found frames to send or an event, so the thread did not sleep */ \
+	X(ran_out)	/* a poll found nothing in its window, and the thread slept */             \
+	X(skipped_bulk) /* the traffic was bulk, so the thread slept without polling */
+
+struct io_poll_counters {
+#define IO_POLL_COUNTER_FIELD(name) uint64_t name;
+	IO_POLL_COUNTERS(IO_POLL_COUNTER_FIELD)
+#undef IO_POLL_COUNTER_FIELD
+};
 
 /* What the thread reports besides moving frames: every statistic on SIGUSR1, and a metrics line
  * every interval if there is a stream. */
@@ -38,6 +50,8 @@ struct io_thread {
 	unsigned nic_count;
 	struct io_thread_reports reports;
 	struct poll_window poll;
+	uint64_t frames_seen, bytes_seen; /* every NIC's, when it last chose whether to poll */
+	struct io_poll_counters polls;
 };
 
 /* Blocks SIGUSR1 in the calling thread (call before starting any other thread), so that it

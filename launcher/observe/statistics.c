@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nic/io_thread.h"
 #include "nic/nic.h"
 #include "observe/metrics_stream.h"
 #include "observe/thread_times.h"
@@ -60,6 +61,13 @@ void statistics_take(const struct statistics_sources *sources, struct statistics
 	adding.section = "thread";
 	add_thread(&adding, "vcpu", sources->vcpu_tid, true);
 	add_thread(&adding, "io", sources->io_tid, false);
+	if (sources->io_polls) {
+		adding.section = "poll";
+		adding.name = "io";
+#define POLL_STATISTIC(counter) add(&adding, #counter, sources->io_polls->counter);
+		IO_POLL_COUNTERS(POLL_STATISTIC)
+#undef POLL_STATISTIC
+	}
 	adding.section = "exit";
 	adding.name = "vcpu";
 	const struct vm_exits *exits = &sources->vm->exits;

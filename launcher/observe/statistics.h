@@ -23,13 +23,15 @@
 
 struct vm;
 struct nic_device;
+struct io_poll_counters;
 
 struct statistics_sources {
 	const struct vm *vm;
 	const struct nic_device *nics;
 	unsigned nic_count;
-	pid_t vcpu_tid, io_tid; /* 0: not started (yet) */
-	uint64_t start_ns;	/* CLOCK_MONOTONIC when the launcher started */
+	pid_t vcpu_tid, io_tid;			 /* 0: not started (yet) */
+	uint64_t start_ns;			 /* CLOCK_MONOTONIC when the launcher started */
+	const struct io_poll_counters *io_polls; /* the I/O thread's, once it has started */
 };
 
 #define STATISTICS_MAX 512u

@@ -366,6 +366,8 @@ test_polling_saves_the_doorbells_and_the_waits() {
 		if [ $poll -gt 0 ] && { [ $((doorbells * 4)) -gt "$frames" ] || [ $((waits * 4)) -gt "$frames" ]; }; then
 			fail_check "--poll $poll: $doorbells doorbells and $waits waits for $frames frames"
 		fi
+		[ $poll -eq 0 ] || [ "$(statistic "$stderr_file" poll io found_work)" -gt 0 ] ||
+			fail_check "--poll $poll: the I/O thread's polls never found work"
 		if [ $poll -eq 0 ] && { [ $((doorbells * 2)) -lt "$frames" ] || [ $((waits * 2)) -lt "$frames" ]; }; then
 			fail_check "--poll 0: only $doorbells doorbells and $waits waits for $frames frames"
 		fi
@@ -464,7 +466,7 @@ test_metrics_stream_matches_stats() {
 	wait_for_lines "$metrics" 3 10 "$launcher" || fail_check "fewer than 3 metrics lines in 10 s"
 	quit_guest
 	expect_status 0
-	grep -E '^(nic|thread|exit|time) ' "$stderr_file" >"$work_directory/stats"
+	grep -E '^(nic|thread|poll|exit|time) ' "$stderr_file" >"$work_directory/stats"
 	/usr/bin/python3 tests/tools/check_metrics.py "$metrics" "$work_directory/stats" \
 		>"$work_directory/check" 2>&1 ||
 		fail_check "the metrics stream does not check out: $(head -n 5 "$work_directory/check")"
