@@ -1,8 +1,8 @@
 # bench/bench.mk: the benchmarks. Included by the top Makefile.
-#   make bench [BENCH_FLAGS=--quick|--peers]   exit costs, the profiler's cost, network latency,
-#                                              lguest's 2007 table
+#   make bench [BENCH_FLAGS=--quick|--peers]   exit costs, the profiler's cost, how near native
+#                                              the guest's networking is, lguest's 2007 table
 #   make table [TABLE_FLAGS=--quick]           the table alone, with the rivals (QEMU TCG, UML)
-#   make network-bench                         ping and UDP echo against a veth pair
+#   make network-bench                         the near-native figures alone (bench/near_native.sh)
 #   make bench-tests                           the table's report against a recorded run (no root)
 
 # Optimized twins of the UDP test tools: a benchmark measures the guest, not ASan.
@@ -33,7 +33,7 @@ bench-measure: $(BENCH_NEEDS)
 	@echo
 	$(bench_env) bench/profiler_cost.sh $(if $(filter --quick,$(BENCH_FLAGS)),--runs 3)
 	@echo
-	$(bench_env) bench/network_latency.sh $(if $(filter --quick,$(BENCH_FLAGS)),--runs 3 --seconds 2)
+	$(bench_env) bench/near_native.sh $(if $(filter --quick,$(BENCH_FLAGS)),--rounds 3 --seconds 2 --pings 100 --udp-seconds 1)
 	@echo
 	$(bench_env) bench/table/lguest_table.sh $(BENCH_FLAGS)
 
@@ -48,7 +48,7 @@ network-bench:
 	tools/dependencies.sh build run
 	$(MAKE) --no-print-directory network-bench-measure
 network-bench-measure: all $(BENCH_NETWORK_TOOLS)
-	$(bench_env) bench/network_latency.sh
+	$(bench_env) bench/near_native.sh
 
 # The table's statistics and layout (bench/table/report.py) against a recorded run: quick, no
 # root, no network. Debian's python3, which has python3-matplotlib; -B keeps __pycache__ out of
@@ -56,3 +56,4 @@ network-bench-measure: all $(BENCH_NETWORK_TOOLS)
 .PHONY: bench-tests
 bench-tests:
 	/usr/bin/python3 -B tests/bench/test_report.py
+	/usr/bin/python3 -B tests/bench/test_near_native_report.py
