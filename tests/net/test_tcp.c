@@ -354,13 +354,54 @@ static void test_gro_segment_acked_at_once(void **state)
 				  .window = 1024,
 				  .data = payload,
 				  .length = 30000 };
-	/* A host GRO frame: bigger than our MSS, checksum left to "finish" (NEEDS_CSUM). */
+	/* A host GRO frame: bigger than our MSS, checksum left to "finish" (NEEDS_CSUM). Its ACK
+	 * goes once the batch it came in is done: when the stack's timers next run, at once. */
 	receive_with_offload(frame, build_tcp(frame, &spec), RINGVISOR_NET_HEADER_NEEDS_CSUM);
+	expect_frames(0);
+	assert_int_equal(net_next_deadline(test.stack), test.now_ns);
+	net_poll_timers(test.stack, test.now_ns);
 	expect_frames(1);
 	expect_segment(0, from_us(connection.our_next, connection.peer_next + 30000, TCP_FLAG_ACK,
 				  (uint16_t)((262144 - 30000) >> 3), NULL, 0));
 	assert_int_equal(net_tcp_receive(connection.socket, received, sizeof(received)), 30000);
 	assert_memory_equal(received, payload, 30000);
+	net_tcp_close(connection.socket);
+	net_tcp_close(connection.listener);
+}
+
+/* Two GRO frames in one batch (one NIC poll): one ACK, for both, when the batch is done. */
+static void test_gro_segments_of_one_batch_share_an_ack(void **state)
+{
+	struct established connection = passive_open(1024);
+	struct tcp_spec spec;
+
+	(void)state;
+	fill_pattern(payload, 40000, 5);
+	for (unsigned part = 0; part < 2; part++) {
+		spec = (struct tcp_spec){ .source = PEER_ADDRESS,
+					  .destination = OUR_ADDRESS,
+					  .source_port = PEER_PORT,
+					  .destination_port = LOCAL_PORT,
+					  .sequence = connection.peer_next + 20000 * part,
+					  .acknowledgment = connection.our_next,
+					  .flags = TCP_FLAG_ACK,
+					  .window = 1024,
+					  .data = payload + 20000 * part,
+					  .length = 20000 };
+		receive_with_offload(frame, build_tcp(frame, &spec),
+				     RINGVISOR_NET_HEADER_NEEDS_CSUM);
+	}
+	expect_frames(0);
+	net_poll_timers(test.stack, test.now_ns);
+	expect_frames(1);
+	expect_segment(0, from_us(connection.our_next, connection.peer_next + 40000, TCP_FLAG_ACK,
+				  (uint16_t)((262144 - 40000) >> 3), NULL, 0));
+	/* Nothing more is owed: no second ACK later. */
+	advance_clock(100000000);
+	net_poll_timers(test.stack, test.now_ns);
+	expect_frames(1);
+	assert_int_equal(net_tcp_receive(connection.socket, received, sizeof(received)), 40000);
+	assert_memory_equal(received, payload, 40000);
 	net_tcp_close(connection.socket);
 	net_tcp_close(connection.listener);
 }
@@ -1757,6 +1798,7 @@ int main(void)
 		TEST(test_data_in_delayed_ack),
 		TEST(test_every_second_full_segment_acked_at_once),
 		TEST(test_gro_segment_acked_at_once),
+		TEST(test_gro_segments_of_one_batch_share_an_ack),
 		TEST(test_data_out_segments_and_nagle),
 		TEST(test_retransmission_after_rto),
 		TEST(test_rtt_estimation),
