@@ -160,6 +160,14 @@ bool event_loop_prepare_to_sleep(void)
 	return false;
 }
 
+static bool worth_polling(void)
+{
+	for (struct poller *poller = pollers; poller; poller = poller->next)
+		if (poller->worth_polling && !poller->worth_polling(poller->argument))
+			return false;
+	return true;
+}
+
 /* Turns of the loop until one does something, a timer is due, or the window is over; true
  * unless the window ran out, when the loop should sleep. */
 static bool poll_for_work(void)
@@ -187,7 +195,7 @@ void event_loop_run(void)
 			continue;
 		if (heap_count == 0 && !pollers)
 			break; /* nothing could ever happen again */
-		if (poll_window.window_ns && poll_for_work())
+		if (poll_window.window_ns && worth_polling() && poll_for_work())
 			continue;
 		if (event_loop_prepare_to_sleep())
 			continue;

@@ -122,6 +122,16 @@ static bool network_prepare_to_sleep(void *argument)
 	return work;
 }
 
+/* Polling pays for small frames, not for bulk (ringvisor_poll.h). */
+static bool network_worth_polling(void *argument)
+{
+	(void)argument;
+	bool bulk = false;
+	for (unsigned index = 0; index < nic_count; index++)
+		bulk |= nic_driver_traffic_is_bulk(nics[index]);
+	return !bulk;
+}
+
 struct net_stack *network_start(void)
 {
 	if (stack)
@@ -209,6 +219,7 @@ struct net_stack *network_start(void)
 	timer_init(&stack_timer, on_stack_timer, NULL);
 	poller.poll = network_poll;
 	poller.prepare_to_sleep = network_prepare_to_sleep;
+	poller.worth_polling = network_worth_polling;
 	poller.argument = NULL;
 	event_loop_add_poller(&poller);
 	network_flush(); /* the gratuitous ARPs */

@@ -336,6 +336,14 @@ bool nic_driver_prepare_to_sleep(struct nic_driver *nic)
 	return work;
 }
 
+bool nic_driver_traffic_is_bulk(struct nic_driver *nic)
+{
+	const struct nic_driver_counters *counters = &nic->counters;
+	return poll_traffic_is_bulk(&nic->traffic_when_judged,
+				    counters->rx_frames + counters->tx_frames,
+				    counters->rx_bytes + counters->tx_bytes);
+}
+
 bool nic_driver_transmit_idle(const struct nic_driver *nic)
 {
 	return !nic->transmit_doorbell_pending && virtqueue_driver_in_flight(&nic->transmit) == 0;

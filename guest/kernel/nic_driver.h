@@ -24,6 +24,7 @@
 
 #include <net.h>
 
+#include "../../abi/ringvisor_poll.h"
 #include "virtqueue_driver.h"
 
 #define NIC_DRIVER_COUNTERS(X)                                                                     \
@@ -70,6 +71,7 @@ struct nic_driver {
 	bool interrupts_enabled;
 
 	struct nic_driver_counters counters;
+	struct poll_traffic traffic_when_judged; /* for nic_driver_traffic_is_bulk */
 };
 
 /* Sets NIC `index` of the boot information up. Panics with the reason if that fails. */
@@ -93,6 +95,9 @@ bool nic_driver_poll(struct nic_driver *nic);
 void nic_driver_flush(struct nic_driver *nic);
 /* Before sleeping: flush, ask for receive wakeups, and look once more. True: do not sleep. */
 bool nic_driver_prepare_to_sleep(struct nic_driver *nic);
+/* Whether the frames sent and received since the last call were bulk (ringvisor_poll.h): then
+ * polling before a sleep would not pay. */
+bool nic_driver_traffic_is_bulk(struct nic_driver *nic);
 /* Transmit buffers free now (finished ones are reclaimed first). If fewer than `wanted`, the
  * next sleep asks the device for a wakeup when transmit buffers come back. */
 unsigned nic_driver_transmit_space(struct nic_driver *nic, unsigned wanted);

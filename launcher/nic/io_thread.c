@@ -60,16 +60,7 @@ static uint64_t now_ms(void)
 	return now_ns() / 1000000;
 }
 
-/*
- * Polling pays for traffic that waits on round trips (small frames, one or a few at a time),
- * where a wakeup is most of what a frame costs. Bulk traffic (64 KiB segments) keeps the thread
- * busy anyway, and there a poller only competes with the sender on the host: polling through a
- * bulk TCP stream cost 12% of the receive throughput and the host sender copied 1.65x slower
- * per byte (perf, same run). So the thread polls only if the frames it moved since it last
- * looked averaged less than this.
- */
-#define BULK_FRAME_BYTES 8192
-
+/* The I/O thread polls only while the frames it moves are not bulk (ringvisor_poll.h). */
 static bool traffic_is_bulk(struct io_thread *io)
 {
 	uint64_t frames = 0, bytes = 0;
@@ -78,10 +69,7 @@ static bool traffic_is_bulk(struct io_thread *io)
 		frames += counters->receive_frames + counters->transmit_frames;
 		bytes += counters->receive_bytes + counters->transmit_bytes;
 	}
-	uint64_t new_frames = frames - io->frames_seen, new_bytes = bytes - io->bytes_seen;
-	io->frames_seen = frames;
-	io->bytes_seen = bytes;
-	bool bulk = new_frames > 0 && new_bytes / new_frames >= BULK_FRAME_BYTES;
+	bool bulk = poll_traffic_is_bulk(&io->traffic, frames, bytes);
 	io->polls.skipped_bulk += bulk;
 	return bulk;
 }

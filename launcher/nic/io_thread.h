@@ -6,7 +6,7 @@
  * --metrics it writes the metrics stream. Before it sleeps it polls for a while (--poll: an
  * adaptive window, ringvisor_poll.h): the transmit rings, with the guest's doorbells off, and
  * its file descriptors, with epoll_wait's timeout 0, so that neither the guest nor a sender on
- * the host has to wake it; but not while the traffic is bulk (io_thread.c says why).
+ * the host has to wake it; but not while the traffic is bulk (ringvisor_poll.h says why).
  */
 #ifndef RINGVISOR_IO_THREAD_H
 #define RINGVISOR_IO_THREAD_H
@@ -50,7 +50,7 @@ struct io_thread {
 	unsigned nic_count;
 	struct io_thread_reports reports;
 	struct poll_window poll;
-	uint64_t frames_seen, bytes_seen; /* every NIC's, when it last chose whether to poll */
+	struct poll_traffic traffic; /* every NIC's frames, when it last chose whether to poll */
 	struct io_poll_counters polls;
 };
 

@@ -1,6 +1,7 @@
 /*
  * The adaptive poll window both sides of the NIC share (abi/ringvisor_poll.h): it grows while
- * sleeps are short, shrinks when they are long, and never polls when told not to.
+ * sleeps are short, shrinks when they are long, and never polls when told not to; and the
+ * judgement of bulk traffic, for which neither side polls.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -72,6 +73,38 @@ static void test_a_limit_below_the_first_step_is_the_window(void **state)
 	assert_int_equal(poll.window_ns, 5 * US);
 }
 
+static void test_small_frames_are_not_bulk_and_segments_are(void **state)
+{
+	(void)state;
+	struct poll_traffic traffic = { 0 };
+	assert_false(poll_traffic_is_bulk(&traffic, 100, 100 * 64)); /* request/response */
+	uint64_t frames = 100, bytes = 100 * 64;
+	for (int turn = 0; turn < 8; turn++) { /* then a stream of 64 KiB segments */
+		frames += 10, bytes += 10 * 65536;
+		poll_traffic_is_bulk(&traffic, frames, bytes);
+	}
+	assert_true(poll_traffic_is_bulk(&traffic, frames, bytes));
+}
+
+static void test_an_ack_amid_a_stream_does_not_end_it(void **state)
+{
+	(void)state;
+	struct poll_traffic traffic = { 0 };
+	uint64_t frames = 0, bytes = 0;
+	for (int turn = 0; turn < 8; turn++) {
+		frames += 4, bytes += 4 * 65536;
+		poll_traffic_is_bulk(&traffic, frames, bytes);
+	}
+	frames += 1, bytes += 66; /* a turn that only sent an ACK */
+	assert_true(poll_traffic_is_bulk(&traffic, frames, bytes));
+	assert_true(poll_traffic_is_bulk(&traffic, frames, bytes)); /* and one that moved nothing */
+	for (int turn = 0; turn < 16; turn++) { /* small frames for a while: no longer bulk */
+		frames += 1, bytes += 64;
+		poll_traffic_is_bulk(&traffic, frames, bytes);
+	}
+	assert_false(poll_traffic_is_bulk(&traffic, frames, bytes));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -81,6 +114,8 @@ int main(void)
 		cmocka_unit_test(test_long_sleeps_shrink_it_to_nothing),
 		cmocka_unit_test(test_a_limit_of_zero_never_polls),
 		cmocka_unit_test(test_a_limit_below_the_first_step_is_the_window),
+		cmocka_unit_test(test_small_frames_are_not_bulk_and_segments_are),
+		cmocka_unit_test(test_an_ack_amid_a_stream_does_not_end_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

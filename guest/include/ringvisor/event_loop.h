@@ -37,6 +37,8 @@ struct timer {
 /*
  * Work that the loop checks each turn: poll() returns true if it found something to do.
  *
+ * worth_polling (optional) lets a poller veto the loop's polling before a sleep.
+ *
  * prepare_to_sleep (optional, may be NULL) is for pollers of devices that wake a sleeping guest:
  * the loop calls it when a whole turn found nothing to do, just before the wait hypercall. It
  * asks the device for a wakeup (a virtqueue clears NO_INTERRUPT), then looks once more, and
@@ -48,6 +50,9 @@ struct poller {
 	void *argument;
 	struct poller *next;
 	bool (*prepare_to_sleep)(void *argument);
+	/* Optional: false if polling before a sleep would not pay for this poller's work now
+	 * (a NIC taking in bulk traffic); the loop then sleeps at once. */
+	bool (*worth_polling)(void *argument);
 };
 
 void timer_init(struct timer *timer, timer_callback *callback, void *argument);
