@@ -348,9 +348,10 @@ test_help_and_version() {
 	expect_status 0
 	expect_stdout "usage: ringvisor run [options] GUEST.elf"
 	expect_stdout "--mem SIZE"
+	expect_stdout "--poll USEC"
 	run_launcher --version
 	expect_status 0
-	expect_stdout "guest ABI 2"
+	expect_stdout "guest ABI $(awk '$2 == "RINGVISOR_ABI_VERSION" { print $3 }' abi/ringvisor_abi.h)"
 }
 
 # bad_usage EXPECTED-MESSAGE LAUNCHER-ARGUMENTS...
