@@ -31,12 +31,14 @@ udp_seconds=2
 : "${BUILD:=build}"
 : "${RINGVISOR:=$BUILD/ringvisor}"
 json=$BUILD/bench/near_native.json
+congestion=
 launcher_options=()
 
 usage() {
 	cat <<EOF
 usage: bench/near_native.sh [--rounds N] [--seconds S] [--pings N] [--ping-interval S]
-                            [--udp-seconds S] [--json FILE] [-- LAUNCHER-OPTIONS...]
+                            [--udp-seconds S] [--congestion ALGORITHM] [--json FILE]
+                            [-- LAUNCHER-OPTIONS...]
 
 Guest receives, guest sends, guest to guest, ping and UDP echo, each beside the host's own
 figure, interleaved, as ratios with their spread.
@@ -46,6 +48,8 @@ figure, interleaved, as ratios with their spread.
   --pings N           pings per round (default $pings)
   --ping-interval S   seconds between pings (default $ping_interval)
   --udp-seconds S     length of each UDP echo run (default $udp_seconds)
+  --congestion ALGO   the host's senders use ALGO (iperf3 -C; default: the host's own,
+                      $(sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null))
   --json FILE         where every round goes (default $json)
   -- OPTIONS          passed to every launcher (for instance: -- --poll 0)
 
@@ -62,6 +66,7 @@ while [ $# -gt 0 ]; do
 	--ping-interval) ping_interval=${2:?}; shift 2 ;;
 	--udp-seconds) udp_seconds=${2:?}; shift 2 ;;
 	--json) json=${2:?}; shift 2 ;;
+	--congestion) congestion=${2:?}; shift 2 ;;
 	--) shift; launcher_options=("$@"); break ;;
 	*) echo "near_native: unknown option '$1'" >&2; usage >&2; exit 2 ;;
 	esac
@@ -193,7 +198,8 @@ receiver_gbits() {
 stock_iperf3() {
 	local target=$1
 	shift
-	timeout $((seconds + 30)) ip netns exec "$host" iperf3 -c "$target" -t "$seconds" -f m "$@" \
+	timeout $((seconds + 30)) ip netns exec "$host" iperf3 -c "$target" -t "$seconds" -f m \
+		${congestion:+-C "$congestion"} "$@" \
 		>"$work/client" 2>&1 || die "iperf3 -c $target $* failed: $(tail -n 2 "$work/client")"
 	receiver_gbits "$work/client" || die "no receiver rate from iperf3 -c $target $*"
 }
@@ -231,7 +237,8 @@ record() { # FIGURE SYSTEM ROUND VALUE
 	printf '%s\t%s\t%s\t%s\n' "$@" >>"$rows"
 }
 
-echo "near_native: $rounds interleaved rounds; iperf3 runs of $seconds s (one TCP stream)," \
+echo "near_native: $rounds interleaved rounds; iperf3 runs of $seconds s (one TCP stream," \
+	"host senders on ${congestion:-$(sysctl -n net.ipv4.tcp_congestion_control)})," \
 	"$pings pings every $ping_interval s, $udp_seconds s of UDP echo;" \
 	"launcher options: ${launcher_options[*]:-none}"
 for round in $(seq "$rounds"); do
