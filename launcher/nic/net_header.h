@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ringvisor_abi.h"
 #include "ringvisor_frame.h"
 
 static inline struct ringvisor_net_header net_header_load(const uint8_t *frame)
@@ -25,6 +26,42 @@ static inline struct ringvisor_net_header net_header_load(const uint8_t *frame)
 static inline void net_header_store(uint8_t *frame, const struct ringvisor_net_header *header)
 {
 	memcpy(frame, header, sizeof *header);
+}
+
+/* The smallest segment size a guest may ask for: the guest stack's own floor on the MSS. Any
+ * smaller, and one 64 KiB frame becomes thousands of segments wherever it is segmented (the
+ * host's kernel behind a TAP, a switch port for a guest without TSO). */
+#define NET_HEADER_GSO_SIZE_MIN 64u
+
+/*
+ * What a guest's transmitted header may ask of whoever takes the frame next (the host's kernel,
+ * another launcher), given the features it accepted and its MTU: NULL if all of it may be
+ * asked, else why not. `frame_length` is the frame's length after the header.
+ */
+static inline const char *net_header_refusal(const struct ringvisor_net_header *header,
+					     uint64_t features, unsigned mtu, size_t frame_length)
+{
+	if (header->flags & ~RINGVISOR_NET_HEADER_NEEDS_CSUM)
+		return "header flags other than NEEDS_CSUM";
+	if (header->flags & RINGVISOR_NET_HEADER_NEEDS_CSUM) {
+		if (!(features & RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_CSUM)))
+			return "NEEDS_CSUM, but checksum offload was not negotiated";
+		size_t start = le16toh(header->checksum_start);
+		if (start + le16toh(header->checksum_offset) + 2 > frame_length)
+			return "a checksum to finish outside the frame";
+	}
+	if (header->gso_type == RINGVISOR_NET_GSO_NONE)
+		return NULL;
+	if (header->gso_type != RINGVISOR_NET_GSO_TCPV4)
+		return "a GSO type other than TCPv4";
+	if (!(features & RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_HOST_TSO4)))
+		return "a TCPv4 GSO frame, but TSO was not negotiated";
+	if (!(header->flags & RINGVISOR_NET_HEADER_NEEDS_CSUM))
+		return "a GSO frame without NEEDS_CSUM";
+	unsigned segment = le16toh(header->gso_size);
+	if (segment < NET_HEADER_GSO_SIZE_MIN || segment + 40 > mtu)
+		return "a GSO segment size below 64 or too big for the MTU";
+	return NULL;
 }
 
 #endif

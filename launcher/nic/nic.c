@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "fail.h"
+#include "nic/iovec_copy.h"
+#include "nic/net_header.h"
 #include "vm/vm.h"
 
 #define FEATURES_BASIC                                                                             \
@@ -139,21 +141,27 @@ void nic_device_describe(const struct nic_device *nic, struct ringvisor_nic_info
 	memcpy(info->name, nic->config.name, length);
 }
 
-/* A guest may ask again and again: the first few refusals are said, every one is counted. */
-#define SETUP_REFUSALS_SHOWN 10
+/* A guest may ask again and again: the first few refusals of each kind are said, every one is
+ * counted (`refusals`, the count with this one, under `counter` in the statistics). */
+#define REFUSALS_SHOWN 10
+
+static void say_refusal(const struct nic_device *nic, uint64_t refusals, const char *what,
+			const char *counter, const char *why)
+{
+	if (refusals <= REFUSALS_SHOWN)
+		fprintf(stderr, "ringvisor: NIC %s: %s refused: %s\n", nic->config.name, what, why);
+	if (refusals == REFUSALS_SHOWN)
+		fprintf(stderr,
+			"ringvisor: NIC %s: further %s refusals are counted (%s), not shown\n",
+			nic->config.name, what, counter);
+}
 
 static int64_t refuse_setup(struct nic_device *nic, const char *why)
 {
 	uint64_t refusals = __atomic_load_n(&nic->setup_refusals, __ATOMIC_RELAXED) + 1;
 	__atomic_store_n(&nic->setup_refusals, refusals,
 			 __ATOMIC_RELAXED); /* the metrics read it */
-	if (refusals <= SETUP_REFUSALS_SHOWN)
-		fprintf(stderr, "ringvisor: NIC %s: setup refused: %s\n", nic->config.name, why);
-	if (refusals == SETUP_REFUSALS_SHOWN)
-		fprintf(stderr,
-			"ringvisor: NIC %s: further setup refusals are counted (setup_refused), "
-			"not shown\n",
-			nic->config.name);
+	say_refusal(nic, refusals, "setup", "setup_refused", why);
 	return RINGVISOR_ERROR_BAD_ARGUMENT;
 }
 
@@ -205,6 +213,7 @@ int64_t nic_device_setup(struct nic_device *nic, uint64_t setup_address)
 	int64_t refused = backend_accept_features(nic, setup.features);
 	if (refused)
 		return refused;
+	nic->features = setup.features;
 	__atomic_store_n(&nic->active, true, __ATOMIC_RELEASE);
 
 	/* Let the I/O thread start: it turns on TAP reading when it sees a receive doorbell. */
@@ -353,9 +362,49 @@ static void receive_from_backend(struct nic_device *nic)
 
 /* ---- guest to host: the transmit queue to the backend ------------------------------------- */
 
-static void write_frame(struct nic_device *nic, const struct iovec *buffers, unsigned count,
-			size_t length)
+/*
+ * The frame's header, read once into `header` and checked against what the guest negotiated
+ * (net_header_refusal); into `checked`, the chain with that copy in place of the guest's
+ * header, so the backend (a TAP's kernel, another launcher) never reads the guest's bytes of it
+ * again. The number of buffers in `checked`, or 0 if the header asks for what it may not.
+ */
+static unsigned check_header(struct nic_device *nic, struct ringvisor_net_header *header,
+			     struct iovec *checked, const struct iovec *buffers, unsigned count,
+			     size_t length)
 {
+	struct iovec copy = { header, sizeof *header };
+	iovec_copy(&copy, 1, 0, buffers, count, 0, sizeof *header);
+	const char *why =
+		net_header_refusal(header, nic->features, nic->config.mtu, length - sizeof *header);
+	if (why) {
+		say_refusal(nic, ++nic->counters.transmit_refused, "transmit", "transmit_refused",
+			    why);
+		return 0;
+	}
+	checked[0] = copy;
+	unsigned used = 1;
+	size_t skip = sizeof *header;
+	for (unsigned index = 0; index < count; index++) {
+		size_t part = buffers[index].iov_len;
+		if (part <= skip) {
+			skip -= part;
+			continue;
+		}
+		checked[used++] =
+			(struct iovec){ (uint8_t *)buffers[index].iov_base + skip, part - skip };
+		skip = 0;
+	}
+	return used;
+}
+
+static void write_frame(struct nic_device *nic, const struct iovec *guest_buffers,
+			unsigned guest_count, size_t length)
+{
+	struct ringvisor_net_header header;
+	struct iovec buffers[VIRTQUEUE_CHAIN_MAX + 1];
+	unsigned count = check_header(nic, &header, buffers, guest_buffers, guest_count, length);
+	if (count == 0)
+		return;
 	if (!nic->backend->operations->send(nic->backend, buffers, count, length)) {
 		nic->counters.transmit_errors++;
 		return;

@@ -37,6 +37,7 @@
 	X(transmit_frames)                                                                         \
 	X(transmit_bytes)                                                                          \
 	X(transmit_errors)                                                                         \
+	X(transmit_refused)                                                                        \
 	X(receive_doorbells)                                                                       \
 	X(transmit_doorbells)                                                                      \
 	X(guest_wakeups)
@@ -80,6 +81,7 @@ struct nic_device {
 
 	struct nic_counters counters;
 	uint64_t setup_refusals; /* the vCPU thread's (setup is a hypercall): read atomically */
+	uint64_t features;	 /* what the guest accepted at setup (published with `active`) */
 	/* pcap= on --net: every frame the guest sent (before faults on the way out) and every frame
 	 * it got (after faults on the way in), as the counters count them; fd -1: none. */
 	struct pcap_capture capture;

@@ -18,6 +18,7 @@
 
 #include "ringvisor_abi.h"
 #include "nic/iovec_copy.h"
+#include "nic/net_header.h"
 
 /* What routing looks at: the frame's header and its Ethernet header, copied once (out of guest
  * memory, or out of a ring another process writes), and only ever decided on as copied. */
@@ -231,19 +232,6 @@ static void send_to(struct share_port *port, unsigned index, const struct route 
 	}
 }
 
-/* Offloads in a frame header that our guest did not negotiate: a TAP's kernel would refuse
- * them, and the receiving launcher must not have to guess. */
-static bool offloads_offered(const struct share_port *port,
-			     const struct ringvisor_net_header *header)
-{
-	if ((header->flags & RINGVISOR_NET_HEADER_NEEDS_CSUM) &&
-	    !(port->guest_features & RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_CSUM)))
-		return false;
-	return header->gso_type == RINGVISOR_NET_GSO_NONE ||
-	       (header->gso_type == RINGVISOR_NET_GSO_TCPV4 &&
-		(port->guest_features & RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_HOST_TSO4)));
-}
-
 bool share_port_send(struct share_port *port, const struct iovec *buffers, unsigned count,
 		     size_t length)
 {
@@ -252,7 +240,10 @@ bool share_port_send(struct share_port *port, const struct iovec *buffers, unsig
 	if (length < sizeof route || length > RINGVISOR_FRAME_BYTES_MAX ||
 	    iovec_copy(&route_buffer, 1, 0, buffers, count, 0, sizeof route) != sizeof route)
 		return false;
-	if (!offloads_offered(port, &route.header)) {
+	/* The device checked the header already (nic.c); the switch is another boundary, and
+	 * the receiving launcher must not have to guess: the same check, once more. */
+	if (net_header_refusal(&route.header, port->guest_features, port->mtu,
+			       length - sizeof route.header)) {
 		port->counters.switch_dropped_not_offered++;
 		return false;
 	}

@@ -176,6 +176,30 @@ test_garbage_in_the_rings() {
 	done
 }
 
+# A guest's frame header is an instruction to the host's kernel: one asking for 60,000 segments
+# of one byte is refused whatever the guest negotiated (none at all with offload=off; TSO
+# otherwise, but not segments that small), each frame counted, the device not broken.
+test_a_hostile_frame_header_is_refused() {
+	local offload expected
+	for offload in ",offload=off" ""; do
+		new_namespace rvt 198.18 || return
+		timeout -s TERM -k 5 30 ip netns exec "$ns" "$RINGVISOR" run --stats --net "$net$offload" \
+			"$nictest" -- gso-size-one >"$stdout_file" 2>"$stderr_file"
+		status=$?
+		expected="NEEDS_CSUM, but checksum offload was not negotiated"
+		[ -z "$offload" ] && expected="segment size below 64"
+		expect_status 0
+		expect_stdout "nictest: still alive"
+		expect_stderr "NIC $ns: transmit refused: "
+		expect_stderr "$expected"
+		expect_counter "$stderr_file" transmit_refused -eq 20
+		expect_counter "$stderr_file" transmit_frames -eq 0
+		expect_counter "$stderr_file" broken -eq 0
+		expect_no_sanitizer_report
+		teardown
+	done
+}
+
 # ---- injected faults -----------------------------------------------------------------------
 
 # binomial_bounds N P ALPHA: the smallest interval [LOW, HIGH] with P(X < LOW) and P(X > HIGH)
@@ -510,6 +534,7 @@ network_test "UDP echo of 1 to 65,507 bytes" test_udp_echo_all_sizes
 network_test "malformed frames are counted and dropped" test_malformed_frames_are_counted
 network_test "a runt cannot be sent from the host" test_runt_cannot_be_sent_from_the_host
 network_test "garbage in the rings breaks only the NIC" test_garbage_in_the_rings
+network_test "a hostile frame header is refused" test_a_hostile_frame_header_is_refused
 network_test "--stats at exit and on SIGUSR1" test_stats_at_exit_and_on_sigusr1
 network_test "--poll saves the doorbells and the waits" test_polling_saves_the_doorbells_and_the_waits
 network_test "an idle guest does not poll" test_an_idle_guest_does_not_poll

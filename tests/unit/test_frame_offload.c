@@ -506,8 +506,8 @@ static void test_tso_payload_not_a_multiple_of_mss(void **state)
 	spec.payload = 2 * 1448; /* and an exact multiple: no empty segment at the end */
 	length = build_tcp_frame(frame, &spec);
 	assert_int_equal(segment_and_check(frame, length, &spec), 2);
-	spec.payload = 7; /* odd sizes all round */
-	spec.gso_size = 3;
+	spec.payload = 151; /* odd sizes all round, at the smallest segment size */
+	spec.gso_size = 64;
 	length = build_tcp_frame(frame, &spec);
 	assert_int_equal(segment_and_check(frame, length, &spec), 3);
 }
@@ -604,6 +604,11 @@ static void test_tso_refusals(void **state)
 	FROM_GOOD();
 	set_le16(frame + VNET_GSO_SIZE, 0);
 	assert_segmenter_refuses(frame, length, "gso_size");
+	FROM_GOOD(); /* one byte a segment: 2,000 frames from one */
+	set_le16(frame + VNET_GSO_SIZE, 1);
+	assert_segmenter_refuses(frame, length, "gso_size below 64");
+	set_le16(frame + VNET_GSO_SIZE, 63);
+	assert_segmenter_refuses(frame, length, "gso_size below 64");
 
 	FROM_GOOD();
 	frame[VNET_GSO_TYPE] = 0;

@@ -47,6 +47,8 @@ struct test_backend {
 	unsigned send_done_calls, pause_calls, wait_calls;
 	uint64_t features;
 	bool refuse_features, destroyed;
+	const uint8_t *guest_ram;	 /* the fixture's, to tell guest memory from ours */
+	bool first_buffer_outside_guest; /* of the last frame sent */
 };
 
 static struct test_backend *test_backend_of(struct nic_backend *backend)
@@ -72,6 +74,9 @@ static bool test_send(struct nic_backend *backend, const struct iovec *buffers, 
 		return false;
 	struct iovec to = { test->sent[test->sent_count], FRAME_ROOM };
 	assert_int_equal(iovec_copy(&to, 1, 0, buffers, count, 0, length), length);
+	uint8_t *first = buffers[0].iov_base;
+	test->first_buffer_outside_guest = first + buffers[0].iov_len <= test->guest_ram ||
+					   first >= test->guest_ram + RAM_BYTES;
 	test->sent_length[test->sent_count++] = length;
 	return true;
 }
@@ -164,6 +169,7 @@ static struct fixture *create(const struct fault_settings *faults)
 	guest_memory_create(&fixture->vm.memory, RAM_BYTES);
 	fixture->vm.wake_fd = eventfd(0, EFD_NONBLOCK);
 	fixture->backend = calloc(1, sizeof *fixture->backend);
+	fixture->backend->guest_ram = fixture->vm.memory.base;
 	fixture->backend->backend =
 		(struct nic_backend){ &test_operations, eventfd(0, EFD_NONBLOCK), "test failed" };
 	snprintf(fixture->config.name, sizeof fixture->config.name, "test0");
@@ -465,6 +471,89 @@ static void test_polling_a_looping_chain_breaks_the_device(void **state)
 	assert_false(nic_device_poll(&fixture->nic)); /* a broken NIC is not polled */
 	nic_device_stop_polling(&fixture->nic);
 	assert_int_equal(fixture->backend->sent_count, 0);
+}
+
+/* Sends one frame with `header` in front; true if the backend got it. */
+static bool send_with_header(struct fixture *fixture, const struct ringvisor_net_header *header)
+{
+	uint8_t frame[FRAME_BYTES];
+	make_frame(frame, 3);
+	memcpy(frame, header, sizeof *header);
+	unsigned sent = fixture->backend->sent_count;
+	post_transmit(fixture, frame, sizeof frame);
+	doorbell(fixture, NIC_EVENT_TRANSMIT_DOORBELL);
+	return fixture->backend->sent_count == sent + 1;
+}
+
+/* What the header asks of the host must be what the guest negotiated (issue: a guest without
+ * offloads sent 64 KiB GSO frames with gso_size 1, and the kernel took them). */
+static void test_a_header_asking_for_what_was_not_negotiated_is_refused(void **state)
+{
+	struct fixture *fixture = *state;
+	start(fixture); /* MAC only: no checksum offload, no TSO */
+	struct ringvisor_net_header gso = { .flags = RINGVISOR_NET_HEADER_NEEDS_CSUM,
+					    .gso_type = RINGVISOR_NET_GSO_TCPV4,
+					    .gso_size = htole16(1448),
+					    .checksum_start = htole16(34),
+					    .checksum_offset = htole16(16) };
+	struct ringvisor_net_header checksum = { .flags = RINGVISOR_NET_HEADER_NEEDS_CSUM,
+						 .checksum_start = htole16(34),
+						 .checksum_offset = htole16(6) };
+	struct ringvisor_net_header valid = { .flags = RINGVISOR_NET_HEADER_DATA_VALID };
+	struct ringvisor_net_header plain = { 0 };
+	assert_false(send_with_header(fixture, &gso));
+	assert_false(send_with_header(fixture, &checksum));
+	assert_false(send_with_header(fixture, &valid)); /* a receiver's flag */
+	assert_true(send_with_header(fixture, &plain));
+	assert_int_equal(fixture->nic.counters.transmit_refused, 3);
+	assert_int_equal(fixture->nic.counters.transmit_frames, 1);
+	assert_false(fixture->nic.broken); /* a refused frame is not a broken ring */
+	assert_int_equal(used(fixture, TRANSMIT_RING)->index, 4); /* each buffer given back */
+}
+
+static void test_offloads_are_checked_against_the_frame_and_the_mtu(void **state)
+{
+	struct fixture *fixture = *state;
+	const uint64_t offloads = RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_MAC) |
+				  RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_CSUM) |
+				  RINGVISOR_NIC_FEATURE(RINGVISOR_NIC_FEATURE_HOST_TSO4);
+	assert_int_equal(guest_setup(fixture, offloads), 0);
+	nic_device_handle_event(&fixture->nic, NIC_EVENT_RECEIVE_DOORBELL, false);
+	struct ringvisor_net_header gso = { .flags = RINGVISOR_NET_HEADER_NEEDS_CSUM,
+					    .gso_type = RINGVISOR_NET_GSO_TCPV4,
+					    .gso_size = htole16(1448),
+					    .checksum_start = htole16(34),
+					    .checksum_offset = htole16(16) };
+	assert_true(send_with_header(fixture, &gso));
+	gso.gso_size = htole16(1); /* 65,000 segments from one frame */
+	assert_false(send_with_header(fixture, &gso));
+	gso.gso_size = htole16(1461); /* segments bigger than the MTU */
+	assert_false(send_with_header(fixture, &gso));
+	gso.gso_size = htole16(1448);
+	gso.flags = 0; /* TSO without a checksum to finish */
+	assert_false(send_with_header(fixture, &gso));
+	gso.flags = RINGVISOR_NET_HEADER_NEEDS_CSUM;
+	gso.gso_type = RINGVISOR_NET_GSO_UDP;
+	assert_false(send_with_header(fixture, &gso));
+	struct ringvisor_net_header outside = { .flags = RINGVISOR_NET_HEADER_NEEDS_CSUM,
+						.checksum_start = htole16(80),
+						.checksum_offset = htole16(16) };
+	assert_false(send_with_header(fixture, &outside)); /* 80 + 16 + 2 > 88 bytes of frame */
+	assert_int_equal(fixture->nic.counters.transmit_refused, 5);
+	char *text = printed_counters(fixture);
+	assert_non_null(strstr(text, "nic test0 transmit_refused 5\n"));
+	free(text);
+}
+
+/* The backend gets the launcher's checked copy of the header, not the guest's bytes again. */
+static void test_the_backend_gets_the_checked_copy_of_the_header(void **state)
+{
+	struct fixture *fixture = *state;
+	start(fixture);
+	struct ringvisor_net_header plain = { 0 };
+	assert_true(send_with_header(fixture, &plain));
+	assert_memory_equal(fixture->backend->sent[0], &plain, sizeof plain);
+	assert_true(fixture->backend->first_buffer_outside_guest);
 }
 
 static void test_transmit_of_no_frame_is_an_error_not_a_break(void **state)
@@ -810,6 +899,13 @@ int main(void)
 						tear_down),
 		cmocka_unit_test_setup_teardown(test_polling_a_looping_chain_breaks_the_device,
 						set_up, tear_down),
+		cmocka_unit_test_setup_teardown(
+			test_a_header_asking_for_what_was_not_negotiated_is_refused, set_up,
+			tear_down),
+		cmocka_unit_test_setup_teardown(
+			test_offloads_are_checked_against_the_frame_and_the_mtu, set_up, tear_down),
+		cmocka_unit_test_setup_teardown(
+			test_the_backend_gets_the_checked_copy_of_the_header, set_up, tear_down),
 		cmocka_unit_test_setup_teardown(test_transmit_of_no_frame_is_an_error_not_a_break,
 						set_up, tear_down),
 		cmocka_unit_test_setup_teardown(test_receive_into_the_guest_buffer, set_up,

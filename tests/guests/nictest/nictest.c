@@ -10,7 +10,10 @@
  *   loop-tx     a descriptor chained to itself
  *   bad-index   an available index 1000 entries ahead of the ring
  * then sleeps 500 ms, says `nictest: still alive` and exits 0. The launcher is expected to mark
- * the device broken, say why, and keep the guest running.
+ * the device broken, say why, and keep the guest running. One mode breaks no ring:
+ *   gso-size-one  20 frames of 60,000 bytes whose header asks for TCPv4 segmentation into
+ *                 segments of one byte, whatever was negotiated; the launcher must refuse each
+ *                 (transmit_refused) before the host's kernel sees it, and break nothing
  */
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +58,29 @@ static void bad_index(struct virtqueue_driver *queue)
 	__atomic_store_n(&queue->available->index, queue->next_available, __ATOMIC_RELEASE);
 }
 
+#define GSO_FRAMES 20
+#define GSO_FRAME_BYTES 60000
+
+static void gso_size_one(struct virtqueue_driver *queue)
+{
+	static uint8_t frame[GSO_FRAME_BYTES];
+	static uint8_t tokens[GSO_FRAMES];
+	struct ringvisor_net_header header = { .flags = RINGVISOR_NET_HEADER_NEEDS_CSUM,
+					       .gso_type = RINGVISOR_NET_GSO_TCPV4,
+					       .header_length = 54,
+					       .gso_size = 1,
+					       .checksum_start = 34,
+					       .checksum_offset = 16 };
+	memcpy(frame, &header, sizeof header);
+	memset(frame + sizeof header, 0xff, 6); /* broadcast: the host would see every one */
+	for (unsigned index = 0; index < GSO_FRAMES; index++) {
+		struct virtqueue_buffer buffer = { .address = (uintptr_t)frame,
+						   .length = sizeof frame };
+		if (virtqueue_driver_add(queue, &buffer, 1, &tokens[index]) < 0)
+			panic("nictest: no free transmit descriptor");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	void (*breaker)(struct virtqueue_driver *) = NULL;
@@ -64,8 +90,10 @@ int main(int argc, char **argv)
 		breaker = loop_tx;
 	else if (argc == 2 && strcmp(argv[1], "bad-index") == 0)
 		breaker = bad_index;
+	else if (argc == 2 && strcmp(argv[1], "gso-size-one") == 0)
+		breaker = gso_size_one;
 	if (!breaker) {
-		printf("usage: nictest garbage-tx | loop-tx | bad-index\n");
+		printf("usage: nictest garbage-tx | loop-tx | bad-index | gso-size-one\n");
 		return 2;
 	}
 	if (kernel_boot_info()->nic_count == 0) {
