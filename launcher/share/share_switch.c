@@ -19,7 +19,9 @@
 #include "ringvisor_abi.h"
 #include "fail.h"
 
-#define SHARE_DIRECTORY "/dev/shm"
+/* Where the per-user directories are; RINGVISOR_SHARE_DIRECTORY in the environment replaces it
+ * (the tests use their own). */
+#define SHARE_DIRECTORY_BASE "/dev/shm"
 /* How long joining or leaving waits for another launcher's membership change: a change takes
  * a few system calls, so waiting longer means its holder is stuck (or hostile). */
 #define MEMBERSHIP_WAIT_SECONDS 5
@@ -37,14 +39,49 @@ bool share_switch_name_is_valid(const char *name)
 	       length;
 }
 
-static void region_path(const char *name, char path[SHARE_PATH_MAX])
+static void region_path(const char *name, char path[SHARE_FILE_NAME_MAX])
 {
-	snprintf(path, SHARE_PATH_MAX, SHARE_DIRECTORY "/ringvisor-share-%s", name);
+	snprintf(path, SHARE_FILE_NAME_MAX, "share-%s", name);
 }
 
-static void wakeup_path(const char *name, unsigned port, char path[SHARE_PATH_MAX])
+static void wakeup_path(const char *name, unsigned port, char path[SHARE_FILE_NAME_MAX])
 {
-	snprintf(path, SHARE_PATH_MAX, SHARE_DIRECTORY "/ringvisor-share-%s@port-%u", name, port);
+	snprintf(path, SHARE_FILE_NAME_MAX, "share-%s@port-%u", name, port);
+}
+
+/*
+ * The directory every file of our switches lives in: BASE/ringvisor-UID, made 0700 if it is not
+ * there, then opened (not following a symbolic link) and checked through the open descriptor:
+ * a directory, ours, and no access for anyone else. Another user who made it first, or left a
+ * link there, is refused by name: they could otherwise read and write our guests' frames.
+ */
+static void open_directory(struct share_port *port)
+{
+	const char *base = getenv("RINGVISOR_SHARE_DIRECTORY");
+	uid_t uid = geteuid();
+	snprintf(port->directory, sizeof port->directory, "%s/ringvisor-%u",
+		 base && *base ? base : SHARE_DIRECTORY_BASE, (unsigned)uid);
+	const char *name = port->switch_name, *path = port->directory;
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		fail_errno("switch %s: cannot make the directory %s", name, path);
+	port->directory_fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (port->directory_fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+		fail("switch %s: %s is not a directory (a symbolic link or a file is there); "
+		     "remove it",
+		     name, path);
+	if (port->directory_fd < 0)
+		fail_errno("switch %s: cannot open the directory %s", name, path);
+	struct stat status;
+	if (fstat(port->directory_fd, &status) < 0)
+		fail_errno("switch %s: fstat %s", name, path);
+	if (status.st_uid != uid)
+		fail("switch %s: %s belongs to user %u, not to us (%u): another user made it; "
+		     "remove it",
+		     name, path, (unsigned)status.st_uid, (unsigned)uid);
+	if ((status.st_mode & 07777) != 0700)
+		fail("switch %s: %s has mode %04o, not 0700: others could reach our switches; "
+		     "chmod 700 it or remove it",
+		     name, path, (unsigned)(status.st_mode & 07777));
 }
 
 /* ---- the locks: open-file-description locks on single bytes of the file ------------------
@@ -89,11 +126,12 @@ static bool port_is_alive(int fd, unsigned index)
  * not ours to remove. */
 static bool region_is_ours(const struct share_port *port)
 {
-	char path[SHARE_PATH_MAX];
+	char path[SHARE_FILE_NAME_MAX];
 	struct stat at_path, ours;
 	region_path(port->switch_name, path);
-	return stat(path, &at_path) == 0 && fstat(port->region_fd, &ours) == 0 &&
-	       at_path.st_dev == ours.st_dev && at_path.st_ino == ours.st_ino;
+	return fstatat(port->directory_fd, path, &at_path, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       fstat(port->region_fd, &ours) == 0 && at_path.st_dev == ours.st_dev &&
+	       at_path.st_ino == ours.st_ino;
 }
 
 /* Marks a dead member's port free (under the membership lock). */
@@ -105,34 +143,51 @@ static void free_port(struct share_port *port, unsigned index)
 		__atomic_store_n(&entry->macs[slot], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&entry->state, SHARE_PORT_FREE, __ATOMIC_RELEASE);
 	if (region_is_ours(port)) {
-		char path[SHARE_PATH_MAX];
+		char path[SHARE_FILE_NAME_MAX];
 		wakeup_path(port->switch_name, index, path);
-		unlink(path);
+		unlinkat(port->directory_fd, path, 0);
 	}
 }
 
 /* ---- the file ------------------------------------------------------------------------------ */
 
-/* Opens (creating if need be) the switch file and takes the membership lock. A file that the
- * last member removed while we waited for its lock is not the switch any more: start again. */
-static int open_locked_region(const char *name, const char *path)
+/*
+ * Opens the switch file in our directory, creating it (O_EXCL: never someone else's file taken
+ * for a new one) if it is not there, and takes the membership lock. An existing file must be
+ * a regular file of ours that no one else may open, with no other name. A file that the last
+ * member removed while we waited for its lock is not the switch any more: start again.
+ */
+static int open_locked_region(const struct share_port *port, const char *path)
 {
+	const char *name = port->switch_name, *directory = port->directory;
 	for (unsigned attempt = 0; attempt < 100; attempt++) {
-		int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		int fd = openat(port->directory_fd, path,
+				O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno == EEXIST)
+			fd = openat(port->directory_fd, path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			continue; /* removed between the two opens: create it after all */
 		if (fd < 0)
-			fail_errno("switch %s: cannot open or create %s", name, path);
-		if (!lock_membership(fd))
-			fail("switch %s: another launcher has held the lock of %s for more than %d "
-			     "s",
-			     name, path, MEMBERSHIP_WAIT_SECONDS);
+			fail_errno("switch %s: cannot open or create %s/%s", name, directory, path);
 		struct stat status;
 		if (fstat(fd, &status) < 0)
-			fail_errno("switch %s: fstat %s", name, path);
+			fail_errno("switch %s: fstat %s/%s", name, directory, path);
+		if (!S_ISREG(status.st_mode) || status.st_uid != geteuid() ||
+		    (status.st_mode & 077) || status.st_nlink > 1)
+			fail("switch %s: %s/%s is not a switch file of ours (a regular file, owned "
+			     "by us, mode 0600, one name); remove it",
+			     name, directory, path);
+		if (!lock_membership(fd))
+			fail("switch %s: another launcher has held the lock of %s/%s for more than "
+			     "%d s",
+			     name, directory, path, MEMBERSHIP_WAIT_SECONDS);
+		if (fstat(fd, &status) < 0)
+			fail_errno("switch %s: fstat %s/%s", name, directory, path);
 		if (status.st_nlink > 0)
 			return fd;
 		close(fd);
 	}
-	fail("switch %s: %s keeps disappearing under us", name, path);
+	fail("switch %s: %s/%s keeps disappearing under us", name, directory, path);
 }
 
 /*
@@ -143,6 +198,7 @@ static int open_locked_region(const char *name, const char *path)
  */
 static struct share_region *map_region(const char *name, const char *path, int fd)
 {
+	/* `path` is the file's name in the switch directory; the messages name it so. */
 	struct stat status;
 	if (fstat(fd, &status) < 0)
 		fail_errno("switch %s: fstat %s", name, path);
@@ -158,7 +214,7 @@ static struct share_region *map_region(const char *name, const char *path, int f
 	int error = posix_fallocate(fd, 0, TABLES_BYTES);
 	if (error) {
 		errno = error;
-		fail_errno("switch %s: no room in " SHARE_DIRECTORY " for %s's tables", name, path);
+		fail_errno("switch %s: no room for %s's tables", name, path);
 	}
 	struct share_region *region =
 		mmap(NULL, sizeof *region, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -184,18 +240,20 @@ static struct share_region *map_region(const char *name, const char *path, int f
 	return region;
 }
 
-/* Our own FIFO, made afresh: whatever a dead predecessor left at the path goes. */
-static int create_wakeup_fifo(const char *name, unsigned index)
+/* Our own FIFO, made afresh: whatever a dead predecessor left at the name goes. */
+static int create_wakeup_fifo(const struct share_port *port, unsigned index)
 {
-	char path[SHARE_PATH_MAX];
+	const char *name = port->switch_name, *directory = port->directory;
+	char path[SHARE_FILE_NAME_MAX];
 	wakeup_path(name, index, path);
-	unlink(path);
-	if (mkfifo(path, 0600) < 0)
-		fail_errno("switch %s: cannot create the wakeup FIFO %s", name, path);
-	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	if (unlinkat(port->directory_fd, path, 0) < 0 && errno == EISDIR)
+		unlinkat(port->directory_fd, path, AT_REMOVEDIR);
+	if (mkfifoat(port->directory_fd, path, 0600) < 0)
+		fail_errno("switch %s: cannot create the wakeup FIFO %s/%s", name, directory, path);
+	int fd = openat(port->directory_fd, path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
 	struct stat status;
 	if (fd < 0 || fstat(fd, &status) < 0 || !S_ISFIFO(status.st_mode))
-		fail_errno("switch %s: cannot open the wakeup FIFO %s", name, path);
+		fail_errno("switch %s: cannot open the wakeup FIFO %s/%s", name, directory, path);
 	return fd;
 }
 
@@ -231,13 +289,13 @@ static void leave_switch(struct share_port *port)
 			free_port(port, index);
 	}
 	if (!others && region_is_ours(port)) { /* the last one out: nothing may remain */
-		char path[SHARE_PATH_MAX];
+		char path[SHARE_FILE_NAME_MAX];
 		for (unsigned index = 0; index < SHARE_PORTS_MAX; index++) {
 			wakeup_path(port->switch_name, index, path);
-			unlink(path);
+			unlinkat(port->directory_fd, path, 0);
 		}
 		region_path(port->switch_name, path);
-		unlink(path);
+		unlinkat(port->directory_fd, path, 0);
 	}
 	/* Our port's lock goes before the membership lock, so that whoever takes that next sees
 	 * us gone (and, if it is the last, removes the files). */
@@ -282,6 +340,7 @@ void share_switch_leave(struct share_port *port)
 	munmap(port->region, sizeof *port->region);
 	port->region = NULL;
 	close(port->region_fd); /* drops our port's lock */
+	close(port->directory_fd);
 	free(port->offload_frame);
 	free(port->segment_frame);
 }
@@ -351,6 +410,7 @@ void share_switch_join(struct share_port *port, const char *name, const uint8_t 
 	memcpy(port->mac, mac, 6);
 	port->mtu = mtu;
 	port->wakeup_fd = -1;
+	port->directory_fd = -1;
 	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++)
 		port->peers[index].wakeup_fd =
 			-1; /* our own entry's too: leaving closes every one */
@@ -361,9 +421,10 @@ void share_switch_join(struct share_port *port, const char *name, const uint8_t 
 	/* A FIFO whose reader died raises SIGPIPE on write; we want EPIPE, and a reclaim. */
 	signal(SIGPIPE, SIG_IGN);
 
-	char path[SHARE_PATH_MAX];
+	open_directory(port);
+	char path[SHARE_FILE_NAME_MAX];
 	region_path(name, path);
-	port->region_fd = open_locked_region(name, path);
+	port->region_fd = open_locked_region(port, path);
 	port->region = map_region(name, path, port->region_fd);
 	struct share_region *region = port->region;
 
@@ -390,7 +451,7 @@ void share_switch_join(struct share_port *port, const char *name, const uint8_t 
 	if (!set_lock(port->region_fd, 1 + (unsigned)chosen, F_WRLCK))
 		fail_errno("switch %s: cannot lock port %d", name, chosen);
 	port->port = (unsigned)chosen;
-	port->wakeup_fd = create_wakeup_fifo(name, port->port);
+	port->wakeup_fd = create_wakeup_fifo(port, port->port);
 	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++)
 		if (index != port->port)
 			take_over_rings(port, index, alive[index]);
@@ -506,10 +567,10 @@ bool share_switch_reserve_transmit_ring(struct share_port *port, unsigned index)
 	peer->reserve_retry_ns = now + LIVENESS_CHECK_INTERVAL_NS;
 	if (port->counters.switch_dropped_no_space++ == 0)
 		fprintf(stderr,
-			"ringvisor: %s: no room in " SHARE_DIRECTORY
-			" for the %u KiB ring to port %u "
-			"(%s): frames to it are dropped\n",
-			port->display_name, SHARE_RING_BYTES >> 10, index, strerror(error));
+			"ringvisor: %s: no room in %s for the %u KiB ring to port %u (%s): "
+			"frames to it are dropped\n",
+			port->display_name, port->directory, SHARE_RING_BYTES >> 10, index,
+			strerror(error));
 	return false;
 }
 
@@ -526,9 +587,10 @@ int share_switch_peer_wakeup_fd(struct share_port *port, unsigned index)
 	uint64_t now = share_now_ns();
 	if (now < peer->wakeup_open_retry_ns)
 		return -1;
-	char path[SHARE_PATH_MAX];
+	char path[SHARE_FILE_NAME_MAX];
 	wakeup_path(port->switch_name, index, path);
-	peer->wakeup_fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	peer->wakeup_fd =
+		openat(port->directory_fd, path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
 	peer->wakeup_generation = generation;
 	struct stat status;
 	if (peer->wakeup_fd >= 0 &&

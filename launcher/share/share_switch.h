@@ -2,7 +2,11 @@
  * The `share` backend: guests on one host on one virtual Ethernet segment held in shared
  * memory, without the host's network stack, as lguest's --sharenet was.
  *
- * A switch is a file, /dev/shm/ringvisor-share-NAME, that every launcher naming NAME maps.
+ * A switch is a file, /dev/shm/ringvisor-UID/share-NAME, that every launcher of user UID naming
+ * NAME maps. The directory is made mode 0700 and checked before each use (ours, 0700, a real
+ * directory, not a symbolic link), and every name in it is opened relative to it, so no other
+ * user can put a file of their own where a launcher will look (they could, in /dev/shm itself:
+ * read two guests' frames, inject frames, or deny a name to everyone).
  * It holds a header, a table of SHARE_PORTS_MAX ports, and a ring for every ordered pair of
  * ports (share_ring.h): port A sends to port B by writing into ring A->B, which only A writes
  * and only B reads. Each launcher is its own half of the switch: it publishes its NIC's MAC in
@@ -18,7 +22,7 @@
  * launcher to join, or any member that finds that port's ring full or its wakeup FIFO gone,
  * reclaims it. The last launcher out removes the file and the FIFOs.
  *
- * Wakeups: each port has a FIFO, /dev/shm/ringvisor-share-NAME@port-N ('@' cannot be in a
+ * Wakeups: each port has a FIFO, share-NAME@port-N in the same directory ('@' cannot be in a
  * switch name, so no switch's file is another's FIFO), that its launcher's I/O thread watches
  * with epoll. A sender writes a byte to it only when the receiver has said, in its port entry,
  * that it is about to sleep; while it is busy, no wakeups are sent. A wakeup that a sender
@@ -41,7 +45,8 @@
  * it is SHARE_PORTS_MAX^2 x 4 MiB of sparse memory: only rings in use take pages. */
 #define SHARE_PORTS_MAX 16
 #define SHARE_NAME_MAX 32
-#define SHARE_PATH_MAX 96 /* "/dev/shm/ringvisor-share-" + a name + "@port-15" */
+#define SHARE_FILE_NAME_MAX 56	/* "share-" + a name + "@port-15" */
+#define SHARE_DIRECTORY_MAX 256 /* "/dev/shm/ringvisor-" + a uid, or $RINGVISOR_SHARE_DIRECTORY */
 /* MAC addresses remembered per port, the most recently seen replacing the oldest. */
 #define SHARE_MACS_PER_PORT 4
 
@@ -150,7 +155,9 @@ struct share_peer {
 struct share_port {
 	char switch_name[SHARE_NAME_MAX + 1];
 	char display_name[SHARE_NAME_MAX + 8]; /* "share:NAME", for messages */
-	int region_fd; /* our own open file description: our locks are held through it */
+	int region_fd;	  /* our own open file description: our locks are held through it */
+	int directory_fd; /* the per-user directory every name of the switch is opened in */
+	char directory[SHARE_DIRECTORY_MAX]; /* its path, for messages */
 	struct share_region *region;
 	bool joined;	     /* our port is ours (share_switch_leave clears it first) */
 	unsigned port;	     /* our index */

@@ -313,7 +313,8 @@ test_bad_profile_and_metrics_options_are_refused() {
 		fail_check "the profile is mode $(stat -c %a "$work_directory/mine.folded"), not 600"
 	bad_usage "cannot open capture file /nonexistent/directory/c.pcap" \
 		run --net "$one,pcap=/nonexistent/directory/c.pcap" "$hello"
-	[ -z "$(ls /dev/shm | grep "rvl-$$-")" ] || fail_check "a refused launcher left its switch behind"
+	[ -z "$(ls "/dev/shm/ringvisor-$(id -u)" 2>/dev/null | grep "rvl-$$-")" ] ||
+		fail_check "a refused launcher left its switch behind"
 }
 
 # --cpu N: both threads (the vCPU thread and the I/O thread) may run on CPU N only.

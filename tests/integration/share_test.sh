@@ -3,10 +3,11 @@
 # network stack in between, run by `make share-tests`.
 #
 # Every test starts real launchers on real KVM, each joining a switch named rvs-PID-N (a file
-# /dev/shm/ringvisor-share-rvs-PID-N and a FIFO per port), with guest addresses in
-# 198.18.100.0/24. Guests: udp-echo (answers pings and echoes UDP), iperf3 (server and
-# client), netcheck (pings, or checks UDP echoes byte for byte). The trap kills every launcher
-# and removes whatever a killed one left in /dev/shm, on every exit path.
+# share-rvs-PID-N and a FIFO per port in the launcher's per-user directory, ringvisor-UID, kept
+# for these tests under a directory of their own in /dev/shm: RINGVISOR_SHARE_DIRECTORY), with
+# guest addresses in 198.18.100.0/24. Guests: udp-echo (answers pings and echoes UDP), iperf3
+# (server and client), netcheck (pings, or checks UDP echoes byte for byte). The trap kills every
+# launcher and removes that directory, on every exit path.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
 
@@ -17,8 +18,12 @@ vandal=$BUILD/tests/share_vandal
 switch_prefix=rvs-$$
 switch_index=0
 
+RINGVISOR_SHARE_DIRECTORY=$(mktemp -d /dev/shm/rvs-$$.XXXXXX) || exit 1
+export RINGVISOR_SHARE_DIRECTORY
+switch_directory=$RINGVISOR_SHARE_DIRECTORY/ringvisor-$(id -u)
+
 remove_switch_files() {
-	rm -f /dev/shm/ringvisor-share-"$switch_prefix"-*
+	rm -rf "$RINGVISOR_SHARE_DIRECTORY"
 }
 trap 'teardown; remove_switch_files; cleanup_work_directory' EXIT
 
@@ -72,10 +77,10 @@ expect_counter() { # NAME COUNTER OPERATOR VALUE, e.g. expect_counter a receive_
 
 expect_switch_gone() {
 	local file left=
-	for file in "/dev/shm/ringvisor-share-$switch" "/dev/shm/ringvisor-share-$switch"@port-*; do
+	for file in "$switch_directory/share-$switch" "$switch_directory/share-$switch"@port-*; do
 		[ -e "$file" ] && left="$left $(basename "$file")"
 	done
-	[ -z "$left" ] || fail_check "files left in /dev/shm after the last launcher: $left"
+	[ -z "$left" ] || fail_check "files left in $switch_directory after the last launcher: $left"
 }
 
 # iperf3 between two guests: server A (.1), client B (.2) with ARGUMENTS; both exit 0.
@@ -252,7 +257,7 @@ test_all_killed_then_rejoined() {
 	await one "listening on" 20 && await two "listening on" 20 || return
 	kill -KILL "$pid_one" "$pid_two"
 	wait "$pid_one" "$pid_two" 2>/dev/null
-	[ -e "/dev/shm/ringvisor-share-$switch" ] || fail_check "expected the killed switch's file"
+	[ -e "$switch_directory/share-$switch" ] || fail_check "expected the killed switch's file"
 	launch three 3 "" netcheck ping 198.18.100.1 1
 	finish three 30 1 # nobody answers any more
 	expect_counter three switch_reclaimed_ports -eq 2
@@ -337,22 +342,69 @@ test_names_do_not_collide() {
 
 test_not_a_switch() {
 	new_switch
-	head -c 4096 /dev/zero >"/dev/shm/ringvisor-share-$switch"
+	mkdir -p -m 0700 "$switch_directory"
+	(umask 077 && head -c 4096 /dev/zero >"$switch_directory/share-$switch")
 	run_launcher run --net "share,name=$switch" "$guests/hello.elf"
 	expect_status 125
 	expect_stderr "is 4096 bytes, not the"
 	local size
 	size=$(sed -n 's/.*is 4096 bytes, not the \([0-9]*\) of.*/\1/p' "$stderr_file")
-	rm -f "/dev/shm/ringvisor-share-$switch"
+	rm -f "$switch_directory/share-$switch"
 	[ -n "$size" ] || { fail_check "the refusal did not say what size a switch is"; return; }
 	# The right size with a foreign header: refused, not trusted.
-	truncate -s "$size" "/dev/shm/ringvisor-share-$switch"
-	printf 'not a switch....' | dd of="/dev/shm/ringvisor-share-$switch" conv=notrunc \
+	(umask 077 && truncate -s "$size" "$switch_directory/share-$switch")
+	printf 'not a switch....' | dd of="$switch_directory/share-$switch" conv=notrunc \
 		status=none
 	run_launcher run --net "share,name=$switch" "$guests/hello.elf"
 	expect_status 125
 	expect_stderr "is not a version-1 Ringvisor switch"
-	rm -f "/dev/shm/ringvisor-share-$switch"
+	rm -f "$switch_directory/share-$switch"
+}
+
+# Another local user must not be able to put a file of theirs where a launcher looks: the
+# per-user directory is checked (owner, mode, a real directory), and so is a switch file in it.
+test_squatted_names_are_refused() {
+	local base=$RINGVISOR_SHARE_DIRECTORY/squat message # inside the trap's directory
+	mkdir -m 1777 "$base" && chmod 0755 "$RINGVISOR_SHARE_DIRECTORY" ||
+		{ fail_check "cannot make $base"; return; }
+	new_switch
+	# Made first by someone else (nobody), open to all: the launcher refuses to use it.
+	setpriv --reuid=nobody --regid=nogroup --clear-groups mkdir -m 0777 "$base/ringvisor-$(id -u)" ||
+		{ fail_check "nobody could not make the directory"; return; }
+	RINGVISOR_SHARE_DIRECTORY=$base run_launcher run --net "share,name=$switch" "$guests/hello.elf"
+	expect_status 125
+	expect_stderr "belongs to user $(id -u nobody), not to us ($(id -u)): another user made it"
+	rm -rf "$base/ringvisor-$(id -u)"
+	# A symbolic link to somewhere else.
+	ln -s /tmp "$base/ringvisor-$(id -u)"
+	RINGVISOR_SHARE_DIRECTORY=$base run_launcher run --net "share,name=$switch" "$guests/hello.elf"
+	expect_status 125
+	expect_stderr "is not a directory (a symbolic link or a file is there)"
+	rm -f "$base/ringvisor-$(id -u)"
+	# Ours, but open to others.
+	mkdir -m 0755 "$base/ringvisor-$(id -u)"
+	RINGVISOR_SHARE_DIRECTORY=$base run_launcher run --net "share,name=$switch" "$guests/hello.elf"
+	expect_status 125
+	expect_stderr "has mode 0755, not 0700"
+	# In our own directory, a switch file that is someone else's, or has a second name.
+	chmod 0700 "$base/ringvisor-$(id -u)"
+	message="is not a switch file of ours (a regular file, owned by us, mode 0600, one name)"
+	(umask 077 && : >"$base/ringvisor-$(id -u)/share-$switch")
+	chown nobody "$base/ringvisor-$(id -u)/share-$switch"
+	RINGVISOR_SHARE_DIRECTORY=$base run_launcher run --net "share,name=$switch" "$guests/hello.elf"
+	expect_status 125
+	expect_stderr "$message"
+	chown "$(id -u)" "$base/ringvisor-$(id -u)/share-$switch"
+	ln "$base/ringvisor-$(id -u)/share-$switch" "$base/ringvisor-$(id -u)/elsewhere"
+	RINGVISOR_SHARE_DIRECTORY=$base run_launcher run --net "share,name=$switch" "$guests/hello.elf"
+	expect_status 125
+	expect_stderr "$message"
+	rm -rf "$base"
+	# And where nothing is in the way, the directory the launcher makes is ours and 0700.
+	run_launcher run --net "share,name=$switch" "$guests/hello.elf"
+	expect_status 0
+	[ "$(stat -c '%u %a' "$switch_directory")" = "$(id -u) 700" ] ||
+		fail_check "the switch directory is $(stat -c '%u %a' "$switch_directory"), not ours and 700"
 }
 
 test_bad_options() {
@@ -385,7 +437,7 @@ test_vandalized_switch() {
 	await a "Server listening" 20 || return
 	memory=512M launch b 2 "" iperf3 -c 198.18.100.1 -t 60
 	await b "sec" 20 || return
-	"$vandal" "/dev/shm/ringvisor-share-$switch" 2000 ||
+	"$vandal" "$switch_directory/share-$switch" 2000 ||
 		fail_check "the vandal could not scribble on the switch"
 	grep -qF "is corrupt" "$work_directory/a.err" "$work_directory/b.err" ||
 		fail_check "neither launcher reported a corrupt ring"
@@ -450,6 +502,7 @@ share_test "four launchers join at once" test_simultaneous_joins
 share_test "a stopped receiver: the sender drops and goes on" test_stopped_receiver
 share_test "switch names never collide with FIFOs" test_names_do_not_collide
 share_test "a file that is not a switch is refused" test_not_a_switch
+share_test "squatted names are refused" test_squatted_names_are_refused
 share_test "bad --net share options" test_bad_options
 share_test "a vandalized switch: reported, repaired, nobody crashes" test_vandalized_switch
 summary

@@ -2,7 +2,7 @@
  * share_vandal: scribbles on a `share` switch while launchers use it, for the test that a
  * hostile member cannot crash the others (tests/integration/share_test.sh).
  *
- *	share_vandal /dev/shm/ringvisor-share-NAME MILLISECONDS
+ *	share_vandal /dev/shm/ringvisor-UID/share-NAME MILLISECONDS
  *
  * For MILLISECONDS it writes random words over everything in the file but the header and the
  * ring data (the port table and every ring's indices: the first 36 KiB), and random words into

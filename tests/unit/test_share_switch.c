@@ -32,7 +32,8 @@ static int setup(void **state)
 	static unsigned test_number;
 	(void)state;
 	snprintf(switch_name, sizeof switch_name, "unit-%d-%u", (int)getpid(), test_number++);
-	snprintf(switch_path, sizeof switch_path, "/dev/shm/ringvisor-share-%s", switch_name);
+	snprintf(switch_path, sizeof switch_path, "/dev/shm/ringvisor-%u/share-%s",
+		 (unsigned)geteuid(), switch_name);
 	return 0;
 }
 
