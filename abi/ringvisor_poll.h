@@ -45,7 +45,12 @@ static inline void poll_window_init(struct poll_window *poll, uint64_t max_ns)
 	poll->max_ns = max_ns;
 }
 
-/* After a poll of the current window found nothing and a sleep of `slept_ns` followed. */
+/* A sleep that ended at its own deadline (a timer, a tick), not at an event: polling would not
+ * have caught anything sooner, so it counts as a long one. */
+#define POLL_SLEEP_TIMED_OUT UINT64_MAX
+
+/* After a poll of the current window found nothing and a sleep of `slept_ns` followed (or
+ * POLL_SLEEP_TIMED_OUT). */
 static inline void poll_window_after_sleep(struct poll_window *poll, uint64_t slept_ns)
 {
 	if (poll->max_ns == 0)

@@ -27,8 +27,8 @@
 /*
  * The delayed-ACK timer, due now: the stack's timers run once the NIC's batch of frames is in
  * (network_poll in the guest kernel), so every GRO frame of one batch shares one ACK. Measured,
- * host sending one stream to the guest: 12.4 -> 13.4 Gbit/s, from half as many ACK frames for
- * the I/O thread to write and the host's TCP to take in.
+ * host sending one stream to the guest: 12.4 -> 13.4 Gbit/s, with 7.7x fewer ACK frames for the
+ * I/O thread to write and the host's TCP to take in (16,753 for 128,504 frames received).
  */
 static void acknowledge_at_end_of_batch(struct net_tcp_socket *socket)
 {

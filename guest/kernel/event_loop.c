@@ -181,6 +181,8 @@ static bool poll_for_work(void)
 			polls_that_found_work++;
 			return true;
 		}
+		if (stopping)
+			return true; /* a poller said so, though it found nothing to do */
 		now = clock_now_ns();
 	}
 	return heap_count && heap[0]->deadline_ns <= now;
@@ -202,7 +204,8 @@ void event_loop_run(void)
 		uint64_t deadline = heap_count ? heap[0]->deadline_ns : UINT64_MAX;
 		wait_count++;
 		uint64_t asleep = clock_now_ns();
-		kernel_wait_until(deadline);
-		poll_window_after_sleep(&poll_window, clock_now_ns() - asleep);
+		bool woken = kernel_wait_until(deadline);
+		poll_window_after_sleep(&poll_window,
+					woken ? clock_now_ns() - asleep : POLL_SLEEP_TIMED_OUT);
 	}
 }

@@ -126,7 +126,7 @@ bool frame_segmenter_start(struct frame_segmenter *segmenter, const uint8_t *fra
 	 * 64 KiB frame 65,000 frames for our guest. The floor senders are held to (net_header.h).
 	 */
 	if (gso_size < NET_HEADER_GSO_SIZE_MIN)
-		return refuse(reason, "gso_size below 64");
+		return refuse(reason, "gso_size below 24");
 	/* Checks run on a copy of the headers, so what is checked is what goes into every
 	 * segment even if the sender rewrites its frame meanwhile. */
 	size_t ethernet_bytes = length - header;

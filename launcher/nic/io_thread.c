@@ -80,10 +80,12 @@ static bool traffic_is_bulk(struct io_thread *io)
  * if it found some (frames sent, or *count events from epoll), false if the window ran out.
  */
 static bool poll_for_work(struct io_thread *io, struct epoll_event *events, int capacity,
-			  int *count)
+			  int *count, uint64_t deadline_ns)
 {
 	thread_state_set_io(IO_POLLING);
 	uint64_t until = now_ns() + io->poll.window_ns;
+	if (until > deadline_ns)
+		until = deadline_ns; /* the tick or the metrics are due: they are work too */
 	do {
 		bool sent = false;
 		for (unsigned index = 0; index < io->nic_count; index++)
@@ -107,7 +109,7 @@ static int sleep_for_events(struct io_thread *io, struct epoll_event *events, in
 	thread_state_set_io(IO_WAITING);
 	uint64_t asleep = now_ns();
 	int count = epoll_wait(io->epoll_fd, events, capacity, timeout_ms);
-	poll_window_after_sleep(&io->poll, now_ns() - asleep);
+	poll_window_after_sleep(&io->poll, count > 0 ? now_ns() - asleep : POLL_SLEEP_TIMED_OUT);
 	return count;
 }
 
@@ -139,8 +141,11 @@ static void *run(void *argument)
 		uint64_t wake = next_tick < next_metrics ? next_tick : next_metrics;
 		int count = 0;
 		if (!io->poll.window_ns || traffic_is_bulk(io) ||
-		    !poll_for_work(io, events, 32, &count))
-			count = sleep_for_events(io, events, 32, (int)(wake - now));
+		    !poll_for_work(io, events, 32, &count, wake * 1000000)) {
+			now = now_ms(); /* polling took time: the timeout is from now */
+			count = sleep_for_events(io, events, 32,
+						 wake > now ? (int)(wake - now) : 0);
+		}
 		thread_state_set_io(IO_BUSY);
 		if (count < 0 && errno == EINTR)
 			continue;

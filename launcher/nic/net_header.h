@@ -28,10 +28,11 @@ static inline void net_header_store(uint8_t *frame, const struct ringvisor_net_h
 	memcpy(frame, header, sizeof *header);
 }
 
-/* The smallest segment size a guest may ask for: the guest stack's own floor on the MSS. Any
- * smaller, and one 64 KiB frame becomes thousands of segments wherever it is segmented (the
- * host's kernel behind a TAP, a switch port for a guest without TSO). */
-#define NET_HEADER_GSO_SIZE_MIN 64u
+/* The smallest segment size a guest may ask for: the guest stack's floor on the MSS (64) less
+ * the most TCP options a segment can carry (40, SACK blocks). Any smaller, and one 64 KiB frame
+ * becomes thousands of segments wherever it is segmented (the host's kernel behind a TAP, a
+ * switch port for a guest without TSO): one byte a segment made 65,000. */
+#define NET_HEADER_GSO_SIZE_MIN 24u
 
 /*
  * What a guest's transmitted header may ask of whoever takes the frame next (the host's kernel,
@@ -60,7 +61,7 @@ static inline const char *net_header_refusal(const struct ringvisor_net_header *
 		return "a GSO frame without NEEDS_CSUM";
 	unsigned segment = le16toh(header->gso_size);
 	if (segment < NET_HEADER_GSO_SIZE_MIN || segment + 40 > mtu)
-		return "a GSO segment size below 64 or too big for the MTU";
+		return "a GSO segment size below 24 or too big for the MTU";
 	return NULL;
 }
 

@@ -54,6 +54,15 @@ static void test_long_sleeps_shrink_it_to_nothing(void **state)
 	}
 }
 
+/* A sleep that ended at its own deadline is no reason to poll longer: it counts as long. */
+static void test_a_timed_out_sleep_shrinks_it(void **state)
+{
+	(void)state;
+	struct poll_window poll = { .window_ns = 40 * US, .max_ns = 1000000 * US };
+	poll_window_after_sleep(&poll, POLL_SLEEP_TIMED_OUT);
+	assert_int_equal(poll.window_ns, 20 * US);
+}
+
 static void test_a_limit_of_zero_never_polls(void **state)
 {
 	(void)state;
@@ -112,6 +121,7 @@ int main(void)
 		cmocka_unit_test(test_short_sleeps_grow_it_to_the_limit),
 		cmocka_unit_test(test_a_sleep_the_window_would_not_have_covered_still_grows_it),
 		cmocka_unit_test(test_long_sleeps_shrink_it_to_nothing),
+		cmocka_unit_test(test_a_timed_out_sleep_shrinks_it),
 		cmocka_unit_test(test_a_limit_of_zero_never_polls),
 		cmocka_unit_test(test_a_limit_below_the_first_step_is_the_window),
 		cmocka_unit_test(test_small_frames_are_not_bulk_and_segments_are),
