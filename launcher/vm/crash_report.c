@@ -145,12 +145,33 @@ static void describe_page_fault(uint64_t error_code, uint64_t cr2)
 		access, cause, cr2 < 4096 ? " (a NULL pointer dereference)" : "");
 }
 
+/* `syscall` led to the syscall trampoline: RCX holds where it returns to, R11 the flags. */
+static int report_syscall(struct vm *vm, struct kvm_regs *regs)
+{
+	regs->rip = regs->rcx - 2; /* syscall is 0f 05 */
+	regs->rflags = regs->r11;
+	char where[256];
+	describe_address(vm, regs->rip, where, sizeof where);
+	fprintf(stderr,
+		"ringvisor: guest crashed: a syscall instruction at %s (%016llx); a Ringvisor "
+		"guest has no kernel to call\n",
+		where, regs->rip);
+	print_state(vm, regs);
+	return STATUS_GUEST_CRASHED;
+}
+
 int crash_report_exception(struct vm *vm, uint32_t vector)
 {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	if (!get_registers(vm, &regs, &sregs))
 		return STATUS_GUEST_CRASHED;
+	if (vector == SYSCALL_REPORT) {
+		if (regs.rip != LAYOUT_SYSCALL_TRAMPOLINE + SYSCALL_TRAMPOLINE_OUT_END)
+			return crash_report_stop(vm, STATUS_GUEST_CRASHED,
+						 "the guest wrote to the exception port itself");
+		return report_syscall(vm, &regs);
+	}
 	/* The trampoline ran on IST1: [rdx, rax, (error code), rip, cs, rflags, rsp, ss]. The
 	 * port is open to ring 3, so believe the frame only if the vCPU stands right after the
 	 * `out` of this vector's trampoline with its stack at that frame. */

@@ -49,5 +49,11 @@
  * profiler runs before the guest starts to measure what one exit costs on this machine. A guest
  * that jumps there only makes hypercalls, as it could itself. */
 #define LAYOUT_EXIT_PROBE (LAYOUT_TRAMPOLINES + EXCEPTION_VECTORS * TRAMPOLINE_BYTES)
+/* Then where MSR_LSTAR and MSR_CSTAR lead: `mov $SYSCALL_REPORT, %eax; mov $port, %dx; out;
+ * ud2`. A guest has no kernel to call, and under kvm_pvm `syscall` does not raise #UD as EFER
+ * says it must, but jumps to LSTAR in ring 3: here it is reported, whatever the hypervisor. */
+#define LAYOUT_SYSCALL_TRAMPOLINE (LAYOUT_EXIT_PROBE + TRAMPOLINE_BYTES)
+#define SYSCALL_TRAMPOLINE_OUT_END 10
+#define SYSCALL_REPORT EXCEPTION_VECTORS /* the value its `out` sends: no exception's vector */
 
 #endif

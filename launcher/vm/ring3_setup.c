@@ -116,6 +116,37 @@ static void write_exception_trampolines(struct vm *vm)
 	};
 	/* clang-format on */
 	memcpy(code + (LAYOUT_EXIT_PROBE - LAYOUT_TRAMPOLINES), exit_probe, sizeof exit_probe);
+	/* clang-format off */
+	const uint8_t syscall_report[] = {
+		0xb8, SYSCALL_REPORT, 0, 0, 0,      /* mov $SYSCALL_REPORT, %eax */
+		0x66, 0xba, RINGVISOR_PORT_EXCEPTION & 0xff,
+		RINGVISOR_PORT_EXCEPTION >> 8,      /* mov $port, %dx */
+		0xef,                               /* out %eax, (%dx) */
+		0x0f, 0x0b,                         /* ud2: never resumed */
+	};
+	/* clang-format on */
+	_Static_assert(sizeof syscall_report <= TRAMPOLINE_BYTES, "syscall trampoline too long");
+	memcpy(code + (LAYOUT_SYSCALL_TRAMPOLINE - LAYOUT_TRAMPOLINES), syscall_report,
+	       sizeof syscall_report);
+}
+
+/* Where `syscall` goes, whatever EFER says: the reporting trampoline (layout.h). sysenter has
+ * SYSENTER_CS 0, so it faults (#GP, or #UD under kvm_pvm) and is reported as an exception. */
+static void set_syscall_msrs(struct vm *vm)
+{
+	struct {
+		struct kvm_msrs header;
+		struct kvm_msr_entry entries[5];
+	} msrs = { .header.nmsrs = 5,
+		   .entries = {
+			   { .index = 0xc0000081 /* STAR */, .data = 0 },
+			   { .index = 0xc0000082 /* LSTAR */, .data = LAYOUT_SYSCALL_TRAMPOLINE },
+			   { .index = 0xc0000083 /* CSTAR */, .data = LAYOUT_SYSCALL_TRAMPOLINE },
+			   { .index = 0xc0000084 /* SFMASK */, .data = 0 },
+			   { .index = 0x174 /* SYSENTER_CS */, .data = 0 },
+		   } };
+	if (ioctl(vm->vcpu_fd, KVM_SET_MSRS, &msrs) != 5)
+		fail_errno("KVM_SET_MSRS (where syscall and sysenter lead)");
 }
 
 static void set_special_registers(struct vm *vm, uint64_t cr3)
@@ -175,6 +206,7 @@ void vm_load_guest(struct vm *vm, const char *path, int argument_count, char **a
 	write_gdt(vm);
 	write_tss(vm);
 	write_exception_trampolines(vm);
+	set_syscall_msrs(vm);
 	boot_info_write(vm, argument_count, arguments);
 	set_special_registers(vm, cr3);
 

@@ -168,6 +168,18 @@ test_invalid_opcode_report() {
 	expect_stderr "invalid opcode (#UD), vector 6, at crash_invalid_opcode+0x"
 }
 
+# syscall and sysenter: no kernel to call; each ends in a report, whatever the hypervisor does
+# (kvm_pvm jumps to MSR_LSTAR in ring 3 rather than raise #UD: the launcher points it at a
+# reporting trampoline).
+test_syscall_and_sysenter_reports() {
+	run_launcher run "$testguest" -- syscall
+	expect_status 126
+	expect_stderr "a syscall instruction at crash_syscall+0x0"
+	run_launcher run "$testguest" -- sysenter
+	expect_status 126
+	expect_stderr "at crash_sysenter+0x0"
+}
+
 test_panic_report() {
 	run_launcher run "$testguest" -- panic
 	expect_status 126
@@ -449,6 +461,7 @@ run_test "writing to code is refused" test_write_to_code_is_refused
 run_test "executing data is refused" test_executing_data_is_refused
 run_test "ports outside the bitmap fault" test_ports_outside_the_bitmap_fault
 run_test "invalid opcode report" test_invalid_opcode_report
+run_test "syscall and sysenter reports" test_syscall_and_sysenter_reports
 run_test "panic report" test_panic_report
 run_test "bad request block stops the guest" test_bad_request_block_stops_the_guest
 run_test "forged exception reports are refused" test_forged_exception_reports_are_refused

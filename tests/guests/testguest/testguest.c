@@ -370,6 +370,17 @@ NOINLINE static void crash_invalid_opcode(void)
 	__asm__ volatile("ud2");
 }
 
+/* syscall and sysenter: a guest has no ring 0 to enter; either must end in a report. */
+NOINLINE static void crash_syscall(void)
+{
+	__asm__ volatile("syscall" : : : "rcx", "r11", "memory");
+}
+
+NOINLINE static void crash_sysenter(void)
+{
+	__asm__ volatile("sysenter" : : : "rcx", "rdx", "memory");
+}
+
 struct mode {
 	const char *name;
 	int (*run)(void);
@@ -390,6 +401,8 @@ CRASH_MODE(crash_panic)
 CRASH_MODE(crash_forged_exception)
 CRASH_MODE(crash_read_only_request)
 CRASH_MODE(crash_invalid_opcode)
+CRASH_MODE(crash_syscall)
+CRASH_MODE(crash_sysenter)
 
 static const struct mode modes[] = {
 	{ "timers", run_timers },
@@ -407,6 +420,8 @@ static const struct mode modes[] = {
 	{ "bad-request", run_crash_bad_request_block },
 	{ "panic", run_crash_panic },
 	{ "ud2", run_crash_invalid_opcode },
+	{ "syscall", run_crash_syscall },
+	{ "sysenter", run_crash_sysenter },
 };
 
 int main(int argc, char **argv)
@@ -430,6 +445,6 @@ int main(int argc, char **argv)
 	       "wild-frames MILLIONS | setup-flood N | escapes | timers | timer-stress | "
 	       "big-output "
 	       "| alloc | hypercalls | null | write-code | execute-data | port | bad-request | "
-	       "forge-exception | read-only-request | panic | ud2\n");
+	       "forge-exception | read-only-request | panic | ud2 | syscall | sysenter\n");
 	return 2;
 }
