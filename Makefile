@@ -1,7 +1,9 @@
 # Ringvisor's build. The two commands a user types:
 #   make run    installs what it needs, builds, runs a guest with networking, then the benchmarks
 #   make test   installs what it needs, then every test: unit tests under ASan/UBSan, then
-#               real guests on real KVM and TAPs (`make fuzz` runs the fuzzers)
+#               real guests on real KVM and TAPs (`make fuzz` runs the fuzzers); every suite
+#               runs even if one fails, and one summary ends it
+#   make test-repeat N=10 [LOAD=1]   the whole suite N times, LOAD=1 with one core kept busy
 # `make` alone builds the launcher and every guest. Each part has its own fragment:
 #   launcher/launcher.mk    the host program, build/ringvisor (and a sanitized twin for tests)
 #   guest/guest.mk          the guest kernel and one static ELF per app, build/guests/*.elf
@@ -24,9 +26,13 @@ SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 
+# run_each PROGRAMS: runs every one of a suite's test programs, even after one fails, and fails
+# at the end if any did (tests/run_suites.sh counts what each printed).
+run_each = status=0; for test in $(1); do echo "== $$test"; $$test || status=1; done; exit $$status
+
 .DEFAULT_GOAL := all
 .SECONDARY:
-.PHONY: all run demo test check dependencies-run dependencies-test format format-check clean
+.PHONY: all run demo test test-repeat check dependencies-run dependencies-test format format-check clean
 
 include launcher/launcher.mk
 include guest/guest.mk
@@ -51,6 +57,12 @@ demo: all $(BENCH_NETWORK_TOOLS)
 # Every test; its last line ("N passed, N failed") is the one CI reads.
 test: dependencies-test
 	$(MAKE) --no-print-directory check
+
+# The whole suite N times (default 5), LOAD=1 with one core kept busy by stress-ng throughout:
+# what to run before saying a change is done (tests/repeat.sh).
+N ?= 5
+test-repeat: dependencies-test
+	+@BUILD=$(BUILD) MAKE="$(MAKE)" tests/repeat.sh $(if $(filter 1,$(LOAD)),--load) $(N)
 
 dependencies-run:
 	tools/dependencies.sh build run

@@ -3,6 +3,8 @@
 #                                              the guest's networking is, lguest's 2007 table
 #   make table [TABLE_FLAGS=--quick]           the table alone, with the rivals (QEMU TCG, UML)
 #   make network-bench                         the near-native figures alone (bench/near_native.sh)
+#   make polling-bench [POLLING_FLAGS=--load]   polling against --poll 0, workload by workload
+#                                              (bench/polling.sh; --load: one core kept busy)
 #   make bench-tests                           the table's report against a recorded run (no root)
 
 # Optimized twins of the UDP test tools: a benchmark measures the guest, not ASan.
@@ -22,7 +24,8 @@ BENCH_NEEDS := all $(BUILD)/bench/exit-costs $(BENCH_GUESTS) $(BENCH_NETWORK_TOO
 	$(BUILD)/tests/guests/testguest.elf
 bench_env := BUILD=$(BUILD) RINGVISOR=$(BUILD)/ringvisor
 
-.PHONY: bench bench-measure table table-measure network-bench network-bench-measure
+.PHONY: bench bench-measure table table-measure network-bench network-bench-measure \
+	polling-bench polling-bench-measure
 # Each installs what it needs first, then builds and measures (a bare machine has no compiler).
 bench:
 	tools/dependencies.sh build run $(if $(filter --peers,$(BENCH_FLAGS)),peers)
@@ -34,6 +37,8 @@ bench-measure: $(BENCH_NEEDS)
 	$(bench_env) bench/profiler_cost.sh $(if $(filter --quick,$(BENCH_FLAGS)),--runs 3)
 	@echo
 	$(bench_env) bench/near_native.sh $(if $(filter --quick,$(BENCH_FLAGS)),--rounds 3 --seconds 2 --pings 100 --udp-seconds 1)
+	@echo
+	$(bench_env) bench/polling.sh $(if $(filter --quick,$(BENCH_FLAGS)),--rounds 3 --seconds 2 --pings 100 --udp-seconds 1)
 	@echo
 	$(bench_env) bench/table/lguest_table.sh $(BENCH_FLAGS)
 
@@ -50,10 +55,17 @@ network-bench:
 network-bench-measure: all $(BENCH_NETWORK_TOOLS)
 	$(bench_env) bench/near_native.sh
 
+polling-bench:
+	tools/dependencies.sh build run
+	$(MAKE) --no-print-directory polling-bench-measure POLLING_FLAGS='$(POLLING_FLAGS)'
+polling-bench-measure: all $(BENCH_NETWORK_TOOLS)
+	$(bench_env) bench/polling.sh $(POLLING_FLAGS)
+
 # The table's statistics and layout (bench/table/report.py) against a recorded run: quick, no
 # root, no network. Debian's python3, which has python3-matplotlib; -B keeps __pycache__ out of
 # the tree. Part of `make check` (tests/tests.mk).
 .PHONY: bench-tests
+BENCH_TESTS := "/usr/bin/python3 -B tests/bench/test_report.py" \
+	"/usr/bin/python3 -B tests/bench/test_near_native_report.py"
 bench-tests:
-	/usr/bin/python3 -B tests/bench/test_report.py
-	/usr/bin/python3 -B tests/bench/test_near_native_report.py
+	@$(call run_each,$(BENCH_TESTS))

@@ -21,7 +21,8 @@
 # Needs root, iproute2, iperf3 and ping.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-. tools/shell_helpers.sh
+bench_name=near_native
+. bench/lib.sh
 
 rounds=5
 seconds=3
@@ -71,15 +72,10 @@ while [ $# -gt 0 ]; do
 	*) echo "near_native: unknown option '$1'" >&2; usage >&2; exit 2 ;;
 	esac
 done
-for number in "$rounds" "$seconds" "$pings" "$udp_seconds"; do
-	[[ $number =~ ^[1-9][0-9]*$ ]] || { echo "near_native: '$number' is not a positive whole number" >&2; exit 2; }
-done
+bench_positive_numbers "$rounds" "$seconds" "$pings" "$udp_seconds"
 
-tool() {
-	if [ -x "$BUILD/bench/$1" ]; then echo "$BUILD/bench/$1"; else echo "$BUILD/tests/$1"; fi
-}
-echo_client=$(tool udp_echo_client)
-echo_server=$(tool udp_echo_server)
+echo_client=$(bench_tool udp_echo_client)
+echo_server=$(bench_tool udp_echo_server)
 iperf3_guest=$BUILD/guests/iperf3.elf
 echo_guest=$BUILD/guests/udp-echo.elf
 for file in "$RINGVISOR" "$echo_client" "$echo_server"; do
@@ -100,45 +96,11 @@ echo_tap=rvn-$$-t1
 switch=rvn-$$
 port=7777
 work=$(mktemp -d /tmp/ringvisor-near-native.XXXXXX)
-processes=()
-
-cleanup() {
-	local pid
-	for pid in "${processes[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-	for pid in "${processes[@]}"; do wait "$pid" 2>/dev/null; done
-	ip netns del "$host" 2>/dev/null
-	ip netns del "$peer" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-die() {
-	echo "near_native: $*" >&2
-	exit 1
-}
-
-# in_ns NAMESPACE COMMAND...
-in_ns() {
-	local namespace=$1
-	shift
-	ip netns exec "$namespace" "$@"
-}
-
-# spawn NAMESPACE OUTPUT COMMAND...: in the background, remembered for the cleanup; $spawned.
-spawn() {
-	local namespace=$1 output=$2
-	shift 2
-	ip netns exec "$namespace" "$@" >"$output" 2>&1 &
-	spawned=$!
-	processes+=("$spawned")
-}
 
 # ---- the topology ---------------------------------------------------------------------------
 
 for namespace in "$host" "$peer"; do
-	namespace_create "$namespace" || die "cannot create namespace $namespace"
+	bench_namespace "$namespace"
 done
 ip -n "$host" link add "${veth}h" type veth peer name "${veth}p" netns "$peer" ||
 	die "cannot create the veth pair"
@@ -185,24 +147,7 @@ for target in 198.18.0.2 198.18.3.2 198.18.1.2; do # ARP, and a first look that 
 	in_ns "$host" ping -c 3 -i 0.05 -W 2 "$target" >/dev/null || die "no ping reply from $target"
 done
 
-# ---- one measurement of each kind, as a number on stdout ------------------------------------
-
-# receiver_gbits FILE: the receiver's rate in an iperf3 report (stock or the guest's), Gbit/s.
-receiver_gbits() {
-	awk '/receiver/ { for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") rate = $(i - 1) / 1000
-		else if ($i == "Gbits/sec") rate = $(i - 1) }
-		END { if (rate == "") exit 1; printf "%.3f\n", rate }' "$1"
-}
-
-# stock_iperf3 TARGET [ARGUMENTS...]: a stock client in the host namespace.
-stock_iperf3() {
-	local target=$1
-	shift
-	timeout $((seconds + 30)) ip netns exec "$host" iperf3 -c "$target" -t "$seconds" -f m \
-		${congestion:+-C "$congestion"} "$@" \
-		>"$work/client" 2>&1 || die "iperf3 -c $target $* failed: $(tail -n 2 "$work/client")"
-	receiver_gbits "$work/client" || die "no receiver rate from iperf3 -c $target $*"
-}
+# ---- one measurement of each kind, as a number on stdout (the others: bench/lib.sh) ----------
 
 # share_iperf3: a guest client on the switch to the server guest on it.
 share_iperf3() {
@@ -213,29 +158,10 @@ share_iperf3() {
 	receiver_gbits "$work/client" || die "no receiver rate from the share client guest"
 }
 
-# ping_average TARGET: the average round trip, in milliseconds.
-ping_average() {
-	in_ns "$host" ping -q -c "$pings" -i "$ping_interval" -W 2 "$1" >"$work/ping" 2>&1 ||
-		die "ping $1 failed: $(tail -n 2 "$work/ping")"
-	sed -n 's|^rtt min/avg/max/mdev = [0-9.]*/\([0-9.]*\)/.*|\1|p' "$work/ping"
-}
-
-# echo_rate TARGET: UDP echo transactions a second.
-echo_rate() {
-	in_ns "$host" "$echo_client" "$1" $port --sizes 64 --rate-test "$udp_seconds" \
-		--timeout-ms 1000 --allow-loss >"$work/rate" 2>&1 ||
-		die "udp_echo_client to $1 failed: $(cat "$work/rate")"
-	awk '$1 == "transactions_per_second" { print $2 }' "$work/rate"
-}
-
 # ---- the rounds: baseline, Ringvisor, for every figure, ROUNDS times -------------------------
 
 rows=$work/rounds.tsv
 : >"$rows"
-record() { # FIGURE SYSTEM ROUND VALUE
-	[ -n "$4" ] || die "no value for $1 ($2, round $3)"
-	printf '%s\t%s\t%s\t%s\n' "$@" >>"$rows"
-}
 
 echo "near_native: $rounds interleaved rounds; iperf3 runs of $seconds s (one TCP stream," \
 	"host senders on ${congestion:-$(sysctl -n net.ipv4.tcp_congestion_control)})," \

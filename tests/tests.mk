@@ -26,6 +26,10 @@ iperf3-tests: $(INTEGRATION_NEEDS)
 share-tests: $(INTEGRATION_NEEDS)
 	$(call integration_run,share_test)
 
-# The integration tests last: the very last line is theirs ("N passed, N failed"), which CI reads.
-check: unit-tests launcher-unit-tests net-tests bench-tests launcher-tests network-tests \
+# Every suite, each run whatever became of the ones before it (tests/run_suites.sh), the quick
+# ones first; the last line sums them all ("N passed, N failed"), the closing line CI reads.
+TEST_SUITES := unit-tests launcher-unit-tests net-tests bench-tests launcher-tests network-tests \
 	tcp-tests iperf3-tests share-tests
+.PHONY: check
+check:
+	+@BUILD=$(BUILD) MAKE="$(MAKE)" tests/run_suites.sh $(TEST_SUITES)

@@ -11,8 +11,10 @@
 #
 # JOB is one or more of:
 #   build   the launcher and guests (gcc, make, binutils)
-#   run     the demo and the benchmarks: a guest behind a TAP, ping, iperf3, the table's plotting
-#   test    every test: cmocka, clang with its sanitizer and fuzzer runtimes, iperf3, ping
+#   run     the demo and the benchmarks: a guest behind a TAP, ping, iperf3, the table's plotting,
+#           stress-ng (bench/polling.sh --load)
+#   test    every test: cmocka, clang with its sanitizer and fuzzer runtimes, iperf3, ping,
+#           stress-ng (for make test-repeat LOAD=1)
 #   peers   the rivals in the table: QEMU (TCG), User-Mode Linux, a Debian kernel and initramfs
 # --print    only print the packages the jobs need, one line, and exit.
 # --missing  only print those of them that are not installed (nothing if none), and exit.
@@ -21,9 +23,9 @@ set -u
 packages_for() {
 	case $1 in
 	build) echo build-essential binutils coreutils ;;
-	run) echo iproute2 iputils-ping procps iperf3 nftables python3 python3-matplotlib ;;
+	run) echo iproute2 iputils-ping procps iperf3 nftables python3 python3-matplotlib stress-ng ;;
 	test) echo clang libclang-rt-14-dev libcmocka-dev iproute2 iputils-ping procps iperf3 tcpdump \
-		python3 python3-matplotlib ;;
+		python3 python3-matplotlib stress-ng ;;
 	peers) echo qemu-system-x86 user-mode-linux linux-image-amd64 busybox-static cpio kmod ;;
 	*) return 1 ;;
 	esac
@@ -34,7 +36,7 @@ case ${1:-} in
 --print) mode=print; shift ;;
 --missing) mode=missing; shift ;;
 esac
-[ $# -gt 0 ] || { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 wanted=()
 for job; do

@@ -151,10 +151,11 @@ int main(int argc, char **argv)
 
 	event_loop_remove_poller(&poller);
 	printf("udp-echo: echoed %llu datagrams, %llu bytes; slept %llu times, polled %llu times "
-	       "instead\n",
+	       "instead; %llu polls ran out\n",
 	       (unsigned long long)datagrams, (unsigned long long)bytes,
 	       (unsigned long long)event_loop_wait_count(),
-	       (unsigned long long)event_loop_polls_that_found_work());
+	       (unsigned long long)event_loop_polls_that_found_work(),
+	       (unsigned long long)event_loop_polls_that_ran_out());
 	network_print_counters();
 	return 0;
 }

@@ -16,7 +16,7 @@ static struct timer **heap;
 static unsigned heap_count, heap_capacity;
 static struct poller *pollers;
 static bool stopping;
-static uint64_t wait_count, polls_that_found_work;
+static uint64_t wait_count, polls_that_found_work, polls_that_ran_out;
 static struct poll_window poll_window;
 
 static void heap_place(unsigned index, struct timer *timer)
@@ -129,6 +129,11 @@ uint64_t event_loop_polls_that_found_work(void)
 	return polls_that_found_work;
 }
 
+uint64_t event_loop_polls_that_ran_out(void)
+{
+	return polls_that_ran_out;
+}
+
 static bool run_expired_timers(uint64_t now)
 {
 	bool ran = false;
@@ -185,7 +190,10 @@ static bool poll_for_work(void)
 			return true; /* a poller said so, though it found nothing to do */
 		now = clock_now_ns();
 	}
-	return heap_count && heap[0]->deadline_ns <= now;
+	if (heap_count && heap[0]->deadline_ns <= now)
+		return true;
+	polls_that_ran_out++;
+	return false;
 }
 
 void event_loop_run(void)

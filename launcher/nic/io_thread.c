@@ -60,7 +60,8 @@ static uint64_t now_ms(void)
 	return now_ns() / 1000000;
 }
 
-/* The I/O thread polls only while the frames it moves are not bulk (ringvisor_poll.h). */
+/* The I/O thread polls only while the frames it moves are not bulk (ringvisor_poll.h) and the
+ * host's CPUs are not contended (cpu_contention.h). */
 static bool traffic_is_bulk(struct io_thread *io)
 {
 	uint64_t frames = 0, bytes = 0;
@@ -72,6 +73,13 @@ static bool traffic_is_bulk(struct io_thread *io)
 	bool bulk = poll_traffic_is_bulk(&io->traffic, frames, bytes);
 	io->polls.skipped_bulk += bulk;
 	return bulk;
+}
+
+static bool cpus_contended(struct io_thread *io)
+{
+	bool contended = cpu_contention_now(&io->contention, now_ns());
+	io->polls.skipped_contended += contended;
+	return contended;
 }
 
 /*
@@ -140,7 +148,7 @@ static void *run(void *argument)
 		}
 		uint64_t wake = next_tick < next_metrics ? next_tick : next_metrics;
 		int count = 0;
-		if (!io->poll.window_ns || traffic_is_bulk(io) ||
+		if (!io->poll.window_ns || traffic_is_bulk(io) || cpus_contended(io) ||
 		    !poll_for_work(io, events, 32, &count, wake * 1000000)) {
 			now = now_ms(); /* polling took time: the timeout is from now */
 			count = sleep_for_events(io, events, 32,
@@ -178,6 +186,7 @@ void io_thread_start(struct io_thread *io, struct nic_device *nics, unsigned nic
 	io->nic_count = nic_count;
 	io->reports = *reports;
 	poll_window_init(&io->poll, poll_ns_max);
+	cpu_contention_open(&io->contention, reports->statistics->vcpu_tid, now_ns());
 	io->reports.statistics->io_polls = &io->polls;
 	io->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	io->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -213,4 +222,5 @@ void io_thread_stop(struct io_thread *io)
 	close(io->epoll_fd);
 	close(io->stop_fd);
 	close(io->signal_fd);
+	cpu_contention_close(&io->contention);
 }

@@ -6,13 +6,15 @@
  * --metrics it writes the metrics stream. Before it sleeps it polls for a while (--poll: an
  * adaptive window, ringvisor_poll.h): the transmit rings, with the guest's doorbells off, and
  * its file descriptors, with epoll_wait's timeout 0, so that neither the guest nor a sender on
- * the host has to wake it; but not while the traffic is bulk (ringvisor_poll.h says why).
+ * the host has to wake it; but not while the traffic is bulk (ringvisor_poll.h says why), nor
+ * while the host's CPUs are contended (cpu_contention.h).
  */
 #ifndef RINGVISOR_IO_THREAD_H
 #define RINGVISOR_IO_THREAD_H
 
 #include <pthread.h>
 
+#include "nic/cpu_contention.h"
 #include "nic/nic.h"
 #include "ringvisor_poll.h"
 #include "observe/metrics_stream.h"
@@ -22,7 +24,8 @@
 #define IO_POLL_COUNTERS(X)                                                                        \
 	X(found_work)	/* a poll found frames to send or an event, so the thread did not sleep */ \
 	X(ran_out)	/* a poll found nothing in its window, and the thread slept */             \
-	X(skipped_bulk) /* the traffic was bulk, so the thread slept without polling */
+	X(skipped_bulk) /* the traffic was bulk, so the thread slept without polling */            \
+	X(skipped_contended) /* the CPUs were contended, so the thread slept without polling */
 
 struct io_poll_counters {
 #define IO_POLL_COUNTER_FIELD(name) uint64_t name;
@@ -51,6 +54,7 @@ struct io_thread {
 	struct io_thread_reports reports;
 	struct poll_window poll;
 	struct poll_traffic traffic; /* every NIC's frames, when it last chose whether to poll */
+	struct cpu_contention contention; /* of the vCPU thread: whether a poller is one too many */
 	struct io_poll_counters polls;
 };
 

@@ -104,5 +104,36 @@ class Report(unittest.TestCase):
         self.assertIn("unknown system 'qemu'", errors)
 
 
+class PollingReport(unittest.TestCase):
+    """The polling set: its target is "not slower than --poll 0", with the rounds' noise allowed."""
+
+    def test_a_median_below_that_the_rounds_reach_is_within_the_spread(self):
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "rounds.tsv")
+            with open(path, "w") as rows:
+                # rate_test: slower in the median, but one round was not: the rounds' noise.
+                # udp_echo: slower in every round. ping: faster (less is better).
+                for figure, baseline, ours in (("rate_test", [100, 100, 100], [90, 95, 101]),
+                                               ("udp_echo", [100, 100, 100], [50, 60, 70]),
+                                               ("ping", [0.2, 0.2, 0.2], [0.1, 0.1, 0.3])):
+                    for number, (theirs, mine) in enumerate(zip(baseline, ours), 1):
+                        rows.write(f"{figure}\tbaseline\t{number}\t{theirs}\n")
+                        rows.write(f"{figure}\tringvisor\t{number}\t{mine}\n")
+            output = os.path.join(directory, "out.json")
+            status, text, errors = run([path, "--figures", "polling", "--json", output])
+            self.assertEqual(status, 0, errors)
+            with open(output) as document:
+                figures = {figure["figure"]: figure for figure in json.load(document)["figures"]}
+        self.assertEqual(figures["rate_test"]["target_met"], "within the spread")
+        self.assertFalse(figures["udp_echo"]["target_met"])
+        self.assertTrue(figures["ping"]["target_met"])
+        self.assertIn("vs --poll 0", text)
+        self.assertIn(">= 1.0x: within the spread", text)
+
+    def test_an_unknown_set_is_refused(self):
+        with redirect_stderr(io.StringIO()), self.assertRaises(SystemExit):
+            run(["rounds.tsv", "--figures", "nonsense"])
+
+
 if __name__ == "__main__":
     unittest.main()

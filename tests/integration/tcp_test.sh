@@ -437,10 +437,10 @@ test_half_close() {
 	quit_echo
 }
 
-# tcp_test NAME FUNCTION: run_test, then nothing of the test is left running. TCP_TEST_ONLY=TEXT
-# runs only the tests whose name contains TEXT.
+# tcp_test NAME FUNCTION: run_test, then nothing of the test is left running. TESTS=PATTERN
+# runs only the tests whose names match it (lib.sh).
 tcp_test() {
-	[[ "$1" == *"${TCP_TEST_ONLY:-}"* ]] || return 0
+	[[ -z ${TESTS:-} || $1 =~ $TESTS ]] || return 0
 	local started=$SECONDS
 	run_test "$1" "$2"
 	teardown

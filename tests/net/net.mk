@@ -29,7 +29,7 @@ $(NET_TEST_BUILD)/%: tests/net/%.c $(NET_TEST_SUPPORT) tests/net/net_test.h $(NE
 	$(HOST_CC) $(NET_TEST_CFLAGS) -o $@ $< $(NET_TEST_SUPPORT) $(NET_SOURCES) -lcmocka
 
 net-tests: $(NET_TEST_PROGRAMS)
-	@set -e; for test in $(NET_TEST_PROGRAMS); do echo "== $$test"; $$test; done
+	@$(call run_each,$(NET_TEST_PROGRAMS))
 
 $(NET_FUZZ_BUILD)/net_receive_fuzz: tests/fuzz/net_receive_fuzz.c $(NET_SOURCES) $(NET_HEADERS)
 	@mkdir -p $(@D)

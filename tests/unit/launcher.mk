@@ -41,10 +41,12 @@ $(LAUNCHER_UNIT_DIR)/test_nic: tests/unit/test_nic.c $(NIC_UNIT_SOURCES) $(LAUNC
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< $(NIC_UNIT_SOURCES) -lcmocka -o $@
 
-# The adaptive poll window, a header both sides share.
-$(LAUNCHER_UNIT_DIR)/test_poll_window: tests/unit/test_poll_window.c $(LAUNCHER_HEADERS)
+# When to poll: the adaptive window, a header both sides share, and the I/O thread's judgement
+# of CPU contention.
+$(LAUNCHER_UNIT_DIR)/test_poll_window: tests/unit/test_poll_window.c launcher/nic/cpu_contention.c \
+		$(LAUNCHER_HEADERS)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< -lcmocka -o $@
+	$(HOST_CC) $(LAUNCHER_UNIT_CFLAGS) $< launcher/nic/cpu_contention.c -lcmocka -o $@
 
 # Seeing inside a guest (observe/): each piece alone.
 $(LAUNCHER_UNIT_DIR)/test_profile: launcher/observe/profile.c launcher/observe/flame_graph.c
@@ -64,4 +66,4 @@ LAUNCHER_UNIT_TESTS := $(LAUNCHER_UNIT_DIR)/test_virtqueue $(LAUNCHER_UNIT_DIR)/
 
 .PHONY: launcher-unit-tests
 launcher-unit-tests: $(LAUNCHER_UNIT_TESTS)
-	@set -e; for test in $(LAUNCHER_UNIT_TESTS); do echo "== $$test"; $$test; done
+	@$(call run_each,$(LAUNCHER_UNIT_TESTS))

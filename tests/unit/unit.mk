@@ -40,4 +40,4 @@ $(UNIT_TESTS): $(UNIT_DIR)/test_%: tests/unit/test_%.c $(UNIT_DIR)/guest_%.o $(U
 
 .PHONY: unit-tests
 unit-tests: $(UNIT_TESTS)
-	@set -e; for test in $(UNIT_TESTS); do echo "== $$test"; $$test; done
+	@$(call run_each,$(UNIT_TESTS))

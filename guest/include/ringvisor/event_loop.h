@@ -77,5 +77,7 @@ bool event_loop_prepare_to_sleep(void);
 uint64_t event_loop_wait_count(void);
 /* How many times polling before a sleep found work, so the guest did not sleep. */
 uint64_t event_loop_polls_that_found_work(void);
+/* How many polls found nothing in their window, so the guest slept after all. */
+uint64_t event_loop_polls_that_ran_out(void);
 
 #endif
