@@ -396,10 +396,11 @@ guest_polls() {
 }
 
 # One request outstanding, the next sent as soon as the echo is in, a fixed number of them. With
-# polling, the next request is found by polling (both sides) and the I/O thread takes some of
-# the echoes off the ring while the guest's doorbells are off; with --poll 0 nothing ever polls.
+# polling, both sides poll before they sleep (the I/O thread unless it judged the host's CPUs
+# contended, which it counts); with --poll 0 nothing ever polls. What the polls found, and the
+# doorbells they saved, are printed: on a quiet machine most requests are found by polling.
 # What happened, counted; never how fast (bench/polling.sh measures that, as a ratio).
-test_polling_finds_work_and_poll_0_never_polls() {
+test_polling_polls_and_poll_0_never_does() {
 	local poll frames doorbells
 	for poll in 1000 0; do
 		new_namespace rvt 198.18 || return
@@ -419,12 +420,15 @@ test_polling_finds_work_and_poll_0_never_polls() {
 		printf ' %s doorbells for %s frames\n' "$doorbells" "$frames"
 		[ "$frames" -ge 2000 ] || fail_check "--poll $poll: $frames frames sent, not 2000 echoes"
 		if [ $poll -gt 0 ]; then
-			[ "$(guest_polls "$stdout_file" polled)" -gt 0 ] ||
-				fail_check "--poll $poll: the guest's polls never found a request"
-			[ "$(statistic "$stderr_file" poll io found_work)" -gt 0 ] ||
-				fail_check "--poll $poll: the I/O thread's polls never found work"
-			[ "$doorbells" -lt "$frames" ] ||
-				fail_check "--poll $poll: a doorbell for every frame ($doorbells for $frames)"
+			# Whether a poll finds the next request depends on how soon it comes (on a
+			# loaded machine the round trip can outlast the window), so what is asserted
+			# is that both sides poll before they sleep, or the I/O thread says why not.
+			[ $(($(guest_polls "$stdout_file" polled) + $(guest_polls "$stdout_file" ran_out))) -gt 0 ] ||
+				fail_check "--poll $poll: the guest never polled"
+			[ $(($(statistic "$stderr_file" poll io found_work) +
+				$(statistic "$stderr_file" poll io ran_out) +
+				$(statistic "$stderr_file" poll io skipped_contended))) -gt 0 ] ||
+				fail_check "--poll $poll: the I/O thread never polled, nor said why"
 		else
 			[ "$(guest_polls "$stdout_file" polled)" = 0 ] &&
 				[ "$(guest_polls "$stdout_file" ran_out)" = 0 ] ||
@@ -585,7 +589,7 @@ network_test "a runt cannot be sent from the host" test_runt_cannot_be_sent_from
 network_test "garbage in the rings breaks only the NIC" test_garbage_in_the_rings
 network_test "a hostile frame header is refused" test_a_hostile_frame_header_is_refused
 network_test "--stats at exit and on SIGUSR1" test_stats_at_exit_and_on_sigusr1
-network_test "--poll finds work, --poll 0 never polls" test_polling_finds_work_and_poll_0_never_polls
+network_test "--poll polls before sleeping, --poll 0 never does" test_polling_polls_and_poll_0_never_does
 network_test "an idle guest does not poll" test_an_idle_guest_does_not_poll
 network_test "pcap= holds what the NIC counted" test_pcap_holds_what_the_nic_counted
 network_test "pcap= with loss= shows what the guest got" test_pcap_with_loss_shows_what_the_guest_got
