@@ -21,6 +21,7 @@
  *   share/               the share backend, a switch in shared memory between launchers
  *     share_switch.c     joining and leaving; share_port.c: the data path; share_ring.c;
  *     share_backend.c    its operations
+ *   sandbox/             what the launcher gives up once its world is built (privileges.c)
  * and below, main() putting them together: the VM, each NIC's backend, the I/O thread.
  */
 #include <sched.h>
@@ -37,6 +38,7 @@
 #include "observe/profiler.h"
 #include "observe/statistics.h"
 #include "options.h"
+#include "sandbox/privileges.h"
 #include "share/share_backend.h"
 #include "tap/tap.h"
 #include "tap/tap_backend.h"
@@ -86,6 +88,7 @@ static void refuse_shared_captures(const struct nic_device *nics, unsigned count
 int main(int argc, char **argv)
 {
 	uint64_t start_ns = statistics_monotonic_ns();
+	privileges_close_inherited();
 	io_thread_block_signals(); /* first: SIGUSR1 is for counters, never the default death */
 	static struct options options;
 	options_parse(&options, argc, argv);
@@ -118,6 +121,8 @@ int main(int argc, char **argv)
 		if (sched_setaffinity(0, sizeof cpus, &cpus) < 0)
 			fail_errno("cannot run on CPU %d", options.cpu);
 	}
+	/* Everything is open: from here on no capability, in this thread or the ones it starts. */
+	privileges_drop();
 	static struct statistics_snapshot final;
 	struct statistics_sources sources = {
 		&vm, nics, options.nic_count, (pid_t)syscall(SYS_gettid), 0, start_ns, NULL

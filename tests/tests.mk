@@ -11,7 +11,7 @@ $(TEST_TOOLS): $(BUILD)/tests/%: tests/tools/%.c tests/guests/tcp-check/tcp_chec
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) $(SANITIZE) $< -o $@
 
-INTEGRATION_NEEDS := $(BUILD)/sanitize/ringvisor $(GUESTS) $(TEST_GUESTS) $(TEST_TOOLS)
+INTEGRATION_NEEDS := $(BUILD)/sanitize/ringvisor $(BUILD)/ringvisor $(GUESTS) $(TEST_GUESTS) $(TEST_TOOLS)
 integration_run = RINGVISOR=$(BUILD)/sanitize/ringvisor BUILD=$(BUILD) tests/integration/$(1).sh
 
 .PHONY: launcher-tests network-tests tcp-tests iperf3-tests share-tests

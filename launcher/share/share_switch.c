@@ -220,6 +220,9 @@ static struct share_region *map_region(const char *name, const char *path, int f
 		mmap(NULL, sizeof *region, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (region == MAP_FAILED)
 		fail_errno("switch %s: cannot map %s", name, path);
+	/* Other guests' frames pass through it: never in a core dump of this launcher. */
+	if (madvise(region, sizeof *region, MADV_DONTDUMP) < 0)
+		fail_errno("switch %s: cannot keep %s out of core dumps", name, path);
 
 	struct share_header expected = {
 		.magic = SHARE_MAGIC,

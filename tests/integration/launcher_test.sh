@@ -354,6 +354,45 @@ test_cpu_pins_both_threads() {
 	teardown
 }
 
+# ---- what the launcher gives up -------------------------------------------------------------
+
+# status_field FILE NAME: the value of "NAME:" in a /proc status file.
+status_field() {
+	awk -v name="$2:" '$1 == name { print $2 }' "$1"
+}
+
+# Started as root with a descriptor it should not keep (9, opened here), the launcher users run
+# (not the sanitized twin, which stays dumpable for LeakSanitizer) holds, in every thread, no
+# capability in any set, no_new_privs, no core dumps, and none of its inherited descriptors.
+test_the_running_launcher_holds_no_privilege() {
+	local launcher_built=$BUILD/ringvisor task field value
+	[ -x "$launcher_built" ] || { fail_check "$launcher_built is missing"; return; }
+	[ "$(id -u)" -eq 0 ] || fail_check "this test must run as root, to see root's powers dropped"
+	"$launcher_built" run "$testguest" -- sleep 60000 >"$stdout_file" 2>"$stderr_file" \
+		9>"$work_directory/inherited" &
+	local launcher=$!
+	processes+=("$launcher")
+	wait_for_output "$stdout_file" "sleeping for 60000 ms" 30 ||
+		{ fail_check "the guest never said it was sleeping"; return; }
+	for task in /proc/"$launcher"/task/*; do
+		for field in CapInh CapPrm CapEff CapBnd CapAmb; do
+			value=$(status_field "$task/status" $field)
+			[ "$value" = 0000000000000000 ] ||
+				fail_check "thread $(basename "$task"): $field is $value, not 0"
+		done
+		value=$(status_field "$task/status" NoNewPrivs)
+		[ "$value" = 1 ] || fail_check "thread $(basename "$task"): NoNewPrivs is $value, not 1"
+	done
+	# Its number may be reused for one of the launcher's own: look for the file.
+	! ls -l /proc/"$launcher"/fd/ | grep -qF "$work_directory/inherited" ||
+		fail_check "the inherited descriptor (9, $work_directory/inherited) is still open"
+	grep -qE '^Max core file size +0 +0 ' /proc/"$launcher"/limits ||
+		fail_check "core dumps are not off: $(grep 'core file' /proc/"$launcher"/limits)"
+	kill -TERM "$launcher"
+	wait_for_exit "$launcher" 10
+	expect_status 143
+}
+
 # ---- refusing bad input --------------------------------------------------------------------
 
 test_help_and_version() {
@@ -473,6 +512,7 @@ run_test "--profile puts the hot function on top" test_profile_puts_the_hot_func
 run_test "--profile cuts wild frame chains" test_profile_cuts_wild_frame_chains
 run_test "--profile of a stripped guest" test_profile_of_a_stripped_guest_names_addresses
 run_test "bad --profile, --metrics and pcap= are refused" test_bad_profile_and_metrics_options_are_refused
+run_test "the running launcher holds no privilege" test_the_running_launcher_holds_no_privilege
 run_test "--help and --version" test_help_and_version
 run_test "bad options are refused" test_bad_options_are_refused
 run_test "guest arguments beyond the limits" test_guest_arguments_beyond_the_limits_are_refused

@@ -1,0 +1,31 @@
+/*
+ * What the launcher gives up, and when. It needs root's powers only to build its world: open
+ * /dev/kvm, create or open TAPs and attach them to bridges, make the switch directory. Once the
+ * VM and every NIC exist, a flaw anywhere in the launcher (the virtqueue parser, a backend, the
+ * profiler) should find nothing left to abuse, as Firecracker's jailer and Solo5's tenders
+ * arrange:
+ *
+ *   privileges_close_inherited()  first thing in main(): every descriptor but 0, 1 and 2 that
+ *                                 the launcher was started with is closed (close_range), so a
+ *                                 descriptor leaked by whoever started it is not one more way
+ *                                 out;
+ *   privileges_drop()             once everything is open, before any other thread exists
+ *                                 (capabilities and no_new_privs are per thread, inherited by
+ *                                 the threads made later): every capability gone, from the
+ *                                 effective, permitted, inheritable, ambient and bounding sets;
+ *                                 no_new_privs, so that none can come back through an exec;
+ *                                 no core dumps (RLIMIT_CORE 0) and not dumpable, so that
+ *                                 neither a crash nor a ptrace by another process of the same
+ *                                 user can read guest memory through us.
+ *
+ * What stays: the uid. A launcher started as root is still uid 0 without any capability: it
+ * can still write files root owns (docs/security.md says so). The sanitized build the tests run
+ * stays dumpable, because LeakSanitizer's report at exit ptraces the process.
+ */
+#ifndef RINGVISOR_SANDBOX_PRIVILEGES_H
+#define RINGVISOR_SANDBOX_PRIVILEGES_H
+
+void privileges_close_inherited(void);
+void privileges_drop(void);
+
+#endif
