@@ -24,7 +24,7 @@
 
 #include "ringvisor_frame.h" /* what a NIC's buffers hold: the virtio-net header, the frame */
 
-#define RINGVISOR_ABI_VERSION 3
+#define RINGVISOR_ABI_VERSION 4
 
 /* ---- Guest physical memory layout ------------------------------------------------------ */
 

@@ -43,6 +43,13 @@ _Static_assert(sizeof(struct ringvisor_net_header) == RINGVISOR_NET_HEADER_BYTES
 #define RINGVISOR_NET_GSO_UDP_L4 5u
 #define RINGVISOR_NET_GSO_ECN 0x80u /* with a TCP type: the segments carry ECN's CWR */
 
+/* The most segments one GSO frame may become, as a device's gso_max_segs is on Linux: a real
+ * sender's 64 KiB frame is 45 segments at an MSS of 1,448, 123 at 536. A frame with more is
+ * refused (counted, not sent), in a guest's transmit ring and from a switch alike: one 64 KiB
+ * frame cut into 24-byte segments, which a floor on gso_size alone allows, would be 2,700
+ * frames for a receiver. The guest's TCP makes its TSO frames no bigger than this allows. */
+#define RINGVISOR_NET_GSO_SEGMENTS_MAX 128u
+
 /* The Ethernet frame after the header. */
 #define RINGVISOR_ETHERNET_ADDRESS_BYTES 6u
 #define RINGVISOR_ETHERNET_HEADER_BYTES 14u /* destination, source, EtherType; no VLAN tags */

@@ -91,8 +91,13 @@ static void take_syn_options(struct net_tcp_socket *socket, const struct tcp_seg
 		mss = 64; /* a tiny MSS would only multiply segments (Linux's floor is 48-88) */
 	socket->send_mss = (uint16_t)mss;
 	socket->tso_max = mss;
-	if ((features & NET_INTERFACE_TX_TSO4) && (features & NET_INTERFACE_TX_CHECKSUM))
-		socket->tso_max = mss < TCP_TSO_MAX_PAYLOAD ? TCP_TSO_MAX_PAYLOAD / mss * mss : mss;
+	if ((features & NET_INTERFACE_TX_TSO4) && (features & NET_INTERFACE_TX_CHECKSUM)) {
+		uint32_t segments = mss < TCP_TSO_MAX_PAYLOAD ? TCP_TSO_MAX_PAYLOAD / mss : 1;
+		uint32_t most = socket->route.interface->config.tso_max_segments;
+		if (most && segments > most)
+			segments = most; /* the NIC refuses more (a small MSS) */
+		socket->tso_max = segments * mss;
+	}
 	/* We offer SACK in every SYN we start with, and echo it only when offered: either way
 	 * it is on iff their SYN carried it. */
 	socket->sack_permitted = segment->has_sack_permitted;

@@ -188,6 +188,7 @@ struct net_stack *network_start(void)
 				    (nic_driver_accepted(nic, RINGVISOR_NIC_FEATURE_HOST_TSO4)
 					     ? NET_INTERFACE_TX_TSO4
 					     : 0),
+			.tso_max_segments = RINGVISOR_NET_GSO_SEGMENTS_MAX,
 			.transmit = nic_driver_transmit,
 			.driver_context = nic,
 		};

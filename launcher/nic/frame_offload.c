@@ -127,6 +127,9 @@ bool frame_segmenter_start(struct frame_segmenter *segmenter, const uint8_t *fra
 	 */
 	if (gso_size < NET_HEADER_GSO_SIZE_MIN)
 		return refuse(reason, "gso_size below 24");
+	if (net_header_gso_segments_bound(length - header, gso_size) >
+	    RINGVISOR_NET_GSO_SEGMENTS_MAX)
+		return refuse(reason, "a GSO frame of more than 128 segments");
 	/* Checks run on a copy of the headers, so what is checked is what goes into every
 	 * segment even if the sender rewrites its frame meanwhile. */
 	size_t ethernet_bytes = length - header;

@@ -10,6 +10,7 @@
 #define RINGVISOR_NET_HEADER_H
 
 #include <endian.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -33,6 +34,16 @@ static inline void net_header_store(uint8_t *frame, const struct ringvisor_net_h
  * becomes thousands of segments wherever it is segmented (the host's kernel behind a TAP, a
  * switch port for a guest without TSO): one byte a segment made 65,000. */
 #define NET_HEADER_GSO_SIZE_MIN 24u
+
+/* How many segments a GSO frame of `frame_length` bytes (after the virtio-net header) can become
+ * at most, with segments of `gso_size`: its headers taken at their smallest (Ethernet, IPv4 and
+ * TCP without options), so that whatever they really are, it makes no more than this. */
+static inline size_t net_header_gso_segments_bound(size_t frame_length, unsigned gso_size)
+{
+	const size_t headers = RINGVISOR_ETHERNET_HEADER_BYTES + 20 + 20;
+	size_t payload = frame_length > headers ? frame_length - headers : 0;
+	return gso_size ? (payload + gso_size - 1) / gso_size : SIZE_MAX;
+}
 
 /*
  * What a guest's transmitted header may ask of whoever takes the frame next (the host's kernel,
@@ -62,6 +73,8 @@ static inline const char *net_header_refusal(const struct ringvisor_net_header *
 	unsigned segment = le16toh(header->gso_size);
 	if (segment < NET_HEADER_GSO_SIZE_MIN || segment + 40 > mtu)
 		return "a GSO segment size below 24 or too big for the MTU";
+	if (net_header_gso_segments_bound(frame_length, segment) > RINGVISOR_NET_GSO_SEGMENTS_MAX)
+		return "a GSO frame of more than 128 segments";
 	return NULL;
 }
 

@@ -178,16 +178,20 @@ test_garbage_in_the_rings() {
 
 # A guest's frame header is an instruction to the host's kernel: one asking for 60,000 segments
 # of one byte is refused whatever the guest negotiated (none at all with offload=off; TSO
-# otherwise, but not segments that small), each frame counted, the device not broken.
+# otherwise, but not segments that small), and so is one asking for 2,500 segments of 24 bytes
+# (more than a real sender makes of a frame), each frame counted, the device not broken.
 test_a_hostile_frame_header_is_refused() {
-	local offload expected
-	for offload in ",offload=off" ""; do
+	local pair offload mode expected
+	for pair in ",offload=off:gso-size-one" ":gso-size-one" ":gso-size-24"; do
+		offload=${pair%%:*} # what the NIC offers the guest, then the nictest mode
+		mode=${pair#*:}
 		new_namespace rvt 198.18 || return
 		timeout -s TERM -k 5 30 ip netns exec "$ns" "$RINGVISOR" run --stats --net "$net$offload" \
-			"$nictest" -- gso-size-one >"$stdout_file" 2>"$stderr_file"
+			"$nictest" -- "$mode" >"$stdout_file" 2>"$stderr_file"
 		status=$?
 		expected="NEEDS_CSUM, but checksum offload was not negotiated"
 		[ -z "$offload" ] && expected="segment size below 24"
+		[ "$mode" = gso-size-24 ] && expected="a GSO frame of more than 128 segments"
 		expect_status 0
 		expect_stdout "nictest: still alive"
 		expect_stderr "NIC $ns: transmit refused: "

@@ -1710,6 +1710,32 @@ static void test_tso_and_checksum_offload(void **state)
 	net_tcp_close(connection.listener);
 }
 
+/* A NIC that takes TSO frames of at most N segments (RINGVISOR_NET_GSO_SEGMENTS_MAX for ours,
+ * which refuses more): the stack's TSO frames never hold more, whatever the MSS. */
+static void test_tso_frames_stay_within_the_nics_segments(void **state)
+{
+	struct established connection;
+	struct tcp_spec spec;
+
+	(void)state;
+	test.interface->config.features |= NET_INTERFACE_TX_TSO4;
+	test.interface->config.tso_max_segments = 4;
+	connection = passive_open(1024);
+	fill_pattern(payload, 20000, 8);
+	assert_int_equal(net_tcp_send(connection.socket, payload, 20000), 20000);
+	/* The initial window, 10 segments of 1460, as TSO frames of at most 4. */
+	expect_frames(3);
+	for (unsigned index = 0; index < 3; index++) {
+		uint32_t offset = index * 4 * 1460, length = index < 2 ? 4 * 1460 : 2 * 1460;
+		spec = from_us(connection.our_next + offset, connection.peer_next, TCP_FLAG_ACK,
+			       (uint16_t)full_window(), payload + offset, length);
+		assert_tcp_frame(&test.frames[index], &spec);
+		assert_int_equal(test.frames[index].offload.gso_size, 1460);
+	}
+	net_tcp_abort(connection.socket);
+	net_tcp_close(connection.listener);
+}
+
 static int setup_long_arp(void **state)
 {
 	struct net_limits limits = net_default_limits();
@@ -1836,6 +1862,8 @@ int main(void)
 		TEST(test_receive_checks),
 		cmocka_unit_test_setup_teardown(test_tso_and_checksum_offload, setup_tso,
 						teardown_stack),
+		cmocka_unit_test_setup_teardown(test_tso_frames_stay_within_the_nics_segments,
+						setup_tso, teardown_stack),
 		cmocka_unit_test_setup_teardown(test_keepalive_probes_then_timeout, setup_long_arp,
 						teardown_stack),
 		TEST(test_isn_keyed_per_connection_and_clocked),

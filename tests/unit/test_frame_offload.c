@@ -685,6 +685,28 @@ static void test_tso_refusals(void **state)
 #undef FROM_GOOD
 }
 
+/* A frame that would become more than RINGVISOR_NET_GSO_SEGMENTS_MAX segments is refused, at
+ * any gso_size the floor allows: 60,000 bytes in segments of 24 would be 2,500 frames. At the
+ * limit it still passes. */
+static void test_tso_more_segments_than_a_sender_makes_refused(void **state)
+{
+	(void)state;
+	uint8_t *frame = malloc(RINGVISOR_FRAME_BYTES_MAX);
+	struct tcp_frame spec = { .payload = 60000, .flags = ACK, .gso_size = 24 };
+	size_t length = build_tcp_frame(frame, &spec);
+	assert_segmenter_refuses(frame, length, "more than 128 segments");
+	spec.gso_size = 468; /* 60,000 / 468: 129 segments */
+	length = build_tcp_frame(frame, &spec);
+	assert_segmenter_refuses(frame, length, "more than 128 segments");
+	spec.gso_size = 469; /* 128 */
+	length = build_tcp_frame(frame, &spec);
+	assert_int_equal(segment_and_check(frame, length, &spec), 128);
+	spec = (struct tcp_frame){ .payload = 128 * 24, .flags = ACK, .gso_size = 24 };
+	length = build_tcp_frame(frame, &spec);
+	assert_int_equal(segment_and_check(frame, length, &spec), 128);
+	free(frame);
+}
+
 static void test_tso_truncated_frames_refused(void **state)
 {
 	(void)state;
@@ -740,6 +762,7 @@ int main(void)
 		cmocka_unit_test(test_tso_out_buffer_too_small),
 		cmocka_unit_test(test_tso_headers_checked_once),
 		cmocka_unit_test(test_tso_refusals),
+		cmocka_unit_test(test_tso_more_segments_than_a_sender_makes_refused),
 		cmocka_unit_test(test_tso_truncated_frames_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,8 @@
  *   gso-size-one  20 frames of 60,000 bytes whose header asks for TCPv4 segmentation into
  *                 segments of one byte, whatever was negotiated; the launcher must refuse each
  *                 (transmit_refused) before the host's kernel sees it, and break nothing
+ *   gso-size-24   the same with segments of 24 bytes, the smallest size allowed, which would
+ *                 still make 2,500 segments of each frame
  */
 #include <stdio.h>
 #include <string.h>
@@ -61,14 +63,16 @@ static void bad_index(struct virtqueue_driver *queue)
 #define GSO_FRAMES 20
 #define GSO_FRAME_BYTES 60000
 
-static void gso_size_one(struct virtqueue_driver *queue)
+static uint16_t gso_size_asked;
+
+static void gso_frames(struct virtqueue_driver *queue)
 {
 	static uint8_t frame[GSO_FRAME_BYTES];
 	static uint8_t tokens[GSO_FRAMES];
 	struct ringvisor_net_header header = { .flags = RINGVISOR_NET_HEADER_NEEDS_CSUM,
 					       .gso_type = RINGVISOR_NET_GSO_TCPV4,
 					       .header_length = 54,
-					       .gso_size = 1,
+					       .gso_size = gso_size_asked,
 					       .checksum_start = 34,
 					       .checksum_offset = 16 };
 	memcpy(frame, &header, sizeof header);
@@ -91,9 +95,12 @@ int main(int argc, char **argv)
 	else if (argc == 2 && strcmp(argv[1], "bad-index") == 0)
 		breaker = bad_index;
 	else if (argc == 2 && strcmp(argv[1], "gso-size-one") == 0)
-		breaker = gso_size_one;
+		breaker = gso_frames, gso_size_asked = 1;
+	else if (argc == 2 && strcmp(argv[1], "gso-size-24") == 0)
+		breaker = gso_frames, gso_size_asked = 24;
 	if (!breaker) {
-		printf("usage: nictest garbage-tx | loop-tx | bad-index | gso-size-one\n");
+		printf("usage: nictest garbage-tx | loop-tx | bad-index | gso-size-one | "
+		       "gso-size-24\n");
 		return 2;
 	}
 	if (kernel_boot_info()->nic_count == 0) {
