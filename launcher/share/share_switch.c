@@ -157,12 +157,13 @@ static void free_port(struct share_port *port, unsigned index)
  * a regular file of ours that no one else may open, with no other name. A file that the last
  * member removed while we waited for its lock is not the switch any more: start again.
  */
-static int open_locked_region(const struct share_port *port, const char *path)
+static int open_locked_region(const struct share_port *port, const char *path, bool *created)
 {
 	const char *name = port->switch_name, *directory = port->directory;
 	for (unsigned attempt = 0; attempt < 100; attempt++) {
 		int fd = openat(port->directory_fd, path,
 				O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		*created = fd >= 0;
 		if (fd < 0 && errno == EEXIST)
 			fd = openat(port->directory_fd, path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT)
@@ -263,6 +264,21 @@ static int create_wakeup_fifo(const struct share_port *port, unsigned index)
 /* ---- leaving ----------------------------------------------------------------------------------
  */
 
+/* The last one out (under the membership lock): nothing of the switch may remain, if the file
+ * at its name is still the one we hold (a newer switch may have taken the name). */
+static void remove_switch_files(struct share_port *port)
+{
+	if (!region_is_ours(port))
+		return;
+	char path[SHARE_FILE_NAME_MAX];
+	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++) {
+		wakeup_path(port->switch_name, index, path);
+		unlinkat(port->directory_fd, path, 0);
+	}
+	region_path(port->switch_name, path);
+	unlinkat(port->directory_fd, path, 0);
+}
+
 /*
  * The membership half of leaving: our port becomes free, and the last one out removes the
  * files. It touches nothing the I/O thread uses (the mapping stays, the buffers stay), so it is
@@ -291,15 +307,8 @@ static void leave_switch(struct share_port *port)
 			 SHARE_PORT_FREE)
 			free_port(port, index);
 	}
-	if (!others && region_is_ours(port)) { /* the last one out: nothing may remain */
-		char path[SHARE_FILE_NAME_MAX];
-		for (unsigned index = 0; index < SHARE_PORTS_MAX; index++) {
-			wakeup_path(port->switch_name, index, path);
-			unlinkat(port->directory_fd, path, 0);
-		}
-		region_path(port->switch_name, path);
-		unlinkat(port->directory_fd, path, 0);
-	}
+	if (!others)
+		remove_switch_files(port);
 	/* Our port's lock goes before the membership lock, so that whoever takes that next sees
 	 * us gone (and, if it is the last, removes the files). */
 	set_lock(port->region_fd, 1 + port->port, F_UNLCK);
@@ -307,19 +316,41 @@ static void leave_switch(struct share_port *port)
 }
 
 static struct share_port *joined_ports[RINGVISOR_NICS_MAX];
+/* A join under way: it holds the membership lock, and a failure in it (fail() exits) must not
+ * leave behind the file it may have just made, 1 GiB to whoever looks. */
+static struct share_port *joining;
+
+/* A join that failed half-way: if it made the switch file and no one else has joined since (a
+ * port we locked ourselves does not count: open-file-description locks never conflict with
+ * their own), the files go. A file it found is left as it was, with the error naming it. */
+static void abandon_join(struct share_port *port)
+{
+	if (!port->created_region)
+		return;
+	for (unsigned index = 0; index < SHARE_PORTS_MAX; index++)
+		if (port_is_alive(port->region_fd, index))
+			return;
+	remove_switch_files(port);
+}
 
 static void leave_all_at_exit(void)
 {
+	if (joining)
+		abandon_join(joining);
 	for (unsigned index = 0; index < RINGVISOR_NICS_MAX; index++)
 		if (joined_ports[index])
 			leave_switch(joined_ports[index]);
 }
 
-static void remember_joined(struct share_port *port, bool joined)
+static void leave_at_exit(void)
 {
 	static bool registered;
 	if (!registered)
 		registered = atexit(leave_all_at_exit) == 0;
+}
+
+static void remember_joined(struct share_port *port, bool joined)
+{
 	for (unsigned index = 0; index < RINGVISOR_NICS_MAX; index++) {
 		if (joined && !joined_ports[index]) {
 			joined_ports[index] = port;
@@ -427,7 +458,9 @@ void share_switch_join(struct share_port *port, const char *name, const uint8_t 
 	open_directory(port);
 	char path[SHARE_FILE_NAME_MAX];
 	region_path(name, path);
-	port->region_fd = open_locked_region(port, path);
+	leave_at_exit();
+	port->region_fd = open_locked_region(port, path, &port->created_region);
+	joining = port; /* from here on a failure cleans up after itself */
 	port->region = map_region(name, path, port->region_fd);
 	struct share_region *region = port->region;
 
@@ -466,9 +499,10 @@ void share_switch_join(struct share_port *port, const char *name, const uint8_t 
 	port->generation = __atomic_load_n(&entry->generation, __ATOMIC_RELAXED) + 1;
 	publish_entry(port);
 	__atomic_store_n(&port->joined, true, __ATOMIC_RELEASE);
+	joining = NULL;
+	remember_joined(port, true);
 	unlock_membership(port->region_fd);
 	warn_about_other_mtus(port, alive);
-	remember_joined(port, true);
 }
 
 /* ---- for the data path (share_port.c) ------------------------------------------------------- */

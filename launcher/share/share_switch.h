@@ -160,6 +160,7 @@ struct share_port {
 	char directory[SHARE_DIRECTORY_MAX]; /* its path, for messages */
 	struct share_region *region;
 	bool joined;	     /* our port is ours (share_switch_leave clears it first) */
+	bool created_region; /* this join made the switch file: a failed join removes it */
 	unsigned port;	     /* our index */
 	uint32_t generation; /* our port's, as we published it */
 	int wakeup_fd;	     /* our FIFO, open for reading */

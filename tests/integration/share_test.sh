@@ -323,6 +323,27 @@ test_stopped_receiver() {
 	expect_counter b switch_wakeups_forced -gt 0 # a full ring wakes its reader regardless
 }
 
+# A join that fails after it made the switch file (here: a directory with something in it where
+# its wakeup FIFO must go) takes the file away again; the previous main left 1 GiB, sparse, that
+# no launcher would ever remove.
+test_failed_join_leaves_nothing() {
+	new_switch
+	mkdir -p -m 0700 "$switch_directory" &&
+		mkdir -p "$switch_directory/share-$switch@port-0/in-the-way" ||
+		{ fail_check "cannot put a directory where the FIFO goes"; return; }
+	run_launcher run --net "share,name=$switch" "$guests/hello.elf"
+	expect_status 125
+	expect_stderr "cannot create the wakeup FIFO"
+	[ ! -e "$switch_directory/share-$switch" ] ||
+		fail_check "the failed join left $switch_directory/share-$switch behind" \
+			"($(du -h --apparent-size "$switch_directory/share-$switch" | cut -f1))"
+	rm -rf "$switch_directory/share-$switch@port-0"
+	# Nothing in the way now: the same switch works, and goes when its last member does.
+	run_launcher run --net "share,name=$switch" "$guests/hello.elf"
+	expect_status 0
+	expect_switch_gone
+}
+
 # A switch whose name looks like another's wakeup FIFO ("NAME.port-0") is a switch of its own.
 test_names_do_not_collide() {
 	new_switch
@@ -503,6 +524,7 @@ share_test "a stopped receiver: the sender drops and goes on" test_stopped_recei
 share_test "switch names never collide with FIFOs" test_names_do_not_collide
 share_test "a file that is not a switch is refused" test_not_a_switch
 share_test "squatted names are refused" test_squatted_names_are_refused
+share_test "a failed join leaves nothing behind" test_failed_join_leaves_nothing
 share_test "bad --net share options" test_bad_options
 share_test "a vandalized switch: reported, repaired, nobody crashes" test_vandalized_switch
 summary
