@@ -226,10 +226,16 @@ static double percent(uint64_t part, const uint64_t *all, unsigned count)
 	return total ? 100.0 * (double)part / (double)total : 0.0;
 }
 
+/* Closes a profile file that `written` (with errno as the writing left it) says was or was not
+ * written whole, and says why not: a full disk, a file-size limit (EFBIG; SIGXFSZ is ignored). */
 static void write_file(FILE *file, const char *path, bool written)
 {
-	if (fclose(file) != 0 || !written)
-		fprintf(stderr, "ringvisor: --profile: writing %s failed\n", path);
+	int error = written ? 0 : errno;
+	if (fclose(file) != 0 && !error)
+		error = errno;
+	if (!written || error)
+		fprintf(stderr, "ringvisor: --profile: writing %s failed: %s\n", path,
+			error ? strerror(error) : "an error from the C library");
 }
 
 void profiler_finish(struct vm *vm, FILE *report)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <linux/capability.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -44,6 +45,15 @@ void privileges_drop(void)
 	struct rlimit no_core = { 0, 0 };
 	if (setrlimit(RLIMIT_CORE, &no_core) < 0)
 		fail_errno("cannot turn core dumps off");
+	struct rlimit files = { PRIVILEGES_OPEN_FILES_MAX, PRIVILEGES_OPEN_FILES_MAX }, now;
+	if (getrlimit(RLIMIT_NOFILE, &now) == 0 && now.rlim_max < files.rlim_max)
+		files = now; /* lower already: keep it */
+	if (setrlimit(RLIMIT_NOFILE, &files) < 0)
+		fail_errno("cannot limit the launcher's open files");
+	/* A file-size limit (ulimit -f) set by whoever started us: a capture or the metrics
+	 * stream that reaches it fails with EFBIG, which stops that output with a message, rather
+	 * than SIGXFSZ killing the launcher and its guest. */
+	signal(SIGXFSZ, SIG_IGN);
 #ifndef __SANITIZE_ADDRESS__
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fail_errno("cannot make the launcher undumpable");

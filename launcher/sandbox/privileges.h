@@ -16,7 +16,10 @@
  *                                 no_new_privs, so that none can come back through an exec;
  *                                 no core dumps (RLIMIT_CORE 0) and not dumpable, so that
  *                                 neither a crash nor a ptrace by another process of the same
- *                                 user can read guest memory through us.
+ *                                 user can read guest memory through us; at most
+ *                                 PRIVILEGES_OPEN_FILES_MAX descriptors (RLIMIT_NOFILE), and a
+ *                                 file-size limit ends a capture with EFBIG, not the launcher
+ *                                 with SIGXFSZ.
  *
  * What stays: the uid. A launcher started as root is still uid 0 without any capability: it
  * can still write files root owns (docs/security.md says so). The sanitized build the tests run
@@ -24,6 +27,11 @@
  */
 #ifndef RINGVISOR_SANDBOX_PRIVILEGES_H
 #define RINGVISOR_SANDBOX_PRIVILEGES_H
+
+/* What a running launcher may have open: at most 4 NICs, each with a switch's 16 wakeup FIFOs
+ * and a capture, KVM's, the I/O thread's and the outputs' descriptors come to about 100; the
+ * sanitizers' runtime opens a few more at exit. */
+#define PRIVILEGES_OPEN_FILES_MAX 256
 
 void privileges_close_inherited(void);
 void privileges_drop(void);

@@ -267,6 +267,19 @@ test_profile_cuts_wild_frame_chains() {
 	expect_no_sanitizer_report
 }
 
+# Under a file-size limit (ulimit -f) the profile written at exit is cut short and said to be,
+# and the launcher exits with the guest's status (the previous main died of SIGXFSZ: 153).
+test_profile_under_a_file_size_limit() {
+	local folded=$work_directory/limited.folded
+	bash -c 'ulimit -f 1 && exec "$@"' _ timeout -s TERM -k 5 60 \
+		"$RINGVISOR" run --profile "$folded" "$testguest" -- spin 600 \
+		>"$stdout_file" 2>"$stderr_file"
+	status=$?
+	expect_status 0
+	expect_stderr "ringvisor: --profile: writing $folded.svg failed: File too large"
+	expect_no_sanitizer_report
+}
+
 test_profile_of_a_stripped_guest_names_addresses() {
 	local folded=$work_directory/stripped.folded
 	strip -o "$work_directory/stripped.elf" "$testguest"
@@ -363,7 +376,8 @@ status_field() {
 
 # Started as root with a descriptor it should not keep (9, opened here), the launcher users run
 # (not the sanitized twin, which stays dumpable for LeakSanitizer) holds, in every thread, no
-# capability in any set, no_new_privs, no core dumps, and none of its inherited descriptors.
+# capability in any set, no_new_privs, no core dumps, at most 256 descriptors, and none of the
+# ones it inherited.
 test_the_running_launcher_holds_no_privilege() {
 	local launcher_built=$BUILD/ringvisor task field value
 	[ -x "$launcher_built" ] || { fail_check "$launcher_built is missing"; return; }
@@ -388,6 +402,8 @@ test_the_running_launcher_holds_no_privilege() {
 		fail_check "the inherited descriptor (9, $work_directory/inherited) is still open"
 	grep -qE '^Max core file size +0 +0 ' /proc/"$launcher"/limits ||
 		fail_check "core dumps are not off: $(grep 'core file' /proc/"$launcher"/limits)"
+	grep -qE '^Max open files +256 +256 ' /proc/"$launcher"/limits ||
+		fail_check "open files are not limited to 256: $(grep 'open files' /proc/"$launcher"/limits)"
 	kill -TERM "$launcher"
 	wait_for_exit "$launcher" 10
 	expect_status 143
@@ -513,6 +529,7 @@ run_test "--profile cuts wild frame chains" test_profile_cuts_wild_frame_chains
 run_test "--profile of a stripped guest" test_profile_of_a_stripped_guest_names_addresses
 run_test "bad --profile, --metrics and pcap= are refused" test_bad_profile_and_metrics_options_are_refused
 run_test "the running launcher holds no privilege" test_the_running_launcher_holds_no_privilege
+run_test "a file-size limit cuts the profile short, not the launcher" test_profile_under_a_file_size_limit
 run_test "--help and --version" test_help_and_version
 run_test "bad options are refused" test_bad_options_are_refused
 run_test "guest arguments beyond the limits" test_guest_arguments_beyond_the_limits_are_refused

@@ -26,10 +26,12 @@ guest_mac=02:00:c6:12:00:02
 # start_guest LAUNCHER-ARGUMENTS...: starts the launcher in the namespace in the background
 # ($launcher: its pid; output in $stdout_file and $stderr_file), waits for the TAP, gives the
 # host its address, and waits for udp-echo's "listening on". False if any of it does not happen.
+# With $file_size_limit set, the launcher runs under `ulimit -f` that many KiB.
 start_guest() {
 	: >"$stdout_file"
 	: >"$stderr_file"
-	ip netns exec "$ns" "$RINGVISOR" "$@" >"$stdout_file" 2>"$stderr_file" &
+	bash -c 'ulimit -f "$0" && exec "$@"' "${file_size_limit:-unlimited}" \
+		ip netns exec "$ns" "$RINGVISOR" "$@" >"$stdout_file" 2>"$stderr_file" &
 	launcher=$!
 	processes+=("$launcher")
 	wait_for_tap "$ns" "$ns" "$launcher" 20 || return 1
@@ -514,6 +516,23 @@ test_pcap_holds_what_the_nic_counted() {
 	expect_no_sanitizer_report
 }
 
+# A file-size limit set by whoever started the launcher (ulimit -f): the capture that reaches it
+# stops with a message and the guest runs on.
+test_pcap_stops_at_a_file_size_limit() {
+	local pcap=$work_directory/limited.pcap
+	new_namespace rvt 198.18 || return
+	file_size_limit=16 start_guest run --net "$net,pcap=$pcap" "$udp_echo" -- $port 60 || return
+	in_ns "$client" "$guest_ip" $port --sizes 1472 --count 40 --timeout-ms 2000 \
+		>"$work_directory/echoes" 2>&1 ||
+		fail_check "UDP echo failed past the limit: $(cat "$work_directory/echoes")"
+	wait_for_output "$stderr_file" "File too large; capturing stops, the guest runs on" 10 ||
+		fail_check "no message when the capture reached the file-size limit"
+	quit_guest
+	expect_status 0
+	[ "$(stat -c %s "$pcap")" -le 16384 ] || fail_check "the capture grew past 16 KiB"
+	expect_no_sanitizer_report
+}
+
 test_pcap_with_loss_shows_what_the_guest_got() {
 	local pcap=$work_directory/lossy.pcap sent
 	new_namespace rvt 198.18 || return
@@ -597,6 +616,7 @@ network_test "--poll polls before sleeping, --poll 0 never does" test_polling_po
 network_test "an idle guest does not poll" test_an_idle_guest_does_not_poll
 network_test "pcap= holds what the NIC counted" test_pcap_holds_what_the_nic_counted
 network_test "pcap= with loss= shows what the guest got" test_pcap_with_loss_shows_what_the_guest_got
+network_test "pcap= stops at a file-size limit, the guest runs on" test_pcap_stops_at_a_file_size_limit
 network_test "--metrics lines match --stats" test_metrics_stream_matches_stats
 network_test "a metrics reader that leaves stops only the stream" \
 	test_metrics_reader_that_leaves_stops_only_the_stream
