@@ -10,7 +10,7 @@
 #   tests/tests.mk          test guests, host-side test tools, the integration tests
 #   tests/unit/*.mk         unit tests (guest libc pieces, launcher pieces), cmocka + sanitizers
 #   tests/net/net.mk        the network stack's packet tests and its fuzzer
-#   tests/fuzz/fuzz.mk      the launcher's fuzzers (virtqueue, NIC, share switch)
+#   tests/fuzz/fuzz.mk      the launcher's fuzzers (virtqueue, NIC, share switch, guest ELF)
 #   bench/bench.mk          exit costs, latency, lguest's 2007 table
 
 BUILD ?= build

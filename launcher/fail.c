@@ -7,6 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+static jmp_buf *landing;
+
+void fail_set_landing(jmp_buf *where)
+{
+	landing = where;
+}
+
+__attribute__((noreturn)) static void give_up(void)
+{
+	if (landing)
+		longjmp(*landing, 1);
+	exit(STATUS_LAUNCHER_ERROR);
+}
+
 void fail(const char *format, ...)
 {
 	va_list arguments;
@@ -15,7 +29,7 @@ void fail(const char *format, ...)
 	vfprintf(stderr, format, arguments);
 	fputc('\n', stderr);
 	va_end(arguments);
-	exit(STATUS_LAUNCHER_ERROR);
+	give_up();
 }
 
 void fail_errno(const char *format, ...)
@@ -27,5 +41,5 @@ void fail_errno(const char *format, ...)
 	vfprintf(stderr, format, arguments);
 	fprintf(stderr, ": %s\n", strerror(saved));
 	va_end(arguments);
-	exit(STATUS_LAUNCHER_ERROR);
+	give_up();
 }
