@@ -44,23 +44,30 @@
 #include "tap/tap_backend.h"
 #include "vm/vm.h"
 
-/* The one place that knows which backends there are: the NIC device never asks. */
-static struct nic_backend *open_backend(const struct nic_config *config)
+/* The one place that knows which backends there are: the NIC device never asks. A switch is
+ * joined as the user the launcher becomes (--user): its directory and files must be that
+ * user's, to be left and rejoined after the change. */
+static struct nic_backend *open_backend(const struct nic_config *config,
+					const struct privileges_user *user)
 {
 	if (config->backend == NIC_BACKEND_TAP)
 		return tap_backend_create(
 			tap_open(config->interface_name, config->bridge, config->mtu),
 			config->name);
-	return share_backend_join(config->switch_name, config->mac, config->mtu);
+	privileges_act_as(user);
+	struct nic_backend *backend =
+		share_backend_join(config->switch_name, config->mac, config->mtu);
+	privileges_act_as_launcher();
+	return backend;
 }
 
 static void create_nic(struct nic_device *nic, struct vm *vm, unsigned index,
-		       struct nic_config *config)
+		       struct nic_config *config, const struct privileges_user *user)
 {
 	nic_config_choose_mac(config);
 	/* The device, then the faults on its link (none unless configured), then the backend. */
 	struct nic_backend *backend =
-		fault_injection_wrap(open_backend(config), &config->faults, index);
+		fault_injection_wrap(open_backend(config, user), &config->faults, index);
 	nic_device_create(nic, vm, index, config, backend);
 	nic_device_bind_doorbells(nic, vm);
 	if (config->pcap_path[0])
@@ -93,11 +100,14 @@ int main(int argc, char **argv)
 	static struct options options;
 	options_parse(&options, argc, argv);
 
+	const struct privileges_user user = { options.change_user, options.user_id,
+					      options.group_id };
+
 	static struct vm vm;
 	static struct nic_device nics[RINGVISOR_NICS_MAX];
 	vm_create(&vm, options.memory_bytes);
 	for (unsigned index = 0; index < options.nic_count; index++)
-		create_nic(&nics[index], &vm, index, &options.nics[index]);
+		create_nic(&nics[index], &vm, index, &options.nics[index], &user);
 	refuse_shared_captures(nics, options.nic_count);
 	vm.nics = nics;
 	vm.nic_count = options.nic_count;
@@ -122,7 +132,7 @@ int main(int argc, char **argv)
 			fail_errno("cannot run on CPU %d", options.cpu);
 	}
 	/* Everything is open: from here on no capability, in this thread or the ones it starts. */
-	privileges_drop();
+	privileges_drop(&user);
 	static struct statistics_snapshot final;
 	struct statistics_sources sources = {
 		&vm, nics, options.nic_count, (pid_t)syscall(SYS_gettid), 0, start_ns, NULL

@@ -2,12 +2,15 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ringvisor_abi.h"
 #include "fail.h"
@@ -44,6 +47,12 @@ static const char usage_text[] =
 	"                   corrupt=P (probabilities 0-1), seed=N (default 0: repeatable)\n"
 	"                   pcap=FILE on either kind writes every frame the NIC sends and\n"
 	"                   receives to FILE (tcpdump -r reads it)\n"
+	"  -u, --user USER[:GROUP]\n"
+	"                   once /dev/kvm, the TAPs and the switches are open, become USER\n"
+	"                   (a name or a number; GROUP: its own group unless given) with no\n"
+	"                   supplementary groups; needs root; a switch is then USER's\n"
+	"                   (/dev/shm/ringvisor-UID). Without it a launcher started as root\n"
+	"                   stays uid 0, though with no capability left\n"
 	"  -c, --cpu N      run the guest's vCPU and the launcher's I/O thread on host CPU N\n"
 	"                   (default: wherever the scheduler puts them). Together they keep\n"
 	"                   the guest's rings and buffers in one core's caches.\n"
@@ -126,6 +135,48 @@ static void parse_memory(struct options *options, const char *text)
 	if (bytes % GUEST_MEMORY_GRANULE != 0)
 		usage_error("--mem %s is not a multiple of 2 MiB", text);
 	options->memory_bytes = bytes;
+}
+
+/* A whole decimal number that fits an id, or -1. */
+static long parse_id(const char *text)
+{
+	char *end;
+	errno = 0;
+	long value = isdigit((unsigned char)text[0]) ? strtol(text, &end, 10) : -1;
+	return value < 0 || errno || *end || value > 0x7fffffff ? -1 : value;
+}
+
+/* --user USER[:GROUP]: names or numbers. Root only (nobody else may change its user), and never
+ * root itself, which would give nothing up. */
+static void parse_user(struct options *options, const char *text)
+{
+	char user[256];
+	const char *colon = strchr(text, ':');
+	size_t length = colon ? (size_t)(colon - text) : strlen(text);
+	if (length == 0 || length >= sizeof user)
+		usage_error("--user '%s' is not USER[:GROUP]", text);
+	memcpy(user, text, length);
+	user[length] = '\0';
+	struct passwd *entry = getpwnam(user);
+	long id = parse_id(user);
+	if (!entry && id < 0)
+		usage_error("--user: no user '%s' on this host", user);
+	options->user_id = entry ? entry->pw_uid : (uid_t)id;
+	options->group_id = entry ? entry->pw_gid : (gid_t)id;
+	if (colon) {
+		struct group *group = getgrnam(colon + 1);
+		long group_id = parse_id(colon + 1);
+		if (!group && group_id < 0)
+			usage_error("--user: no group '%s' on this host", colon + 1);
+		options->group_id = group ? group->gr_gid : (gid_t)group_id;
+	}
+	if (options->user_id == 0 || options->group_id == 0)
+		usage_error(
+			"--user %s: that is root (user or group 0), which would give nothing up",
+			text);
+	if (geteuid() != 0)
+		usage_error("--user: only a launcher started as root can become another user");
+	options->change_user = true;
 }
 
 /* --cpu N: the CPU must exist and be one this process may run on (cgroups, taskset). */
@@ -253,6 +304,7 @@ void options_parse(struct options *options, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "cpu", required_argument, NULL, 'c' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "profile", required_argument, NULL, 'p' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "poll", required_argument, NULL, OPTION_POLL },
@@ -274,7 +326,7 @@ void options_parse(struct options *options, int argc, char **argv)
 	opterr = 0;
 	int option;
 	/* "+": stop at the guest's path, so options after it are never taken for ours. */
-	while ((option = getopt_long(argc, argv, "+:m:n:c:p:M:shV", long_options, NULL)) != -1) {
+	while ((option = getopt_long(argc, argv, "+:m:n:c:u:p:M:shV", long_options, NULL)) != -1) {
 		switch (option) {
 		case 'm':
 			parse_memory(options, optarg);
@@ -287,6 +339,9 @@ void options_parse(struct options *options, int argc, char **argv)
 			break;
 		case 'c':
 			parse_cpu(options, optarg);
+			break;
+		case 'u':
+			parse_user(options, optarg);
 			break;
 		case OPTION_POLL:
 			parse_poll(options, optarg);

@@ -4,6 +4,8 @@
 #ifndef RINGVISOR_OPTIONS_H
 #define RINGVISOR_OPTIONS_H
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -21,6 +23,9 @@ struct options {
 	uint64_t memory_bytes;
 	bool print_statistics;
 	int cpu; /* --cpu: the host CPU for the vCPU and I/O threads; -1: the scheduler's choice */
+	bool change_user; /* --user: become user_id:group_id once start-up is done */
+	uid_t user_id;
+	gid_t group_id;
 	long poll_us; /* --poll: the longest poll before sleeping, both sides; -1: not given */
 	struct profiler_config profile; /* --profile FILE[,hz=N] */
 	const char *metrics_path;	/* --metrics FILE[,interval=MS]; NULL: none */

@@ -2,6 +2,7 @@
 #include "sandbox/privileges.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -31,9 +32,42 @@ static void drop_bounding_set(void)
 	}
 }
 
-void privileges_drop(void)
+void privileges_act_as(const struct privileges_user *user)
+{
+	if (!user->change)
+		return;
+	if (setegid(user->group_id) < 0 || seteuid(user->user_id) < 0)
+		fail_errno("--user: cannot act as user %u, group %u", (unsigned)user->user_id,
+			   (unsigned)user->group_id);
+}
+
+void privileges_act_as_launcher(void)
+{
+	uid_t real_user, effective_user, saved_user;
+	gid_t real_group, effective_group, saved_group;
+	if (getresuid(&real_user, &effective_user, &saved_user) < 0 ||
+	    getresgid(&real_group, &effective_group, &saved_group) < 0 ||
+	    seteuid(real_user) < 0 || setegid(real_group) < 0)
+		fail_errno("--user: cannot act as the launcher's own user again");
+}
+
+/* The user and group for good, and no supplementary groups: root's would otherwise stay. Going
+ * from uid 0 to another clears the permitted and effective capabilities, too. */
+static void become(const struct privileges_user *user)
+{
+	if (setgroups(0, NULL) < 0)
+		fail_errno("--user: cannot drop the supplementary groups");
+	if (setresgid(user->group_id, user->group_id, user->group_id) < 0)
+		fail_errno("--user: cannot become group %u", (unsigned)user->group_id);
+	if (setresuid(user->user_id, user->user_id, user->user_id) < 0)
+		fail_errno("--user: cannot become user %u", (unsigned)user->user_id);
+}
+
+void privileges_drop(const struct privileges_user *user)
 {
 	drop_bounding_set();
+	if (user->change)
+		become(user);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		fail_errno("cannot clear the ambient capabilities");
 	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
@@ -57,5 +91,9 @@ void privileges_drop(void)
 #ifndef __SANITIZE_ADDRESS__
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fail_errno("cannot make the launcher undumpable");
+#else
+	/* A change of user made us undumpable; LeakSanitizer needs the opposite. */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		fail_errno("cannot keep the sanitized launcher dumpable");
 #endif
 }

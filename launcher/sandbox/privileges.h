@@ -21,9 +21,13 @@
  *                                 file-size limit ends a capture with EFBIG, not the launcher
  *                                 with SIGXFSZ.
  *
- * What stays: the uid. A launcher started as root is still uid 0 without any capability: it
- * can still write files root owns (docs/security.md says so). The sanitized build the tests run
- * stays dumpable, because LeakSanitizer's report at exit ptraces the process.
+ * What stays: the uid, unless --user names another. A launcher started as root is still uid 0
+ * without any capability: it can still write files root owns (docs/security.md says so). With
+ * --user it becomes that user and group, with no supplementary groups, as the capabilities go;
+ * before that, privileges_act_as() lets start-up make what must belong to that user (a
+ * switch's directory and files, which later launchers of the user join) as that user. The
+ * sanitized build the tests run stays dumpable, because LeakSanitizer's report at exit ptraces
+ * the process.
  */
 #ifndef RINGVISOR_SANDBOX_PRIVILEGES_H
 #define RINGVISOR_SANDBOX_PRIVILEGES_H
@@ -33,7 +37,22 @@
  * sanitizers' runtime opens a few more at exit. */
 #define PRIVILEGES_OPEN_FILES_MAX 256
 
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Who the launcher becomes: change false keeps the user it was started as. */
+struct privileges_user {
+	bool change;
+	uid_t user_id;
+	gid_t group_id;
+};
+
 void privileges_close_inherited(void);
-void privileges_drop(void);
+void privileges_drop(const struct privileges_user *user);
+
+/* For a stretch of start-up: files are made, and access is checked, as `user` (if it changes),
+ * then as the launcher again (privileges_act_as_launcher). */
+void privileges_act_as(const struct privileges_user *user);
+void privileges_act_as_launcher(void);
 
 #endif

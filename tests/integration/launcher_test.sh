@@ -409,6 +409,36 @@ test_the_running_launcher_holds_no_privilege() {
 	expect_status 143
 }
 
+# With --user nobody, every thread of the launcher users run is nobody:nogroup in all four ids,
+# with no supplementary group and no capability.
+test_user_nobody_gives_up_root() {
+	local launcher_built=$BUILD/ringvisor task nobody_id nogroup_id
+	nobody_id=$(id -u nobody) && nogroup_id=$(id -g nobody) ||
+		{ fail_check "this host has no user nobody"; return; }
+	"$launcher_built" run --user nobody "$testguest" -- sleep 60000 >"$stdout_file" \
+		2>"$stderr_file" &
+	local launcher=$!
+	processes+=("$launcher")
+	wait_for_output "$stdout_file" "sleeping for 60000 ms" 30 ||
+		{ fail_check "the guest never said it was sleeping"; return; }
+	for task in /proc/"$launcher"/task/*; do
+		[ "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "$task/status")" = \
+			"$nobody_id $nobody_id $nobody_id $nobody_id" ] ||
+			fail_check "thread $(basename "$task"): $(grep '^Uid:' "$task/status")"
+		[ "$(awk '$1 == "Gid:" { print $2, $3, $4, $5 }' "$task/status")" = \
+			"$nogroup_id $nogroup_id $nogroup_id $nogroup_id" ] ||
+			fail_check "thread $(basename "$task"): $(grep '^Gid:' "$task/status")"
+		[ -z "$(awk '$1 == "Groups:" { $1 = ""; print }' "$task/status" | tr -d ' ')" ] ||
+			fail_check "thread $(basename "$task"): $(grep '^Groups:' "$task/status")"
+		[ "$(status_field "$task/status" CapEff)" = 0000000000000000 ] &&
+			[ "$(status_field "$task/status" CapPrm)" = 0000000000000000 ] ||
+			fail_check "thread $(basename "$task") kept capabilities"
+	done
+	kill -TERM "$launcher"
+	wait_for_exit "$launcher" 10
+	expect_status 143
+}
+
 # ---- refusing bad input --------------------------------------------------------------------
 
 test_help_and_version() {
@@ -451,6 +481,12 @@ test_bad_options_are_refused() {
 	bad_usage "--poll '-1' is not a number of microseconds" run --poll -1 "$hello"
 	bad_usage "--poll 1000001 is out of range: 0 to 1000000 microseconds" run --poll 1000001 "$hello"
 	bad_usage "option '--poll' needs a value" run --poll
+	bad_usage "--user: no user 'no-such-user-here' on this host" run --user no-such-user-here "$hello"
+	bad_usage "--user: no group 'no-such-group-here' on this host" \
+		run --user nobody:no-such-group-here "$hello"
+	bad_usage "that is root (user or group 0), which would give nothing up" run --user root "$hello"
+	bad_usage "that is root (user or group 0), which would give nothing up" run --user nobody:0 "$hello"
+	bad_usage "--user ':x' is not USER[:GROUP]" run --user :x "$hello"
 	bad_usage "--cpu 'first' is not a CPU number" run --cpu first "$hello"
 	bad_usage "--cpu '-1' is not a CPU number" run --cpu -1 "$hello"
 	bad_usage "--cpu '99999' is not a CPU number" run --cpu 99999 "$hello"
@@ -529,6 +565,7 @@ run_test "--profile cuts wild frame chains" test_profile_cuts_wild_frame_chains
 run_test "--profile of a stripped guest" test_profile_of_a_stripped_guest_names_addresses
 run_test "bad --profile, --metrics and pcap= are refused" test_bad_profile_and_metrics_options_are_refused
 run_test "the running launcher holds no privilege" test_the_running_launcher_holds_no_privilege
+run_test "--user nobody gives up root" test_user_nobody_gives_up_root
 run_test "a file-size limit cuts the profile short, not the launcher" test_profile_under_a_file_size_limit
 run_test "--help and --version" test_help_and_version
 run_test "bad options are refused" test_bad_options_are_refused

@@ -115,6 +115,21 @@ test_udp_echo_all_sizes() {
 	expect_no_sanitizer_report
 }
 
+# As nobody (--user), the launcher still runs a guest behind the TAP it made as root: the guest
+# negotiates its offloads after the change (TUNSETOFFLOAD on the TAP it holds) and echoes.
+test_udp_echo_as_nobody() {
+	new_namespace rvt 198.18 || return
+	start_guest run --user nobody --net "$net" "$udp_echo" -- $port 60 || return
+	[ "$(awk '$1 == "Uid:" { print $2 }' /proc/"$launcher"/status)" = "$(id -u nobody)" ] ||
+		fail_check "the launcher is not nobody: $(grep '^Uid:' /proc/"$launcher"/status)"
+	in_ns "$client" "$guest_ip" $port --sizes 1,1472,8000,65507 --timeout-ms 2000 \
+		>"$work_directory/echoes" 2>&1 ||
+		fail_check "echo as nobody failed: $(cat "$work_directory/echoes")"
+	quit_guest
+	expect_status 0
+	expect_no_sanitizer_report
+}
+
 # ---- malformed frames ----------------------------------------------------------------------
 
 # Each kind once, to the echo port, then the guest must still answer. A runt (a frame shorter
@@ -607,6 +622,7 @@ network_test() {
 
 network_test "ping the guest, ARP both ways" test_ping_and_arp
 network_test "UDP echo of 1 to 65,507 bytes" test_udp_echo_all_sizes
+network_test "--user nobody: a guest behind a TAP still echoes" test_udp_echo_as_nobody
 network_test "malformed frames are counted and dropped" test_malformed_frames_are_counted
 network_test "a runt cannot be sent from the host" test_runt_cannot_be_sent_from_the_host
 network_test "garbage in the rings breaks only the NIC" test_garbage_in_the_rings

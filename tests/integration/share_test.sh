@@ -34,12 +34,12 @@ new_switch() {
 
 # launch NAME HOST EXTRA GUEST ARGUMENTS...: a launcher in the background on $switch at
 # 198.18.100.HOST, with EXTRA appended to its --net (e.g. ",offload=off"), running GUEST with
-# ARGUMENTS; $memory (default 64M) of RAM. Its output goes to $work_directory/NAME.out and
-# NAME.err, its pid to $pid_NAME.
+# ARGUMENTS; $memory (default 64M) of RAM, as $user if set (--user). Its output goes to
+# $work_directory/NAME.out and NAME.err, its pid to $pid_NAME.
 launch() {
 	local name=$1 host=$2 extra=$3 guest=$4
 	shift 4
-	"$RINGVISOR" run --stats --mem "${memory:-64M}" \
+	"$RINGVISOR" run --stats --mem "${memory:-64M}" ${user:+--user "$user"} \
 		--net "share,name=$switch,ip=198.18.100.$host/24$extra" "$guests/$guest.elf" -- "$@" \
 		>"$work_directory/$name.out" 2>"$work_directory/$name.err" &
 	processes+=("$!")
@@ -323,6 +323,29 @@ test_stopped_receiver() {
 	expect_counter b switch_wakeups_forced -gt 0 # a full ring wakes its reader regardless
 }
 
+# With --user, a switch is that user's: two launchers that become nobody meet on it (the second
+# joins after the first gave up root), its directory is nobody's and 0700, and it goes with them.
+test_user_nobody_on_a_switch() {
+	local base=$RINGVISOR_SHARE_DIRECTORY/as-nobody nobody_id
+	nobody_id=$(id -u nobody) || { fail_check "this host has no user nobody"; return; }
+	mkdir -m 1777 "$base" && chmod 0755 "$RINGVISOR_SHARE_DIRECTORY" ||
+		{ fail_check "cannot make $base"; return; }
+	new_switch
+	RINGVISOR_SHARE_DIRECTORY=$base user=nobody launch echo 3 "" udp-echo 7
+	await echo "listening on" 20 || return
+	RINGVISOR_SHARE_DIRECTORY=$base user=nobody launch check 4 "" netcheck udp 198.18.100.3 7 \
+		1 1472 --quit
+	finish check 30 0
+	finish echo 30 0
+	[ "$(stat -c '%u %a' "$base/ringvisor-$nobody_id")" = "$nobody_id 700" ] ||
+		fail_check "the switch directory is $(stat -c '%u %a' "$base/ringvisor-$nobody_id")," \
+			"not nobody's and 0700"
+	[ ! -e "$base/ringvisor-$nobody_id/share-$switch" ] ||
+		fail_check "the switch outlived its last member"
+	rm -rf "$base"
+	chmod 0700 "$RINGVISOR_SHARE_DIRECTORY"
+}
+
 # A join that fails after it made the switch file (here: a directory with something in it where
 # its wakeup FIFO must go) takes the file away again; the previous main left 1 GiB, sparse, that
 # no launcher would ever remove.
@@ -525,6 +548,7 @@ share_test "switch names never collide with FIFOs" test_names_do_not_collide
 share_test "a file that is not a switch is refused" test_not_a_switch
 share_test "squatted names are refused" test_squatted_names_are_refused
 share_test "a failed join leaves nothing behind" test_failed_join_leaves_nothing
+share_test "--user nobody: two launchers meet on nobody's switch" test_user_nobody_on_a_switch
 share_test "bad --net share options" test_bad_options
 share_test "a vandalized switch: reported, repaired, nobody crashes" test_vandalized_switch
 summary
