@@ -161,6 +161,10 @@ static void parse_user(struct options *options, const char *text)
 	long id = parse_id(user);
 	if (!entry && id < 0)
 		usage_error("--user: no user '%s' on this host", user);
+	/* A number that no account has, alone: its group would be a guess. */
+	if (!entry && !colon)
+		usage_error("--user %s: no such user here; say its group too (%s:GROUP)", user,
+			    user);
 	options->user_id = entry ? entry->pw_uid : (uid_t)id;
 	options->group_id = entry ? entry->pw_gid : (gid_t)id;
 	if (colon) {

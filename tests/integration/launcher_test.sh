@@ -345,6 +345,19 @@ test_bad_profile_and_metrics_options_are_refused() {
 # --cpu N: both threads (the vCPU thread and the I/O thread) may run on CPU N only.
 # (allowed_cpus, the CPUs this shell may run on, is in tools/shell_helpers.sh.)
 
+# start_sleeping_guest LAUNCHER OPTIONS...: LAUNCHER runs testguest's `sleep 60000` in the
+# background with OPTIONS ($launcher: its pid, stopped with the test); false, with a failed check,
+# if the guest never says it is sleeping.
+start_sleeping_guest() {
+	local binary=$1
+	shift
+	"$binary" run "$@" "$testguest" -- sleep 60000 >"$stdout_file" 2>"$stderr_file" &
+	launcher=$!
+	processes+=("$launcher")
+	wait_for_output "$stdout_file" "sleeping for 60000 ms" 30 ||
+		{ fail_check "the guest never said it was sleeping"; return 1; }
+}
+
 test_cpu_pins_both_threads() {
 	local cpu
 	if [ "$(allowed_cpus | wc -l)" -lt 2 ]; then
@@ -352,12 +365,8 @@ test_cpu_pins_both_threads() {
 		return 0
 	fi
 	cpu=$(allowed_cpus | tail -n 1)
-	"$RINGVISOR" run --cpu "$cpu" "$testguest" -- sleep 60000 \
-		>"$stdout_file" 2>"$stderr_file" &
-	local launcher=$! task threads=0
-	processes+=("$launcher")
-	wait_for_output "$stdout_file" "sleeping for 60000 ms" 30 ||
-		fail_check "the guest never said it was sleeping"
+	local task threads=0
+	start_sleeping_guest "$RINGVISOR" --cpu "$cpu" || return
 	for task in /proc/"$launcher"/task/*; do
 		threads=$((threads + 1))
 		[ "$(awk '/^Cpus_allowed_list/ { print $2 }' "$task/status")" = "$cpu" ] ||
@@ -382,12 +391,7 @@ test_the_running_launcher_holds_no_privilege() {
 	local launcher_built=$BUILD/ringvisor task field value
 	[ -x "$launcher_built" ] || { fail_check "$launcher_built is missing"; return; }
 	[ "$(id -u)" -eq 0 ] || fail_check "this test must run as root, to see root's powers dropped"
-	"$launcher_built" run "$testguest" -- sleep 60000 >"$stdout_file" 2>"$stderr_file" \
-		9>"$work_directory/inherited" &
-	local launcher=$!
-	processes+=("$launcher")
-	wait_for_output "$stdout_file" "sleeping for 60000 ms" 30 ||
-		{ fail_check "the guest never said it was sleeping"; return; }
+	start_sleeping_guest "$launcher_built" 9>"$work_directory/inherited" || return
 	for task in /proc/"$launcher"/task/*; do
 		for field in CapInh CapPrm CapEff CapBnd CapAmb; do
 			value=$(status_field "$task/status" $field)
@@ -415,12 +419,7 @@ test_user_nobody_gives_up_root() {
 	local launcher_built=$BUILD/ringvisor task nobody_id nogroup_id
 	nobody_id=$(id -u nobody) && nogroup_id=$(id -g nobody) ||
 		{ fail_check "this host has no user nobody"; return; }
-	"$launcher_built" run --user nobody "$testguest" -- sleep 60000 >"$stdout_file" \
-		2>"$stderr_file" &
-	local launcher=$!
-	processes+=("$launcher")
-	wait_for_output "$stdout_file" "sleeping for 60000 ms" 30 ||
-		{ fail_check "the guest never said it was sleeping"; return; }
+	start_sleeping_guest "$launcher_built" --user nobody || return
 	for task in /proc/"$launcher"/task/*; do
 		[ "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "$task/status")" = \
 			"$nobody_id $nobody_id $nobody_id $nobody_id" ] ||
@@ -487,6 +486,8 @@ test_bad_options_are_refused() {
 	bad_usage "that is root (user or group 0), which would give nothing up" run --user root "$hello"
 	bad_usage "that is root (user or group 0), which would give nothing up" run --user nobody:0 "$hello"
 	bad_usage "--user ':x' is not USER[:GROUP]" run --user :x "$hello"
+	bad_usage "--user 54321: no such user here; say its group too (54321:GROUP)" \
+		run --user 54321 "$hello"
 	bad_usage "--cpu 'first' is not a CPU number" run --cpu first "$hello"
 	bad_usage "--cpu '-1' is not a CPU number" run --cpu -1 "$hello"
 	bad_usage "--cpu '99999' is not a CPU number" run --cpu 99999 "$hello"
