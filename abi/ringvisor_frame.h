@@ -47,7 +47,10 @@ _Static_assert(sizeof(struct ringvisor_net_header) == RINGVISOR_NET_HEADER_BYTES
  * sender's 64 KiB frame is 45 segments at an MSS of 1,448, 123 at 536. A frame with more is
  * refused (counted, not sent), in a guest's transmit ring and from a switch alike: one 64 KiB
  * frame cut into 24-byte segments, which a floor on gso_size alone allows, would be 2,700
- * frames for a receiver. The guest's TCP makes its TSO frames no bigger than this allows. */
+ * frames for a receiver. The device counts from the frame's length, with its headers taken at
+ * their smallest (Ethernet, IPv4 and TCP without options: it cannot trust the guest's header
+ * lengths), so IP and TCP options count as payload: a sender leaves room for them, as the
+ * guest's TCP does. */
 #define RINGVISOR_NET_GSO_SEGMENTS_MAX 128u
 
 /* The Ethernet frame after the header. */

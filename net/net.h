@@ -184,7 +184,8 @@ struct net_interface_config {
 	uint32_t ipv4_gateway;	    /* 0: no default route through this interface */
 	uint16_t mtu;		    /* IP MTU, 68..65535 (1500 on Ethernet) */
 	uint32_t features;	    /* NET_INTERFACE_* */
-	uint16_t tso_max_segments;  /* with TSO: the most segments a TSO frame may become; 0: any */
+	uint16_t tso_max_segments;  /* with TSO: the most segments a TSO frame may become, counted
+				     * from its length with the options as payload; 0: any */
 	net_transmit_function transmit;
 	void *driver_context; /* for the driver: see net_interface_driver_context() */
 };

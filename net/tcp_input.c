@@ -94,8 +94,14 @@ static void take_syn_options(struct net_tcp_socket *socket, const struct tcp_seg
 	if ((features & NET_INTERFACE_TX_TSO4) && (features & NET_INTERFACE_TX_CHECKSUM)) {
 		uint32_t segments = mss < TCP_TSO_MAX_PAYLOAD ? TCP_TSO_MAX_PAYLOAD / mss : 1;
 		uint32_t most = socket->route.interface->config.tso_max_segments;
-		if (most && segments > most)
-			segments = most; /* the NIC refuses more (a small MSS) */
+		/* The NIC counts a frame's segments from its length, options as payload: leave
+		 * room for the most options a segment carries (SACK blocks on data). */
+		if (most) {
+			uint32_t room =
+				(most * mss - (TCP_MAX_HEADER_SIZE - TCP_HEADER_SIZE)) / mss;
+			if (segments > room)
+				segments = room; /* a small MSS */
+		}
 		socket->tso_max = segments * mss;
 	}
 	/* We offer SACK in every SYN we start with, and echo it only when offered: either way

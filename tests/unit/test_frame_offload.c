@@ -704,6 +704,17 @@ static void test_tso_more_segments_than_a_sender_makes_refused(void **state)
 	spec = (struct tcp_frame){ .payload = 128 * 24, .flags = ACK, .gso_size = 24 };
 	length = build_tcp_frame(frame, &spec);
 	assert_int_equal(segment_and_check(frame, length, &spec), 128);
+	/* Options count as payload (the headers' lengths are the sender's word): 128 full
+	 * segments with 36 bytes of SACK are refused, 127 pass, which is what the guest's TCP
+	 * sends at most. */
+	spec = (struct tcp_frame){
+		.tcp_options = 36, .payload = 128 * 469, .flags = ACK, .gso_size = 469
+	};
+	length = build_tcp_frame(frame, &spec);
+	assert_segmenter_refuses(frame, length, "more than 128 segments");
+	spec.payload = 127 * 469;
+	length = build_tcp_frame(frame, &spec);
+	assert_int_equal(segment_and_check(frame, length, &spec), 127);
 	free(frame);
 }
 
